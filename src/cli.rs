@@ -1,0 +1,130 @@
+//! The clap command tree: global options and one variant per subcommand.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::cmd;
+
+pub const DEFAULT_TABLE: &str = "cruddur-messages";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ddb",
+    version,
+    about = "The DynamoDB side of Cruddur direct messages: schema, seed data, queries and the stream handler",
+    long_about = "The DynamoDB side of Cruddur direct messages: schema, seed data, queries and the \
+stream handler, against DynamoDB Local (--local, --endpoint-url) or real AWS (default credential \
+chain, --region, --profile). Replaces the bin/ddb/* scripts.",
+    after_help = "Examples:\n  ddb --local schema-load\n  ddb --local seed\n  ddb --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399\n  ddb --profile prod --region ca-central-1 describe-table",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Target")]
+pub struct GlobalArgs {
+    /// Use DynamoDB Local at http://localhost:8000 (or $DDB_LOCAL_ENDPOINT)
+    #[arg(long, global = true, conflicts_with = "endpoint_url")]
+    pub local: bool,
+
+    /// Endpoint URL (also $AWS_ENDPOINT_URL_DYNAMODB, $AWS_ENDPOINT_URL); loopback hosts count as local
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// AWS region (default: the AWS config chain; us-east-1 for local endpoints)
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// AWS profile from ~/.aws/config
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Table name
+    #[arg(long, global = true, env = "DDB_TABLE", default_value = DEFAULT_TABLE, value_name = "NAME")]
+    pub table: String,
+
+    /// Output format (ndjson: one JSON value per line)
+    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table, help_heading = "Output")]
+    pub output: OutputFormat,
+
+    /// When to use colour (NO_COLOR is honoured under auto)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
+    pub color: ColorChoice,
+
+    /// Print the resolved target to stderr (-vv: SDK error details)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Output")]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Ndjson,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the table from fixtures/schema.json and wait until it is ACTIVE [API: CreateTable, DescribeTable]
+    #[command(after_help = "Examples:\n  ddb --local schema-load\n  ddb --local schema-load --recreate\n  ddb --local --table scratch schema-load --schema fixtures/schema.json")]
+    SchemaLoad(cmd::schema_load::Args),
+
+    /// List table names, every page [API: ListTables]
+    #[command(after_help = "Examples:\n  ddb --local list-tables\n  ddb --local list-tables -o json")]
+    ListTables(cmd::list_tables::Args),
+
+    /// Show keys, indexes, stream, status, item count and billing of the table [API: DescribeTable]
+    #[command(after_help = "Examples:\n  ddb --local describe-table\n  ddb --local describe-table -o json")]
+    DescribeTable(cmd::describe_table::Args),
+
+    /// Delete the table and wait until it is gone; remote targets need --yes [API: DeleteTable, DescribeTable]
+    #[command(after_help = "Examples:\n  ddb --local drop\n  ddb --region ca-central-1 --table scratch drop --yes")]
+    Drop(cmd::drop::Args),
+
+    /// Write the fixture (or synthetic data): MSG# items and GRP# rows [API: BatchWriteItem]
+    #[command(after_help = "Examples:\n  ddb --local seed\n  ddb --local seed --fixture my-fixture.json --now 2026-01-01T12:00:00Z\n  ddb --local seed --synthetic 20000 --groups 200")]
+    Seed(cmd::seed::Args),
+
+    /// Write one message to a conversation (access pattern C) [API: PutItem]
+    #[command(after_help = "Examples:\n  ddb --local put-message --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --handle bayko --message 'hi'")]
+    PutMessage(cmd::put_message::Args),
+
+    /// Show one conversation's messages as a chat (access pattern A) [API: Query]
+    #[command(after_help = "Examples:\n  ddb --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399\n  ddb --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --all -o json")]
+    GetConversation(cmd::get_conversation::Args),
+
+    /// List a user's conversations, newest first (access pattern B) [API: Query]
+    #[command(after_help = "Examples:\n  ddb --local list-conversations --handle andrewbrown\n  ddb --local list-conversations --user-uuid 90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01 -o json")]
+    ListConversations(cmd::list_conversations::Args),
+
+    /// Read every item, page by page, streamed [API: Scan]
+    #[command(after_help = "Examples:\n  ddb --local scan\n  ddb --local scan -o ndjson --pk-prefix MSG# | head\n  ddb --local scan --segments 4 --raw -o ndjson")]
+    Scan(cmd::scan::Args),
+
+    /// Run the stream handler (access pattern D) on an event file or the table's stream [API: Query, TransactWriteItems, DynamoDB Streams]
+    #[command(after_help = "Examples:\n  ddb --local simulate-stream --from trim-horizon\n  ddb --local simulate-stream --event event.json\n  ddb --local simulate-stream --from latest --follow --checkpoint .ddb-checkpoint.json")]
+    SimulateStream(cmd::simulate_stream::Args),
+
+    /// Print a shell completion script [API: none]
+    #[command(after_help = "Examples:\n  ddb completions bash > ~/.local/share/bash-completion/completions/ddb\n  ddb completions zsh > ~/.zfunc/_ddb")]
+    Completions(cmd::completions::Args),
+}
+
+impl Command {
+    /// Commands that shut down cleanly on Ctrl-C themselves (saving a checkpoint, say); for
+    /// the rest, main stops the work and exits 130.
+    pub fn handles_ctrl_c(&self) -> bool {
+        matches!(self, Command::SimulateStream(_))
+    }
+}

@@ -1,0 +1,227 @@
+//! The one place that knows local versus AWS: endpoint, region, profile, credentials.
+//! Every network call goes through the clients built here, once per process.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+
+/// Where DynamoDB Local listens when `--local` is given and `$DDB_LOCAL_ENDPOINT` is not set.
+pub const DEFAULT_LOCAL_ENDPOINT: &str = "http://localhost:8000";
+/// Region used for loopback endpoints when none is given: DynamoDB Local ignores it, but the
+/// SDK needs one to sign.
+pub const LOCAL_REGION: &str = "us-east-1";
+
+/// The resolved target of this run, printed by `--verbose` and used in error messages.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// `None` means the SDK's default endpoint for the region (real AWS).
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub profile: Option<String>,
+    /// A loopback endpoint: dummy credentials, and destructive commands need no `--yes`.
+    pub local: bool,
+}
+
+impl Target {
+    pub fn endpoint_label(&self) -> String {
+        match &self.endpoint {
+            Some(e) => e.clone(),
+            None => format!("AWS DynamoDB ({})", self.region),
+        }
+    }
+}
+
+/// Raw options from the command line, before resolution.
+#[derive(Clone, Debug, Default)]
+pub struct TargetOptions {
+    pub local: bool,
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+}
+
+/// Pick the endpoint: `--local` > `--endpoint-url` > `AWS_ENDPOINT_URL_DYNAMODB` >
+/// `AWS_ENDPOINT_URL` > the SDK default (real AWS).
+pub fn resolve_endpoint(
+    opts: &TargetOptions,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>> {
+    let chosen = if opts.local {
+        Some(
+            env("DDB_LOCAL_ENDPOINT")
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| DEFAULT_LOCAL_ENDPOINT.to_string()),
+        )
+    } else {
+        opts.endpoint_url
+            .clone()
+            .or_else(|| env("AWS_ENDPOINT_URL_DYNAMODB"))
+            .or_else(|| env("AWS_ENDPOINT_URL"))
+            .filter(|s| !s.is_empty())
+    };
+    if let Some(url) = &chosen {
+        host_of(url).with_context(|| format!("invalid endpoint URL '{url}'"))?;
+    }
+    Ok(chosen)
+}
+
+/// The host part of an http(s) URL, without brackets for IPv6.
+fn host_of(url: &str) -> Result<String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .with_context(|| "expected it to start with http:// or https://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("").to_string()
+    } else {
+        authority.split(':').next().unwrap_or("").to_string()
+    };
+    if host.is_empty() {
+        bail!("it has no host");
+    }
+    Ok(host)
+}
+
+/// localhost, 127.0.0.0/8 and ::1 are local; everything else (real AWS included) is remote.
+pub fn is_loopback(url: &str) -> bool {
+    match host_of(url) {
+        Ok(host) => {
+            host.eq_ignore_ascii_case("localhost")
+                || host.to_ascii_lowercase().ends_with(".localhost")
+                || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        Err(_) => false,
+    }
+}
+
+/// Both SDK clients, built from one loaded configuration.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub target: Target,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub streams: aws_sdk_dynamodbstreams::Client,
+}
+
+pub async fn build(opts: &TargetOptions) -> Result<Clients> {
+    let endpoint = resolve_endpoint(opts, |k| std::env::var(k).ok())?;
+    let local = endpoint.as_deref().is_some_and(is_loopback);
+
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(if local { 2 } else { 5 }))
+            .build(),
+    );
+    if let Some(profile) = &opts.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &opts.region {
+        loader = loader.region(Region::new(region.clone()));
+    } else if local {
+        loader = loader.region(Region::new(LOCAL_REGION));
+    }
+    if local && opts.profile.is_none() {
+        // DynamoDB Local accepts any credentials; never reach for the real ones.
+        loader = loader.credentials_provider(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "ddb-local",
+        ));
+    }
+    if let Some(url) = &endpoint {
+        loader = loader.endpoint_url(url);
+    }
+    let config: SdkConfig = loader.load().await;
+    let region = config
+        .region()
+        .map(|r| r.to_string())
+        .context("no AWS region configured: pass --region, set AWS_REGION, or use --local")?;
+
+    let target = Target {
+        endpoint,
+        region,
+        profile: opts.profile.clone(),
+        local,
+    };
+    Ok(Clients {
+        dynamodb: aws_sdk_dynamodb::Client::new(&config),
+        streams: aws_sdk_dynamodbstreams::Client::new(&config),
+        target,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(local: bool, endpoint: Option<&str>) -> TargetOptions {
+        TargetOptions {
+            local,
+            endpoint_url: endpoint.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn loopback_hosts_are_local() {
+        for url in [
+            "http://localhost:8000",
+            "http://127.0.0.1:8000",
+            "http://127.8.9.10",
+            "http://[::1]:8000/",
+            "http://LOCALHOST",
+        ] {
+            assert!(is_loopback(url), "{url} should be local");
+        }
+        for url in [
+            "https://dynamodb.us-east-1.amazonaws.com",
+            "http://10.0.0.5:8000",
+            "http://localhost.example.com",
+            "http://[::2]:8000",
+        ] {
+            assert!(!is_loopback(url), "{url} should be remote");
+        }
+    }
+
+    #[test]
+    fn endpoint_precedence() {
+        let env = |k: &str| match k {
+            "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:9000".to_string()),
+            "DDB_LOCAL_ENDPOINT" => Some("http://127.0.0.1:8123".to_string()),
+            _ => None,
+        };
+        let none = |_: &str| None;
+        assert_eq!(
+            resolve_endpoint(&opts(true, None), none).unwrap().as_deref(),
+            Some(DEFAULT_LOCAL_ENDPOINT)
+        );
+        assert_eq!(
+            resolve_endpoint(&opts(true, None), env).unwrap().as_deref(),
+            Some("http://127.0.0.1:8123")
+        );
+        assert_eq!(
+            resolve_endpoint(&opts(false, Some("http://[::1]:1")), env)
+                .unwrap()
+                .as_deref(),
+            Some("http://[::1]:1")
+        );
+        assert_eq!(
+            resolve_endpoint(&opts(false, None), env).unwrap().as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(resolve_endpoint(&opts(false, None), none).unwrap(), None);
+    }
+
+    #[test]
+    fn bad_endpoint_is_an_error() {
+        let err = resolve_endpoint(&opts(false, Some("localhost:8000")), |_| None).unwrap_err();
+        assert!(format!("{err:#}").contains("localhost:8000"));
+    }
+}

@@ -1,0 +1,125 @@
+//! One module per subcommand, each `Args` + `async fn run(args, &Ctx)`; this file holds the
+//! context they share and the dispatch.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::Result;
+
+use crate::cli::{Command, GlobalArgs};
+use crate::client::{self, Clients, Target, TargetOptions};
+use crate::errors::Failure;
+use crate::output::{self, Style};
+
+pub mod completions;
+pub mod describe_table;
+pub mod drop;
+pub mod get_conversation;
+pub mod list_conversations;
+pub mod list_tables;
+pub mod put_message;
+pub mod scan;
+pub mod schema_load;
+pub mod seed;
+pub mod simulate_stream;
+
+/// Everything a command needs, built once: the clients, the table, the output style.
+pub struct Ctx {
+    pub clients: Clients,
+    pub table: String,
+    pub style: Style,
+    pub verbose: u8,
+}
+
+impl Ctx {
+    pub async fn build(global: &GlobalArgs) -> Result<Ctx> {
+        let clients = client::build(&TargetOptions {
+            local: global.local,
+            endpoint_url: global.endpoint_url.clone(),
+            region: global.region.clone(),
+            profile: global.profile.clone(),
+        })
+        .await?;
+        let ctx = Ctx {
+            clients,
+            table: global.table.clone(),
+            style: Style::decide(global.output, global.color),
+            verbose: global.verbose,
+        };
+        if ctx.verbose > 0 {
+            output::note(format!("ddb: {}", ctx.describe_target()));
+        }
+        Ok(ctx)
+    }
+
+    pub fn ddb(&self) -> &aws_sdk_dynamodb::Client {
+        &self.clients.dynamodb
+    }
+
+    pub fn streams(&self) -> &aws_sdk_dynamodbstreams::Client {
+        &self.clients.streams
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.clients.target
+    }
+
+    pub fn describe_target(&self) -> String {
+        let t = self.target();
+        format!(
+            "endpoint {}, region {}{}, table {}{}",
+            t.endpoint_label(),
+            t.region,
+            t.profile
+                .as_ref()
+                .map(|p| format!(", profile {p}"))
+                .unwrap_or_default(),
+            self.table,
+            if t.local { " (local)" } else { " (remote)" }
+        )
+    }
+
+    /// Guard for destructive commands: local targets go ahead; remote ones need `--yes`, or a
+    /// typed confirmation of the table name on an interactive terminal. Runs before any request.
+    pub fn confirm_destructive(&self, action: &str, yes: bool) -> Result<()> {
+        if self.target().local || yes {
+            return Ok(());
+        }
+        let what = format!("{action} on a remote target: {}", self.describe_target());
+        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        if !interactive {
+            return Err(Failure::Refused(format!("refusing to {what}; pass --yes to proceed")).into());
+        }
+        let mut err = std::io::stderr().lock();
+        writeln!(err, "About to {what}.")?;
+        write!(err, "Type the table name ({}) to continue: ", self.table)?;
+        err.flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if answer.trim() == self.table {
+            Ok(())
+        } else {
+            Err(Failure::Refused(format!("not confirmed; nothing was done ({what})")).into())
+        }
+    }
+}
+
+/// Run the parsed command. `completions` needs no client, so it runs before one is built.
+pub async fn run(command: Command, global: &GlobalArgs) -> Result<()> {
+    if let Command::Completions(args) = command {
+        return completions::run(args);
+    }
+    let ctx = Ctx::build(global).await?;
+    match command {
+        Command::SchemaLoad(a) => schema_load::run(a, &ctx).await,
+        Command::ListTables(a) => list_tables::run(a, &ctx).await,
+        Command::DescribeTable(a) => describe_table::run(a, &ctx).await,
+        Command::Drop(a) => drop::run(a, &ctx).await,
+        Command::Seed(a) => seed::run(a, &ctx).await,
+        Command::PutMessage(a) => put_message::run(a, &ctx).await,
+        Command::GetConversation(a) => get_conversation::run(a, &ctx).await,
+        Command::ListConversations(a) => list_conversations::run(a, &ctx).await,
+        Command::Scan(a) => scan::run(a, &ctx).await,
+        Command::SimulateStream(a) => simulate_stream::run(a, &ctx).await,
+        Command::Completions(_) => unreachable!("handled above"),
+    }
+}

@@ -1,0 +1,276 @@
+//! AttributeValue <-> serde_json::Value, both as plain JSON (what people read) and as
+//! DynamoDB-typed JSON (`{"S": "..."}`, what streams events and `--raw` use).
+
+use std::collections::HashMap;
+
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_types::base64;
+use serde_json::{Map, Number, Value};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Plain JSON: numbers become JSON numbers when they fit exactly, binary becomes base64,
+/// sets become arrays.
+pub fn to_plain(av: &AttributeValue) -> Value {
+    match av {
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::N(n) => number(n),
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::B(b) => Value::String(base64::encode(b.as_ref())),
+        AttributeValue::L(l) => Value::Array(l.iter().map(to_plain).collect()),
+        AttributeValue::M(m) => Value::Object(plain_map(m)),
+        AttributeValue::Ss(ss) => Value::Array(ss.iter().cloned().map(Value::String).collect()),
+        AttributeValue::Ns(ns) => Value::Array(ns.iter().map(|n| number(n)).collect()),
+        AttributeValue::Bs(bs) => Value::Array(
+            bs.iter()
+                .map(|b| Value::String(base64::encode(b.as_ref())))
+                .collect(),
+        ),
+        _ => Value::Null,
+    }
+}
+
+/// An item as a plain JSON object with keys sorted (pk and sk first) for stable output.
+pub fn item_to_plain(item: &Item) -> Value {
+    Value::Object(plain_map(item))
+}
+
+fn plain_map(m: &HashMap<String, AttributeValue>) -> Map<String, Value> {
+    let mut keys: Vec<&String> = m.keys().collect();
+    keys.sort_by_key(|k| (key_rank(k), k.as_str()));
+    keys.into_iter()
+        .map(|k| (k.clone(), to_plain(&m[k])))
+        .collect()
+}
+
+fn key_rank(k: &str) -> u8 {
+    match k {
+        "pk" => 0,
+        "sk" => 1,
+        _ => 2,
+    }
+}
+
+/// DynamoDB numbers are decimal strings up to 38 digits; keep them exact as JSON numbers when
+/// serde_json can, else as strings rather than lose precision.
+fn number(n: &str) -> Value {
+    if let Ok(i) = n.parse::<i64>() {
+        return Value::Number(i.into());
+    }
+    if let Ok(u) = n.parse::<u64>() {
+        return Value::Number(u.into());
+    }
+    match n.parse::<f64>() {
+        Ok(f) if f.is_finite() && f.to_string() == n => {
+            Number::from_f64(f).map_or_else(|| Value::String(n.to_string()), Value::Number)
+        }
+        _ => Value::String(n.to_string()),
+    }
+}
+
+/// Plain JSON into an AttributeValue: strings S, numbers N, bools BOOL, null NULL, arrays L,
+/// objects M.
+pub fn from_plain(v: &Value) -> AttributeValue {
+    match v {
+        Value::String(s) => AttributeValue::S(s.clone()),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Null => AttributeValue::Null(true),
+        Value::Array(a) => AttributeValue::L(a.iter().map(from_plain).collect()),
+        Value::Object(o) => AttributeValue::M(
+            o.iter()
+                .map(|(k, v)| (k.clone(), from_plain(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// DynamoDB-typed JSON (`{"S":"x"}`), as in `--raw` output and stream records.
+pub fn to_typed(av: &AttributeValue) -> Value {
+    let (tag, v) = match av {
+        AttributeValue::S(s) => ("S", Value::String(s.clone())),
+        AttributeValue::N(n) => ("N", Value::String(n.clone())),
+        AttributeValue::Bool(b) => ("BOOL", Value::Bool(*b)),
+        AttributeValue::Null(b) => ("NULL", Value::Bool(*b)),
+        AttributeValue::B(b) => ("B", Value::String(base64::encode(b.as_ref()))),
+        AttributeValue::L(l) => ("L", Value::Array(l.iter().map(to_typed).collect())),
+        AttributeValue::M(m) => ("M", item_to_typed(m)),
+        AttributeValue::Ss(ss) => ("SS", Value::Array(ss.iter().cloned().map(Value::String).collect())),
+        AttributeValue::Ns(ns) => ("NS", Value::Array(ns.iter().cloned().map(Value::String).collect())),
+        AttributeValue::Bs(bs) => (
+            "BS",
+            Value::Array(
+                bs.iter()
+                    .map(|b| Value::String(base64::encode(b.as_ref())))
+                    .collect(),
+            ),
+        ),
+        _ => ("NULL", Value::Bool(true)),
+    };
+    let mut m = Map::new();
+    m.insert(tag.to_string(), v);
+    Value::Object(m)
+}
+
+pub fn item_to_typed(item: &HashMap<String, AttributeValue>) -> Value {
+    let mut keys: Vec<&String> = item.keys().collect();
+    keys.sort_by_key(|k| (key_rank(k), k.as_str()));
+    Value::Object(
+        keys.into_iter()
+            .map(|k| (k.clone(), to_typed(&item[k])))
+            .collect(),
+    )
+}
+
+/// Parse DynamoDB-typed JSON. Errors name the JSON path of the bad value.
+pub fn from_typed(v: &Value, path: &str) -> Result<AttributeValue> {
+    let obj = v
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .ok_or_else(|| anyhow!("{path}: expected a typed value like {{\"S\": \"...\"}}"))?;
+    let (tag, inner) = obj.iter().next().expect("len checked");
+    let str_of = |v: &Value| -> Result<String> {
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("{path}.{tag}: expected a string"))
+    };
+    let list_of = |v: &Value| -> Result<Vec<String>> {
+        v.as_array()
+            .ok_or_else(|| anyhow!("{path}.{tag}: expected an array"))?
+            .iter()
+            .map(str_of)
+            .collect()
+    };
+    let blob = |s: String| -> Result<Blob> {
+        base64::decode(&s)
+            .map(Blob::new)
+            .map_err(|_| anyhow!("{path}.{tag}: invalid base64"))
+    };
+    Ok(match tag.as_str() {
+        "S" => AttributeValue::S(str_of(inner)?),
+        "N" => {
+            let n = str_of(inner)?;
+            if n.parse::<f64>().is_err() {
+                bail!("{path}.N: '{n}' is not a number");
+            }
+            AttributeValue::N(n)
+        }
+        "BOOL" => AttributeValue::Bool(
+            inner
+                .as_bool()
+                .ok_or_else(|| anyhow!("{path}.BOOL: expected true or false"))?,
+        ),
+        "NULL" => AttributeValue::Null(true),
+        "B" => AttributeValue::B(blob(str_of(inner)?)?),
+        "L" => AttributeValue::L(
+            inner
+                .as_array()
+                .ok_or_else(|| anyhow!("{path}.L: expected an array"))?
+                .iter()
+                .enumerate()
+                .map(|(i, v)| from_typed(v, &format!("{path}.L[{i}]")))
+                .collect::<Result<_>>()?,
+        ),
+        "M" => AttributeValue::M(item_from_typed(inner, &format!("{path}.M"))?),
+        "SS" => AttributeValue::Ss(list_of(inner)?),
+        "NS" => AttributeValue::Ns(list_of(inner)?),
+        "BS" => AttributeValue::Bs(list_of(inner)?.into_iter().map(blob).collect::<Result<_>>()?),
+        other => bail!("{path}: unknown DynamoDB type tag '{other}'"),
+    })
+}
+
+/// Parse a typed JSON object (an item, a Keys or NewImage map).
+pub fn item_from_typed(v: &Value, path: &str) -> Result<Item> {
+    v.as_object()
+        .with_context(|| format!("{path}: expected an object of attributes"))?
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), from_typed(v, &format!("{path}.{k}"))?)))
+        .collect()
+}
+
+/// DynamoDB's size of an item: attribute names plus values, as the 400 KB limit counts it
+/// (close enough for validation: strings and names by UTF-8 length, numbers by digits).
+pub fn item_size(item: &Item) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+fn value_size(v: &AttributeValue) -> usize {
+    match v {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
+        AttributeValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, v)| 1 + k.len() + value_size(v))
+                .sum::<usize>()
+        }
+        AttributeValue::Ss(s) => s.iter().map(String::len).sum(),
+        AttributeValue::Ns(s) => s.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+        AttributeValue::Bs(s) => s.iter().map(|b| b.as_ref().len()).sum(),
+        _ => 0,
+    }
+}
+
+/// A string attribute, if present and of type S.
+pub fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(s)) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn plain_round_trip() {
+        let v = json!({"s": "héllo", "n": 42, "f": 1.5, "b": true, "z": null,
+                       "l": [1, "two", [false]], "m": {"inner": {"x": -7}}});
+        let av = from_plain(&v);
+        assert_eq!(to_plain(&av), v);
+    }
+
+    #[test]
+    fn big_numbers_stay_exact() {
+        let n = "12345678901234567890123456789012345678";
+        assert_eq!(to_plain(&AttributeValue::N(n.into())), Value::String(n.into()));
+        assert_eq!(to_plain(&AttributeValue::N("0.1".into())), json!(0.1));
+    }
+
+    #[test]
+    fn typed_round_trip() {
+        let typed = json!({
+            "pk": {"S": "MSG#1"}, "n": {"N": "3"}, "ok": {"BOOL": true}, "nil": {"NULL": true},
+            "bin": {"B": "aGk="}, "l": {"L": [{"S": "a"}, {"N": "1"}]},
+            "m": {"M": {"k": {"SS": ["x", "y"]}}}, "ns": {"NS": ["1", "2"]}, "bs": {"BS": ["aGk="]}
+        });
+        let item = item_from_typed(&typed, "NewImage").unwrap();
+        assert_eq!(item_to_typed(&item), typed);
+        assert_eq!(item_to_plain(&item)["bin"], json!("aGk="));
+    }
+
+    #[test]
+    fn typed_errors_name_the_path() {
+        let err = item_from_typed(&json!({"a": {"M": {"b": {"X": 1}}}}), "NewImage").unwrap_err();
+        assert_eq!(err.to_string(), "NewImage.a.M.b: unknown DynamoDB type tag 'X'");
+        let err = item_from_typed(&json!({"a": {"N": "abc"}}), "Keys").unwrap_err();
+        assert!(err.to_string().contains("Keys.a.N"), "{err}");
+        let err = item_from_typed(&json!({"a": "plain"}), "Keys").unwrap_err();
+        assert!(err.to_string().starts_with("Keys.a:"), "{err}");
+    }
+
+    #[test]
+    fn size_counts_names_and_values() {
+        let mut item = Item::new();
+        item.insert("pk".into(), AttributeValue::S("MSG#abc".into()));
+        assert_eq!(item_size(&item), 2 + 7);
+    }
+}

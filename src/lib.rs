@@ -1,0 +1,15 @@
+//! `ddb`: the DynamoDB side of Cruddur direct messages as one CLI.
+//!
+//! The binary (`src/main.rs`) is a thin shell over this library so that benchmarks and
+//! examples can reuse the model and the generators without going through the CLI.
+
+pub mod cli;
+pub mod client;
+pub mod cmd;
+pub mod errors;
+pub mod fixture;
+pub mod item;
+pub mod model;
+pub mod output;
+pub mod retry;
+pub mod schema;

@@ -1,0 +1,62 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use ddb::cli::Cli;
+use ddb::errors::{exit, exit_code_for, is_broken_pipe};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let verbose = cli.global.verbose;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    let own_ctrl_c = cli.command.handles_ctrl_c();
+    let result = runtime.block_on(async {
+        if own_ctrl_c {
+            return ddb::cmd::run(cli.command, &cli.global).await;
+        }
+        tokio::select! {
+            r = ddb::cmd::run(cli.command, &cli.global) => r,
+            _ = tokio::signal::ctrl_c() => Err(ddb::errors::Failure::Interrupted.into()),
+        }
+    });
+    // Do not wait for in-flight requests after an error or Ctrl-C.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::OK),
+        Err(e) => {
+            if verbose > 1 {
+                eprintln!("error: {e:?}");
+            } else {
+                eprintln!("error: {}", one_line(&e));
+            }
+            ExitCode::from(exit_code_for(&e))
+        }
+    }
+}
+
+/// The cause chain on one line, skipping causes already contained in the line (the SDK and
+/// our own messages often repeat their source).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}

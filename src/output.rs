@@ -1,0 +1,182 @@
+//! Output for people (tables, progress, colour) and for programs (JSON, NDJSON), from the same
+//! data. stdout carries data; stderr carries progress and diagnostics.
+
+use std::io::{self, IsTerminal, Write};
+use std::time::Duration;
+
+use anyhow::Result;
+use comfy_table::presets::{ASCII_MARKDOWN, UTF8_FULL_CONDENSED};
+use comfy_table::{ContentArrangement, Table};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::cli::{ColorChoice, OutputFormat};
+
+/// Decided once per process from `--output`, `--color`, `NO_COLOR` and whether we talk to a tty.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    pub format: OutputFormat,
+    pub color: bool,
+    /// stdout is a terminal: tables get box drawing and the terminal width.
+    pub stdout_tty: bool,
+    /// stderr is a terminal: progress bars and spinners are drawn.
+    pub stderr_tty: bool,
+}
+
+impl Style {
+    pub fn decide(format: OutputFormat, color: ColorChoice) -> Style {
+        let stdout_tty = io::stdout().is_terminal();
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        Style {
+            format,
+            color,
+            stdout_tty,
+            stderr_tty: io::stderr().is_terminal(),
+        }
+    }
+
+    pub fn is_json(&self) -> bool {
+        matches!(self.format, OutputFormat::Json | OutputFormat::Ndjson)
+    }
+
+    /// A table styled for where it goes: box drawing and width on a tty, plain markdown-like
+    /// ASCII on a pipe so it stays greppable.
+    pub fn table(&self, header: &[&str]) -> Table {
+        let mut table = Table::new();
+        if self.stdout_tty {
+            table
+                .load_preset(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+        } else {
+            table.load_preset(ASCII_MARKDOWN);
+        }
+        if !self.color {
+            table.force_no_tty();
+        }
+        if !header.is_empty() {
+            table.set_header(header.iter().copied());
+        }
+        table
+    }
+
+    /// Bold/dim text for labels when colour is on.
+    pub fn bold(&self, s: &str) -> String {
+        if self.color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    pub fn dim(&self, s: &str) -> String {
+        if self.color {
+            format!("\x1b[2m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    pub fn green(&self, s: &str) -> String {
+        if self.color {
+            format!("\x1b[32m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    pub fn yellow(&self, s: &str) -> String {
+        if self.color {
+            format!("\x1b[33m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// A spinner on stderr, hidden when stderr is not a terminal.
+    pub fn spinner(&self, message: impl Into<String>) -> ProgressBar {
+        let bar = if self.stderr_tty {
+            ProgressBar::new_spinner()
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .expect("static template"),
+        );
+        bar.set_message(message.into());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        bar
+    }
+
+    /// A progress bar on stderr for `len` units, hidden when stderr is not a terminal.
+    pub fn progress(&self, len: u64, unit: &str) -> ProgressBar {
+        let bar = ProgressBar::with_draw_target(
+            Some(len),
+            if self.stderr_tty {
+                ProgressDrawTarget::stderr_with_hz(10)
+            } else {
+                ProgressDrawTarget::hidden()
+            },
+        );
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "{{bar:40}} {{pos}}/{{len}} {unit} ({{per_sec}}, eta {{eta}})"
+            ))
+            .expect("static template"),
+        );
+        bar
+    }
+}
+
+/// Print a line to stdout; a closed pipe surfaces as an io::Error that main treats as success.
+pub fn line(text: impl AsRef<str>) -> Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_ref().as_bytes())?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Print a table (or any Display) to stdout.
+pub fn print_table(table: &Table) -> Result<()> {
+    line(table.to_string())
+}
+
+/// Print a serialisable value per the format: pretty JSON, or for ndjson one line per element
+/// when it is an array.
+pub fn print_json<T: Serialize>(format: OutputFormat, value: &T) -> Result<()> {
+    let mut out = io::stdout().lock();
+    match format {
+        OutputFormat::Ndjson => {
+            let v = serde_json::to_value(value)?;
+            match v {
+                serde_json::Value::Array(items) => {
+                    for item in items {
+                        serde_json::to_writer(&mut out, &item)?;
+                        out.write_all(b"\n")?;
+                    }
+                }
+                other => {
+                    serde_json::to_writer(&mut out, &other)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+        }
+        _ => {
+            serde_json::to_writer_pretty(&mut out, value)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Write to stderr without failing the command if stderr is gone.
+pub fn note(text: impl AsRef<str>) {
+    let _ = writeln!(io::stderr().lock(), "{}", text.as_ref());
+}
