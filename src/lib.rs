@@ -11,5 +11,7 @@ pub mod fixture;
 pub mod item;
 pub mod model;
 pub mod output;
+pub mod query;
+pub mod render;
 pub mod retry;
 pub mod schema;

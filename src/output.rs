@@ -30,7 +30,7 @@ impl Style {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                stdout_tty && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
             }
         };
         Style {
