@@ -572,7 +572,12 @@ fn scan_formats_filters_limits_and_segments() {
     let expected = sorted(items.iter().map(plain).collect());
 
     let got = array(run(env.ddb().args(["scan", "-o", "json"])).json());
-    assert_eq!(keys(&got[0])[..2], ["pk", "sk"]);
+    for v in &got {
+        // pk and sk first, then the other attributes sorted by name.
+        let k = keys(v);
+        assert_eq!(k[..2], ["pk", "sk"]);
+        assert!(k[2..].windows(2).all(|w| w[0] < w[1]), "{k:?}");
+    }
     assert_eq!(sorted(got), expected);
 
     let got = ndjson(&run(env.ddb().args(["scan", "-o", "ndjson"])).ok());
