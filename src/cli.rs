@@ -113,7 +113,7 @@ pub enum Command {
     /// Each page is written out as it arrives, so memory stays flat in the table's size: -o json
     /// is one array written incrementally, -o ndjson one item per line, and the table output
     /// prints one table per 100 items (pk, sk and the other attributes as one line of JSON).
-    /// Items are plain JSON values unless --raw (DynamoDB-typed JSON). [API: Scan]
+    /// Items are plain JSON values unless --raw (DynamoDB-typed JSON).
     #[command(after_help = "Examples:\n  ddb --local scan\n  ddb --local scan -o ndjson --pk-prefix MSG# | head\n  ddb --local scan --segments 4 --raw -o ndjson")]
     Scan(cmd::scan::Args),
 

@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
 
-    /// Parallel scan in N segments; their pages interleave in the output
+    /// Parallel scan in N segments (1-64); their pages interleave in the output
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub segments: u32,
 
