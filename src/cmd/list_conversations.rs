@@ -82,9 +82,20 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     if list.groups.is_empty() {
         return output::line(format!("no conversations for user {who}"));
     }
-    // On a terminal the last message gets what the other columns (and borders) leave over.
+    // On a terminal the last message gets what the other columns and the borders (3 per
+    // column) leave over.
     let message_width = if ctx.style.stdout_tty {
-        render::width(&ctx.style).saturating_sub(100).clamp(20, 80)
+        let widest = |f: fn(&MessageGroup) -> &str| {
+            list.groups
+                .iter()
+                .map(|g| f(g).chars().count())
+                .max()
+                .unwrap_or(0)
+        };
+        let others = widest(|g| &g.other.handle) + widest(|g| &g.other.display_name) + 16 + 36;
+        render::width(&ctx.style)
+            .saturating_sub(others + 5 * 3 + 1)
+            .clamp(20, 100)
     } else {
         60
     };
