@@ -148,7 +148,7 @@ fn local_hint(target: &Target) -> &'static str {
 
 fn schema_hint(target: &Target) -> String {
     if target.local {
-        "; create it with `ddb --local schema-load`".to_string()
+        "; create it with `ddb schema-load`".to_string()
     } else {
         String::new()
     }

@@ -106,8 +106,7 @@ impl Style {
             ProgressBar::hidden()
         };
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                .expect("static template"),
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("static template"),
         );
         bar.set_message(message.into());
         bar.enable_steady_tick(Duration::from_millis(100));
