@@ -55,7 +55,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
     pub color: ColorChoice,
 
-    /// Print the resolved target to stderr (-vv: SDK error details)
+    /// Print the resolved target to stderr, and the SDK's detail after an error
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Output")]
     pub verbose: u8,
 }

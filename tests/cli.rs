@@ -263,3 +263,30 @@ fn local_and_endpoint_url_conflict() {
     ]));
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+#[test]
+fn interactive_remote_drop_asks_for_the_table_name() {
+    // `script` gives ddb a terminal; a wrong answer must refuse before any request is sent.
+    let cmd = format!(
+        "{} --region eu-west-1 --table prod-messages drop",
+        env!("CARGO_BIN_EXE_ddb")
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` is needed for this test");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"prod\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    assert!(
+        text.contains("Type the table name (prod-messages) to continue"),
+        "{text}"
+    );
+    assert!(text.contains("not confirmed; nothing was done"), "{text}");
+}

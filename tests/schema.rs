@@ -223,3 +223,28 @@ fn describe_table_shows_a_readable_summary() {
         assert!(out.contains(needle), "missing {needle:?}:\n{out}");
     }
 }
+
+#[test]
+fn verbose_shows_the_target_and_the_sdk_detail() {
+    let env = TestEnv::new("verbose");
+    let r = run(env.ddb().args(["-v", "describe-table"]));
+    assert_eq!(r.code, 4);
+    let mut lines = r.stderr.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        format!(
+            "ddb: endpoint {}, region us-east-1, table {} (local)",
+            env.endpoint, env.table
+        )
+    );
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("error: ResourceNotFoundException on DescribeTable"));
+    assert!(
+        r.stderr
+            .contains("Cannot do operations on a non-existent table"),
+        "SDK detail missing: {}",
+        r.stderr
+    );
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 
 use super::Ctx;
-use crate::errors::{api_error, Failure, Subject};
+use crate::errors::{api_error, failure_of, Failure, Subject};
 use crate::output;
 
 #[derive(Debug, clap::Args)]
@@ -41,10 +41,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 ))
             }
         }
-        Err(e)
-            if args.if_exists
-                && matches!(e.downcast_ref::<Failure>(), Some(Failure::NotFound(_))) =>
-        {
+        Err(e) if args.if_exists && matches!(failure_of(&e), Some(Failure::NotFound(_))) => {
             output::note(format!(
                 "table '{}' does not exist; nothing to drop",
                 ctx.table
