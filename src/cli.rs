@@ -55,7 +55,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
     pub color: ColorChoice,
 
-    /// Print the resolved target to stderr (-vv: SDK error details)
+    /// Print the resolved target to stderr, and the SDK's detail after an error
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Output")]
     pub verbose: u8,
 }
@@ -77,35 +77,51 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the table from fixtures/schema.json and wait until it is ACTIVE [API: CreateTable, DescribeTable]
-    #[command(after_help = "Examples:\n  ddb --local schema-load\n  ddb --local schema-load --recreate\n  ddb --local --table scratch schema-load --schema fixtures/schema.json")]
+    #[command(
+        after_help = "Examples:\n  ddb --local schema-load\n  ddb --local schema-load --recreate\n  ddb --local --table scratch schema-load --schema fixtures/schema.json"
+    )]
     SchemaLoad(cmd::schema_load::Args),
 
     /// List table names, every page [API: ListTables]
-    #[command(after_help = "Examples:\n  ddb --local list-tables\n  ddb --local list-tables -o json")]
+    #[command(
+        after_help = "Examples:\n  ddb --local list-tables\n  ddb --local list-tables -o json"
+    )]
     ListTables(cmd::list_tables::Args),
 
     /// Show keys, indexes, stream, status, item count and billing of the table [API: DescribeTable]
-    #[command(after_help = "Examples:\n  ddb --local describe-table\n  ddb --local describe-table -o json")]
+    #[command(
+        after_help = "Examples:\n  ddb --local describe-table\n  ddb --local describe-table -o json"
+    )]
     DescribeTable(cmd::describe_table::Args),
 
     /// Delete the table and wait until it is gone; remote targets need --yes [API: DeleteTable, DescribeTable]
-    #[command(after_help = "Examples:\n  ddb --local drop\n  ddb --region ca-central-1 --table scratch drop --yes")]
+    #[command(
+        after_help = "Examples:\n  ddb --local drop\n  ddb --region ca-central-1 --table scratch drop --yes"
+    )]
     Drop(cmd::drop::Args),
 
     /// Write the fixture (or synthetic data): MSG# items and GRP# rows [API: BatchWriteItem]
-    #[command(after_help = "Examples:\n  ddb --local seed\n  ddb --local seed --fixture my-fixture.json --now 2026-01-01T12:00:00Z\n  ddb --local seed --synthetic 20000 --groups 200")]
+    #[command(
+        after_help = "Examples:\n  ddb --local seed\n  ddb --local seed --fixture my-fixture.json --now 2026-01-01T12:00:00Z\n  ddb --local seed --synthetic 20000 --groups 200"
+    )]
     Seed(cmd::seed::Args),
 
     /// Write one message to a conversation (access pattern C) [API: PutItem]
-    #[command(after_help = "Examples:\n  ddb --local put-message --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --handle bayko --message 'hi'")]
+    #[command(
+        after_help = "Examples:\n  ddb --local put-message --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --handle bayko --message 'hi'"
+    )]
     PutMessage(cmd::put_message::Args),
 
     /// Show one conversation's messages as a chat (access pattern A) [API: Query]
-    #[command(after_help = "Examples:\n  ddb --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399\n  ddb --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --all -o json")]
+    #[command(
+        after_help = "Examples:\n  ddb --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399\n  ddb --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --all -o json"
+    )]
     GetConversation(cmd::get_conversation::Args),
 
     /// List a user's conversations, newest first (access pattern B) [API: Query]
-    #[command(after_help = "Examples:\n  ddb --local list-conversations --handle andrewbrown\n  ddb --local list-conversations --user-uuid 90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01 -o json")]
+    #[command(
+        after_help = "Examples:\n  ddb --local list-conversations --handle andrewbrown\n  ddb --local list-conversations --user-uuid 90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01 -o json"
+    )]
     ListConversations(cmd::list_conversations::Args),
 
     /// Read every item, page by page, streamed [API: Scan]
@@ -114,15 +130,21 @@ pub enum Command {
     /// is one array written incrementally, -o ndjson one item per line, and the table output
     /// prints one table per 100 items (pk, sk and the other attributes as one line of JSON).
     /// Items are plain JSON values unless --raw (DynamoDB-typed JSON).
-    #[command(after_help = "Examples:\n  ddb --local scan\n  ddb --local scan -o ndjson --pk-prefix MSG# | head\n  ddb --local scan --segments 4 --raw -o ndjson")]
+    #[command(
+        after_help = "Examples:\n  ddb --local scan\n  ddb --local scan -o ndjson --pk-prefix MSG# | head\n  ddb --local scan --segments 4 --raw -o ndjson"
+    )]
     Scan(cmd::scan::Args),
 
     /// Run the stream handler (access pattern D) on an event file or the table's stream [API: Query, TransactWriteItems, DynamoDB Streams]
-    #[command(after_help = "Examples:\n  ddb --local simulate-stream --from trim-horizon\n  ddb --local simulate-stream --event event.json\n  ddb --local simulate-stream --from latest --follow --checkpoint .ddb-checkpoint.json")]
+    #[command(
+        after_help = "Examples:\n  ddb --local simulate-stream --from trim-horizon\n  ddb --local simulate-stream --event event.json\n  ddb --local simulate-stream --from latest --follow --checkpoint .ddb-checkpoint.json"
+    )]
     SimulateStream(cmd::simulate_stream::Args),
 
     /// Print a shell completion script [API: none]
-    #[command(after_help = "Examples:\n  ddb completions bash > ~/.local/share/bash-completion/completions/ddb\n  ddb completions zsh > ~/.zfunc/_ddb")]
+    #[command(
+        after_help = "Examples:\n  ddb completions bash > ~/.local/share/bash-completion/completions/ddb\n  ddb completions zsh > ~/.zfunc/_ddb"
+    )]
     Completions(cmd::completions::Args),
 }
 

@@ -199,7 +199,9 @@ mod tests {
         };
         let none = |_: &str| None;
         assert_eq!(
-            resolve_endpoint(&opts(true, None), none).unwrap().as_deref(),
+            resolve_endpoint(&opts(true, None), none)
+                .unwrap()
+                .as_deref(),
             Some(DEFAULT_LOCAL_ENDPOINT)
         );
         assert_eq!(
@@ -213,7 +215,9 @@ mod tests {
             Some("http://[::1]:1")
         );
         assert_eq!(
-            resolve_endpoint(&opts(false, None), env).unwrap().as_deref(),
+            resolve_endpoint(&opts(false, None), env)
+                .unwrap()
+                .as_deref(),
             Some("http://127.0.0.1:9000")
         );
         assert_eq!(resolve_endpoint(&opts(false, None), none).unwrap(), None);

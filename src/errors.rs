@@ -55,6 +55,24 @@ impl Failure {
     }
 }
 
+/// A classified SDK failure that keeps the SDK error as its source: the message is the one line
+/// a person reads; `--verbose` walks the source for the SDK's own detail.
+#[derive(Debug, thiserror::Error)]
+#[error("{failure}")]
+pub struct Classified {
+    pub failure: Failure,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// The classified failure in an error chain, wherever it sits.
+pub fn failure_of(err: &anyhow::Error) -> Option<&Failure> {
+    err.chain().find_map(|c| {
+        c.downcast_ref::<Failure>()
+            .or_else(|| c.downcast_ref::<Classified>().map(|k| &k.failure))
+    })
+}
+
 /// What a failed call was about, for the error sentence.
 #[derive(Clone, Copy, Debug)]
 pub enum Subject<'a> {
@@ -75,16 +93,42 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: Debug + Send + Sync + 'static,
 {
+    let Some(failure) = classify(target, op, subject, &err) else {
+        let code = err.code().map(str::to_string);
+        let message = err.message().unwrap_or("").to_string();
+        let at = target.endpoint_label();
+        let line = match code {
+            Some(code) => format!("{code} on {op}: {message} (at {at})"),
+            None => format!("{op} failed at {at}: {}", DisplayErrorContext(&err)),
+        };
+        return anyhow::Error::new(err).context(line);
+    };
+    anyhow::Error::new(Classified {
+        failure,
+        source: Box::new(err),
+    })
+}
+
+fn classify<E, R>(
+    target: &Target,
+    op: &str,
+    subject: Subject<'_>,
+    err: &SdkError<E, R>,
+) -> Option<Failure>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
     let at = target.endpoint_label();
-    let detail = format!("{}", DisplayErrorContext(&err));
-    let failure = match &err {
+    let detail = format!("{}", DisplayErrorContext(err));
+    let failure = match err {
         SdkError::DispatchFailure(d) if d.is_timeout() => Failure::Unreachable(format!(
             "timed out connecting to DynamoDB at {at} during {op}{}",
             local_hint(target)
         )),
         SdkError::DispatchFailure(d) if d.is_io() => Failure::Unreachable(format!(
             "cannot reach DynamoDB at {at} during {op} ({}){}",
-            io_reason(&err),
+            io_reason(err),
             local_hint(target)
         )),
         SdkError::TimeoutError(_) => Failure::Unreachable(format!(
@@ -112,9 +156,7 @@ where
                     "{code} on {op}: {message} (target {at}, region {}; check --profile / AWS credentials)",
                     target.region
                 )),
-                (code, _) => {
-                    return anyhow::anyhow!("{code} on {op}: {message} (at {at})");
-                }
+                _ => return None,
             }
         }
         SdkError::ConstructionFailure(_) if detail.contains("credentials") => {
@@ -122,9 +164,9 @@ where
                 "no AWS credentials for {op} at {at}: configure a profile (--profile) or the default credential chain, or use --local"
             ))
         }
-        _ => return anyhow::anyhow!("{op} failed at {at}: {detail}"),
+        _ => return None,
     };
-    anyhow::Error::new(failure)
+    Some(failure)
 }
 
 fn is_credentials_code(code: &str) -> bool {
@@ -148,7 +190,7 @@ fn local_hint(target: &Target) -> &'static str {
 
 fn schema_hint(target: &Target) -> String {
     if target.local {
-        "; create it with `ddb --local schema-load`".to_string()
+        "; create it with `ddb schema-load`".to_string()
     } else {
         String::new()
     }
@@ -170,12 +212,7 @@ fn io_reason(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// The exit code for an error chain: the first classified failure wins.
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        if let Some(f) = cause.downcast_ref::<Failure>() {
-            return f.exit_code();
-        }
-    }
-    exit::FAILURE
+    failure_of(err).map_or(exit::FAILURE, Failure::exit_code)
 }
 
 /// True when the error is a closed stdout (`ddb scan | head`): not a failure.

@@ -126,7 +126,9 @@ impl Fixture {
             let at = format!("conversations[{ci}]");
             non_empty(&c.message_group_uuid, &at, "message_group_uuid")?;
             check_uuid(&c.message_group_uuid, &format!("{at}.message_group_uuid"))?;
-            if !groups.insert(&c.message_group_uuid) || uuids.contains(c.message_group_uuid.as_str()) {
+            if !groups.insert(&c.message_group_uuid)
+                || uuids.contains(c.message_group_uuid.as_str())
+            {
                 return Err(format!(
                     "{at}.message_group_uuid: duplicate uuid '{}'",
                     c.message_group_uuid
@@ -144,7 +146,9 @@ impl Fixture {
                 }
             }
             if c.messages.is_empty() {
-                return Err(format!("{at}.messages: a conversation needs at least one message"));
+                return Err(format!(
+                    "{at}.messages: a conversation needs at least one message"
+                ));
             }
             for (mi, m) in c.messages.iter().enumerate() {
                 let at = format!("{at}.messages[{mi}]");
@@ -155,7 +159,11 @@ impl Fixture {
                             m.handle, c.participants[0], c.participants[1]
                         )
                     } else {
-                        format!("{at}.handle: unknown handle '{}' (known: {})", m.handle, known())
+                        format!(
+                            "{at}.handle: unknown handle '{}' (known: {})",
+                            m.handle,
+                            known()
+                        )
                     });
                 }
                 if m.message.trim().is_empty() {
@@ -193,7 +201,9 @@ pub fn check_uuid(value: &str, at: &str) -> std::result::Result<(), String> {
     if is_uuid(value) {
         Ok(())
     } else {
-        Err(format!("{at}: '{value}' is not a uuid (8-4-4-4-12 hex digits)"))
+        Err(format!(
+            "{at}: '{value}' is not a uuid (8-4-4-4-12 hex digits)"
+        ))
     }
 }
 

@@ -80,11 +80,9 @@ pub fn from_plain(v: &Value) -> AttributeValue {
         Value::Bool(b) => AttributeValue::Bool(*b),
         Value::Null => AttributeValue::Null(true),
         Value::Array(a) => AttributeValue::L(a.iter().map(from_plain).collect()),
-        Value::Object(o) => AttributeValue::M(
-            o.iter()
-                .map(|(k, v)| (k.clone(), from_plain(v)))
-                .collect(),
-        ),
+        Value::Object(o) => {
+            AttributeValue::M(o.iter().map(|(k, v)| (k.clone(), from_plain(v))).collect())
+        }
     }
 }
 
@@ -98,8 +96,14 @@ pub fn to_typed(av: &AttributeValue) -> Value {
         AttributeValue::B(b) => ("B", Value::String(base64::encode(b.as_ref()))),
         AttributeValue::L(l) => ("L", Value::Array(l.iter().map(to_typed).collect())),
         AttributeValue::M(m) => ("M", item_to_typed(m)),
-        AttributeValue::Ss(ss) => ("SS", Value::Array(ss.iter().cloned().map(Value::String).collect())),
-        AttributeValue::Ns(ns) => ("NS", Value::Array(ns.iter().cloned().map(Value::String).collect())),
+        AttributeValue::Ss(ss) => (
+            "SS",
+            Value::Array(ss.iter().cloned().map(Value::String).collect()),
+        ),
+        AttributeValue::Ns(ns) => (
+            "NS",
+            Value::Array(ns.iter().cloned().map(Value::String).collect()),
+        ),
         AttributeValue::Bs(bs) => (
             "BS",
             Value::Array(
@@ -177,7 +181,12 @@ pub fn from_typed(v: &Value, path: &str) -> Result<AttributeValue> {
         "M" => AttributeValue::M(item_from_typed(inner, &format!("{path}.M"))?),
         "SS" => AttributeValue::Ss(list_of(inner)?),
         "NS" => AttributeValue::Ns(list_of(inner)?),
-        "BS" => AttributeValue::Bs(list_of(inner)?.into_iter().map(blob).collect::<Result<_>>()?),
+        "BS" => AttributeValue::Bs(
+            list_of(inner)?
+                .into_iter()
+                .map(blob)
+                .collect::<Result<_>>()?,
+        ),
         other => bail!("{path}: unknown DynamoDB type tag '{other}'"),
     })
 }
@@ -241,7 +250,10 @@ mod tests {
     #[test]
     fn big_numbers_stay_exact() {
         let n = "12345678901234567890123456789012345678";
-        assert_eq!(to_plain(&AttributeValue::N(n.into())), Value::String(n.into()));
+        assert_eq!(
+            to_plain(&AttributeValue::N(n.into())),
+            Value::String(n.into())
+        );
         assert_eq!(to_plain(&AttributeValue::N("0.1".into())), json!(0.1));
     }
 
@@ -260,7 +272,10 @@ mod tests {
     #[test]
     fn typed_errors_name_the_path() {
         let err = item_from_typed(&json!({"a": {"M": {"b": {"X": 1}}}}), "NewImage").unwrap_err();
-        assert_eq!(err.to_string(), "NewImage.a.M.b: unknown DynamoDB type tag 'X'");
+        assert_eq!(
+            err.to_string(),
+            "NewImage.a.M.b: unknown DynamoDB type tag 'X'"
+        );
         let err = item_from_typed(&json!({"a": {"N": "abc"}}), "Keys").unwrap_err();
         assert!(err.to_string().contains("Keys.a.N"), "{err}");
         let err = item_from_typed(&json!({"a": "plain"}), "Keys").unwrap_err();

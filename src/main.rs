@@ -34,10 +34,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::OK),
         Err(e) => {
-            if verbose > 1 {
-                eprintln!("error: {e:?}");
-            } else {
-                eprintln!("error: {}", one_line(&e));
+            eprintln!("error: {}", one_line(&e));
+            if verbose > 0 {
+                // Every cause, the SDK's own detail included, for bug reports.
+                for (i, cause) in e.chain().enumerate().skip(1) {
+                    eprintln!("  {i}: {cause}");
+                }
             }
             ExitCode::from(exit_code_for(&e))
         }
@@ -45,10 +47,12 @@ fn main() -> ExitCode {
 }
 
 /// The cause chain on one line, skipping causes already contained in the line (the SDK and
-/// our own messages often repeat their source).
+/// our own messages often repeat their source) and stopping at a classified SDK failure, whose
+/// message already says it all.
 fn one_line(err: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in err.chain() {
+        let classified = cause.is::<ddb::errors::Classified>();
         let text = cause.to_string();
         if line.contains(&text) {
             continue;
@@ -57,6 +61,9 @@ fn one_line(err: &anyhow::Error) -> String {
             line.push_str(": ");
         }
         line.push_str(&text);
+        if classified {
+            break;
+        }
     }
     line
 }

@@ -132,7 +132,13 @@ impl MessageGroup {
     }
 
     /// Both rows of a conversation between `a` and `b`, each describing the other.
-    pub fn pair(group: &str, a: &User, b: &User, last_at: &str, last_message: &str) -> [MessageGroup; 2] {
+    pub fn pair(
+        group: &str,
+        a: &User,
+        b: &User,
+        last_at: &str,
+        last_message: &str,
+    ) -> [MessageGroup; 2] {
         let row = |owner: &User, other: &User| MessageGroup {
             owner_uuid: owner.uuid.clone(),
             last_message_at: last_at.to_string(),
@@ -190,8 +196,16 @@ mod tests {
 
     #[test]
     fn pair_rows_describe_the_other_participant() {
-        let a = User { uuid: "a".into(), handle: "alice".into(), display_name: "Alice".into() };
-        let b = User { uuid: "b".into(), handle: "bob".into(), display_name: "Bob".into() };
+        let a = User {
+            uuid: "a".into(),
+            handle: "alice".into(),
+            display_name: "Alice".into(),
+        };
+        let b = User {
+            uuid: "b".into(),
+            handle: "bob".into(),
+            display_name: "Bob".into(),
+        };
         let [ra, rb] = MessageGroup::pair("g", &a, &b, "t", "last");
         assert_eq!(get_s(&ra.to_item(), "pk"), Some("GRP#a"));
         assert_eq!(ra.other, b);

@@ -30,7 +30,7 @@ impl Style {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                stdout_tty && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
+                stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
         Style {
@@ -106,8 +106,7 @@ impl Style {
             ProgressBar::hidden()
         };
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                .expect("static template"),
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("static template"),
         );
         bar.set_message(message.into());
         bar.enable_steady_tick(Duration::from_millis(100));

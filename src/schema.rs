@@ -6,8 +6,8 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ProvisionedThroughput, ScalarAttributeType, StreamSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ProvisionedThroughput, ScalarAttributeType, StreamSpecification,
     StreamViewType, TableDescription,
 };
 use serde::Deserialize;
@@ -148,7 +148,11 @@ impl Schema {
                 .map(|g| {
                     (
                         g.index_name.clone(),
-                        format!("{}; projection {}", keys(&g.key_schema), g.projection.projection_type),
+                        format!(
+                            "{}; projection {}",
+                            keys(&g.key_schema),
+                            g.projection.projection_type
+                        ),
                     )
                 })
                 .collect(),
@@ -207,7 +211,9 @@ impl Schema {
             Some("PAY_PER_REQUEST") => BillingMode::PayPerRequest,
             Some(other) => bail!("BillingMode '{other}' (expected PROVISIONED or PAY_PER_REQUEST)"),
         };
-        let throughput = |t: &Option<Throughput>, at: &str| -> Result<Option<ProvisionedThroughput>> {
+        let throughput = |t: &Option<Throughput>,
+                          at: &str|
+         -> Result<Option<ProvisionedThroughput>> {
             match (billing_mode.clone(), t) {
                 (BillingMode::Provisioned, Some(t)) => Ok(Some(
                     ProvisionedThroughput::builder()
@@ -228,7 +234,9 @@ impl Schema {
                 "ALL" => ProjectionType::All,
                 "KEYS_ONLY" => ProjectionType::KeysOnly,
                 "INCLUDE" => ProjectionType::Include,
-                other => bail!("{at}: ProjectionType '{other}' (expected ALL, KEYS_ONLY or INCLUDE)"),
+                other => {
+                    bail!("{at}: ProjectionType '{other}' (expected ALL, KEYS_ONLY or INCLUDE)")
+                }
             };
             let mut projection = Projection::builder().projection_type(projection_type);
             for a in &g.projection.non_key_attributes {
@@ -269,7 +277,10 @@ impl Schema {
                 .collect::<Result<_>>()?,
             key_schema: keys(&self.key_schema, "KeySchema")?,
             global_secondary_indexes: gsis,
-            provisioned_throughput: throughput(&self.provisioned_throughput, "ProvisionedThroughput")?,
+            provisioned_throughput: throughput(
+                &self.provisioned_throughput,
+                "ProvisionedThroughput",
+            )?,
             billing_mode,
             stream_specification,
         })
@@ -288,7 +299,14 @@ pub fn shape_of(table: &TableDescription) -> Shape {
     };
     let keys = |ks: &[KeySchemaElement]| -> String {
         ks.iter()
-            .map(|k| format!("{} {} {}", k.attribute_name(), k.key_type().as_str(), attr_type(k.attribute_name())))
+            .map(|k| {
+                format!(
+                    "{} {} {}",
+                    k.attribute_name(),
+                    k.key_type().as_str(),
+                    attr_type(k.attribute_name())
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -325,12 +343,20 @@ pub fn shape_of(table: &TableDescription) -> Shape {
 pub fn diff(want: &Shape, have: &Shape) -> Vec<String> {
     let mut out = Vec::new();
     if want.keys != have.keys {
-        out.push(format!("key schema: file has [{}], table has [{}]", want.keys.join(""), have.keys.join("")));
+        out.push(format!(
+            "key schema: file has [{}], table has [{}]",
+            want.keys.join(""),
+            have.keys.join("")
+        ));
     }
     for (name, w) in &want.indexes {
         match have.indexes.get(name) {
-            None => out.push(format!("index '{name}': in the file, missing from the table")),
-            Some(h) if h != w => out.push(format!("index '{name}': file has [{w}], table has [{h}]")),
+            None => out.push(format!(
+                "index '{name}': in the file, missing from the table"
+            )),
+            Some(h) if h != w => {
+                out.push(format!("index '{name}': file has [{w}], table has [{h}]"))
+            }
             _ => {}
         }
     }
@@ -340,7 +366,10 @@ pub fn diff(want: &Shape, have: &Shape) -> Vec<String> {
         }
     }
     if want.stream != have.stream {
-        out.push(format!("stream: file has {}, table has {}", want.stream, have.stream));
+        out.push(format!(
+            "stream: file has {}, table has {}",
+            want.stream, have.stream
+        ));
     }
     out
 }
@@ -350,7 +379,9 @@ mod tests {
     use super::*;
 
     fn fixture_schema() -> Schema {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/schema.json")).unwrap();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/schema.json"))
+                .unwrap();
         serde_json::from_str(&text).unwrap()
     }
 

@@ -28,7 +28,7 @@ fn ts(t: chrono::DateTime<Utc>) -> String {
 }
 
 fn message_item(group: &str, created_at: &str, n: usize, body: &str) -> Item {
-    let (user, handle, name) = if n % 2 == 0 {
+    let (user, handle, name) = if n.is_multiple_of(2) {
         (ANDREW, "andrewbrown", "Andrew Brown")
     } else {
         (BAYKO, "bayko", "Andrew Bayko")

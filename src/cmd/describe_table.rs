@@ -75,7 +75,13 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
     for i in &info.global_secondary_indexes {
         table.add_row([
             "gsi".to_string(),
-            format!("{}: {}; projection {}; {}", i.name, keys(&i.key_schema), i.projection, i.status),
+            format!(
+                "{}: {}; projection {}; {}",
+                i.name,
+                keys(&i.key_schema),
+                i.projection,
+                i.status
+            ),
         ]);
     }
     table.add_row([
@@ -86,15 +92,34 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
             _ => "off".to_string(),
         },
     ]);
-    table.add_row(["items".to_string(), format!("{} ({} bytes; refreshed about every 6 hours on AWS)", info.item_count, info.size_bytes)]);
+    table.add_row([
+        "items".to_string(),
+        format!(
+            "{} ({} bytes; refreshed about every 6 hours on AWS)",
+            info.item_count, info.size_bytes
+        ),
+    ]);
     table.add_row([
         "billing".to_string(),
-        match (info.billing.read_capacity_units, info.billing.write_capacity_units) {
-            (Some(r), Some(w)) if info.billing.mode == "PROVISIONED" => format!("PROVISIONED, {r} RCU / {w} WCU"),
+        match (
+            info.billing.read_capacity_units,
+            info.billing.write_capacity_units,
+        ) {
+            (Some(r), Some(w)) if info.billing.mode == "PROVISIONED" => {
+                format!("PROVISIONED, {r} RCU / {w} WCU")
+            }
             _ => info.billing.mode.clone(),
         },
     ]);
-    table.add_row(["deletion protection".to_string(), if info.deletion_protection { "on" } else { "off" }.to_string()]);
+    table.add_row([
+        "deletion protection".to_string(),
+        if info.deletion_protection {
+            "on"
+        } else {
+            "off"
+        }
+        .to_string(),
+    ]);
     if let Some(c) = &info.created_at {
         table.add_row(["created".to_string(), c.clone()]);
     }
@@ -140,7 +165,10 @@ impl From<&TableDescription> for TableInfo {
         let provisioned = mode == "PROVISIONED";
         TableInfo {
             table: d.table_name().unwrap_or_default().to_string(),
-            status: d.table_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+            status: d
+                .table_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
             key_schema: keys(d, d.key_schema()),
             global_secondary_indexes: d
                 .global_secondary_indexes()
@@ -153,7 +181,10 @@ impl From<&TableDescription> for TableInfo {
                         .and_then(|p| p.projection_type())
                         .map(|p| p.as_str().to_string())
                         .unwrap_or_default(),
-                    status: g.index_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    status: g
+                        .index_status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
                     item_count: g.item_count().unwrap_or(0),
                 })
                 .collect(),
@@ -168,8 +199,12 @@ impl From<&TableDescription> for TableInfo {
             size_bytes: d.table_size_bytes().unwrap_or(0),
             billing: Billing {
                 mode,
-                read_capacity_units: throughput.and_then(|t| t.read_capacity_units()).filter(|_| provisioned),
-                write_capacity_units: throughput.and_then(|t| t.write_capacity_units()).filter(|_| provisioned),
+                read_capacity_units: throughput
+                    .and_then(|t| t.read_capacity_units())
+                    .filter(|_| provisioned),
+                write_capacity_units: throughput
+                    .and_then(|t| t.write_capacity_units())
+                    .filter(|_| provisioned),
             },
             deletion_protection: d.deletion_protection_enabled().unwrap_or(false),
             created_at: d.creation_date_time().map(|t| t.to_string()),

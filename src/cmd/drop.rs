@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 
 use super::Ctx;
-use crate::errors::{api_error, Failure, Subject};
+use crate::errors::{api_error, failure_of, Failure, Subject};
 use crate::output;
 
 #[derive(Debug, clap::Args)]
@@ -41,8 +41,11 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 ))
             }
         }
-        Err(e) if args.if_exists && matches!(e.downcast_ref::<Failure>(), Some(Failure::NotFound(_))) => {
-            output::note(format!("table '{}' does not exist; nothing to drop", ctx.table));
+        Err(e) if args.if_exists && matches!(failure_of(&e), Some(Failure::NotFound(_))) => {
+            output::note(format!(
+                "table '{}' does not exist; nothing to drop",
+                ctx.table
+            ));
             Ok(())
         }
         Err(e) => Err(e),
@@ -72,10 +75,17 @@ pub async fn delete_and_wait(ctx: &Ctx, timeout: Duration) -> Result<Duration> {
                 api_error(ctx.target(), "DeleteTable", Subject::Table(&ctx.table), e)
             }
         })?;
-    let spinner = ctx.style.spinner(format!("waiting for table '{}' to be deleted", ctx.table));
+    let spinner = ctx
+        .style
+        .spinner(format!("waiting for table '{}' to be deleted", ctx.table));
     let mut delay = Duration::from_millis(50);
     loop {
-        let r = ctx.ddb().describe_table().table_name(&ctx.table).send().await;
+        let r = ctx
+            .ddb()
+            .describe_table()
+            .table_name(&ctx.table)
+            .send()
+            .await;
         match r {
             Err(e)
                 if e.as_service_error()
@@ -86,11 +96,20 @@ pub async fn delete_and_wait(ctx: &Ctx, timeout: Duration) -> Result<Duration> {
             }
             Err(e) => {
                 spinner.finish_and_clear();
-                return Err(api_error(ctx.target(), "DescribeTable", Subject::Table(&ctx.table), e));
+                return Err(api_error(
+                    ctx.target(),
+                    "DescribeTable",
+                    Subject::Table(&ctx.table),
+                    e,
+                ));
             }
             Ok(_) if start.elapsed() > timeout => {
                 spinner.finish_and_clear();
-                bail!("table '{}' still exists after {}s", ctx.table, timeout.as_secs());
+                bail!(
+                    "table '{}' still exists after {}s",
+                    ctx.table,
+                    timeout.as_secs()
+                );
             }
             Ok(_) => {
                 tokio::time::sleep(delay).await;

@@ -87,7 +87,9 @@ impl Ctx {
         let what = format!("{action} on a remote target: {}", self.describe_target());
         let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
         if !interactive {
-            return Err(Failure::Refused(format!("refusing to {what}; pass --yes to proceed")).into());
+            return Err(
+                Failure::Refused(format!("refusing to {what}; pass --yes to proceed")).into(),
+            );
         }
         let mut err = std::io::stderr().lock();
         writeln!(err, "About to {what}.")?;

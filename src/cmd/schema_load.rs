@@ -49,7 +49,10 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let schema = schema::load(&args.schema)?;
     let timeout = Duration::from_secs(args.wait_timeout);
     if args.recreate {
-        ctx.confirm_destructive(&format!("drop and recreate table '{}'", ctx.table), args.yes)?;
+        ctx.confirm_destructive(
+            &format!("drop and recreate table '{}'", ctx.table),
+            args.yes,
+        )?;
     }
     let start = Instant::now();
     let existing = describe(ctx).await?;
@@ -90,7 +93,12 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             .iter()
             .map(|i| format!("{} ({})", i.name, i.status))
             .collect(),
-        stream: info.stream.view_type.clone().filter(|_| info.stream.enabled).unwrap_or_else(|| "off".into()),
+        stream: info
+            .stream
+            .view_type
+            .clone()
+            .filter(|_| info.stream.enabled)
+            .unwrap_or_else(|| "off".into()),
         stream_arn: info.stream.arn.clone(),
         elapsed_ms: start.elapsed().as_millis() as u64,
     };
@@ -104,9 +112,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     };
     output::line(format!(
         "table '{}' {verb} {} at {}",
-        summary.table,
-        info.status,
-        summary.endpoint
+        summary.table, info.status, summary.endpoint
     ))?;
     output::line(format!("  keys    {}", summary.keys))?;
     for i in &summary.indexes {
@@ -116,10 +122,26 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
 }
 
 async fn describe(ctx: &Ctx) -> Result<Option<TableDescription>> {
-    match ctx.ddb().describe_table().table_name(&ctx.table).send().await {
+    match ctx
+        .ddb()
+        .describe_table()
+        .table_name(&ctx.table)
+        .send()
+        .await
+    {
         Ok(out) => Ok(out.table),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
-        Err(e) => Err(api_error(ctx.target(), "DescribeTable", Subject::Table(&ctx.table), e)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(api_error(
+            ctx.target(),
+            "DescribeTable",
+            Subject::Table(&ctx.table),
+            e,
+        )),
     }
 }
 
@@ -150,7 +172,9 @@ async fn create(ctx: &Ctx, schema: &Schema) -> Result<()> {
 /// Poll DescribeTable until the table and every GSI are ACTIVE.
 pub async fn wait_active(ctx: &Ctx, timeout: Duration) -> Result<TableDescription> {
     let start = Instant::now();
-    let spinner = ctx.style.spinner(format!("waiting for table '{}' to be ACTIVE", ctx.table));
+    let spinner = ctx
+        .style
+        .spinner(format!("waiting for table '{}' to be ACTIVE", ctx.table));
     let mut delay = Duration::from_millis(50);
     loop {
         let desc = describe_table::fetch(ctx).await?;

@@ -71,7 +71,8 @@ fn start_local() -> Local {
         jar.display()
     );
     let port = free_port();
-    let log = std::env::temp_dir().join(format!("ddb-test-local-{}-{port}.log", std::process::id()));
+    let log =
+        std::env::temp_dir().join(format!("ddb-test-local-{}-{port}.log", std::process::id()));
     let script = format!(
         "java -Djava.library.path='{lib}' -jar '{jar}' -inMemory -sharedDb -port {port} >'{log}' 2>&1 &\n\
          j=$!\n\
@@ -193,7 +194,10 @@ impl TestEnv {
     /// The same binary aimed at another endpoint (e.g. a proxy) but this env's table.
     pub fn ddb_via(&self, endpoint: &str) -> Command {
         let mut cmd = bare_ddb();
-        cmd.arg("--endpoint-url").arg(endpoint).arg("--table").arg(&self.table);
+        cmd.arg("--endpoint-url")
+            .arg(endpoint)
+            .arg("--table")
+            .arg(&self.table);
         cmd
     }
 
@@ -209,7 +213,12 @@ impl TestEnv {
     pub fn scan_all(&self) -> Vec<Item> {
         self.block_on(async {
             let mut items = Vec::new();
-            let mut pages = self.client.scan().table_name(&self.table).into_paginator().send();
+            let mut pages = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .into_paginator()
+                .send();
             while let Some(page) = pages.next().await {
                 items.extend(page.expect("scan").items().iter().cloned());
             }
@@ -257,9 +266,20 @@ impl TestEnv {
 
     pub fn table_exists(&self) -> bool {
         self.block_on(async {
-            match self.client.describe_table().table_name(&self.table).send().await {
+            match self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+            {
                 Ok(_) => true,
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => false,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    false
+                }
                 Err(e) => panic!("describe_table: {e:?}"),
             }
         })
@@ -278,7 +298,10 @@ pub fn bare_ddb() -> Command {
     }
     // Never read the developer's real AWS files.
     cmd.env("AWS_CONFIG_FILE", "/nonexistent/ddb-test-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/ddb-test-credentials")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/ddb-test-credentials",
+        )
         .env("AWS_EC2_METADATA_DISABLED", "true");
     cmd
 }
@@ -314,7 +337,11 @@ pub fn run(cmd: &mut Command) -> Run {
 impl Run {
     /// Assert success and return stdout; the message shows stderr.
     pub fn ok(self) -> String {
-        assert_eq!(self.code, 0, "expected success, stderr:\n{}\nstdout:\n{}", self.stderr, self.stdout);
+        assert_eq!(
+            self.code, 0,
+            "expected success, stderr:\n{}\nstdout:\n{}",
+            self.stderr, self.stdout
+        );
         self.stdout
     }
 

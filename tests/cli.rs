@@ -1,0 +1,292 @@
+//! The command line itself: help snapshots, completions, safety refusals and errors that need
+//! no database (they happen before any request).
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{bare_ddb, run};
+
+const SUBCOMMANDS: &[&str] = &[
+    "schema-load",
+    "list-tables",
+    "describe-table",
+    "drop",
+    "seed",
+    "put-message",
+    "get-conversation",
+    "list-conversations",
+    "scan",
+    "simulate-stream",
+    "completions",
+];
+
+fn snapshot_path(name: &str) -> PathBuf {
+    common::repo_root()
+        .join("tests/snapshots")
+        .join(format!("{name}.txt"))
+}
+
+/// Compare with the stored snapshot; UPDATE_SNAPSHOTS=1 rewrites it instead.
+fn assert_snapshot(name: &str, actual: &str) {
+    let path = snapshot_path(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing snapshot {}; run with UPDATE_SNAPSHOTS=1",
+            path.display()
+        )
+    });
+    assert_eq!(
+        expected, actual,
+        "help text of '{name}' changed; if intended, run UPDATE_SNAPSHOTS=1 cargo test --test cli"
+    );
+}
+
+#[test]
+fn help_text_snapshots() {
+    let top = run(bare_ddb().arg("--help")).ok();
+    assert_snapshot("help", &top);
+    for sub in SUBCOMMANDS {
+        let out = run(bare_ddb().args([sub, "--help"])).ok();
+        assert_snapshot(&format!("help-{sub}"), &out);
+    }
+}
+
+#[test]
+fn every_command_names_its_api_and_has_an_example() {
+    for sub in SUBCOMMANDS {
+        let out = run(bare_ddb().args([sub, "--help"])).ok();
+        assert!(
+            out.contains("[API: "),
+            "{sub} --help does not name its API:\n{out}"
+        );
+        assert!(
+            out.contains("Examples:\n  ddb "),
+            "{sub} --help has no example:\n{out}"
+        );
+    }
+    let top = run(bare_ddb().arg("--help")).ok();
+    for sub in SUBCOMMANDS {
+        assert!(top.contains(sub), "top-level help does not list {sub}");
+    }
+}
+
+#[test]
+fn global_options_work_after_the_subcommand_too() {
+    // Parses and fails on the unreachable endpoint, not on the option position.
+    let r = run(bare_ddb().args([
+        "describe-table",
+        "--endpoint-url",
+        "http://127.0.0.1:1",
+        "--table",
+        "later",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("http://127.0.0.1:1"), "{}", r.stderr);
+}
+
+#[test]
+fn completions_cover_the_subcommands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(bare_ddb().args(["completions", shell])).ok();
+        for sub in ["schema-load", "get-conversation", "simulate-stream"] {
+            assert!(out.contains(sub), "{shell} completions lack {sub}");
+        }
+    }
+    let r = run(bare_ddb().args(["completions", "tcsh"]));
+    assert_eq!(r.code, 2, "unknown shell is a usage error");
+}
+
+#[test]
+fn remote_drop_refuses_without_yes_and_names_the_target() {
+    let r = run(bare_ddb().args(["--region", "eu-west-1", "--table", "prod-messages", "drop"]));
+    assert_eq!(r.code, 6, "stderr: {}", r.stderr);
+    for needle in [
+        "refusing",
+        "AWS DynamoDB (eu-west-1)",
+        "region eu-west-1",
+        "prod-messages",
+        "--yes",
+    ] {
+        assert!(
+            r.stderr.contains(needle),
+            "missing {needle:?} in: {}",
+            r.stderr
+        );
+    }
+    assert!(r.stdout.is_empty());
+}
+
+#[test]
+fn remote_recreate_refuses_without_yes() {
+    let r = run(bare_ddb().args([
+        "--endpoint-url",
+        "https://dynamodb.eu-west-1.amazonaws.com",
+        "--region",
+        "eu-west-1",
+        "schema-load",
+        "--recreate",
+    ]));
+    assert_eq!(r.code, 6, "stderr: {}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("drop and recreate table 'cruddur-messages'"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("https://dynamodb.eu-west-1.amazonaws.com"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn closed_port_names_the_endpoint_and_suggests_local_up() {
+    let port = common::free_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let r = run(bare_ddb().args(["--endpoint-url", &endpoint, "list-tables"]));
+    assert_eq!(r.code, 3, "stderr: {}", r.stderr);
+    assert!(
+        r.stderr.starts_with("error: cannot reach DynamoDB at "),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains(&endpoint), "{}", r.stderr);
+    assert!(r.stderr.contains("just local-up"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
+}
+
+#[test]
+fn local_flag_honours_ddb_local_endpoint() {
+    let port = common::free_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let r =
+        run(bare_ddb()
+            .env("DDB_LOCAL_ENDPOINT", &endpoint)
+            .args(["--local", "-v", "list-tables"]));
+    assert_eq!(r.code, 3);
+    assert!(
+        r.stderr
+            .contains(&format!("endpoint {endpoint}, region us-east-1")),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("(local)"), "{}", r.stderr);
+}
+
+#[test]
+fn table_comes_from_ddb_table_env() {
+    let r = run(bare_ddb().env("DDB_TABLE", "from-env").args([
+        "--endpoint-url",
+        "http://127.0.0.1:1",
+        "-v",
+        "describe-table",
+    ]));
+    assert!(r.stderr.contains("table from-env"), "{}", r.stderr);
+}
+
+#[test]
+fn broken_schema_file_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::write_temp(
+        dir.path(),
+        "schema.json",
+        "{\n  \"TableName\": \"x\",\n  \"KeySchema\": [\n}\n",
+    );
+    // Validation happens before any request, so an unreachable endpoint is fine.
+    let r = run(bare_ddb()
+        .args([
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+            "schema-load",
+            "--schema",
+        ])
+        .arg(&path));
+    assert_eq!(r.code, 8, "stderr: {}", r.stderr);
+    let want = format!("error: {}:4:1: ", path.display());
+    assert!(r.stderr.starts_with(&want), "want {want:?} in {}", r.stderr);
+}
+
+#[test]
+fn invalid_schema_definition_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(common::repo_root().join("fixtures/schema.json"))
+        .unwrap()
+        .replace(
+            "\"ProjectionType\": \"ALL\"",
+            "\"ProjectionType\": \"SOME\"",
+        );
+    let path = common::write_temp(dir.path(), "schema.json", &text);
+    let r = run(bare_ddb()
+        .args([
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+            "schema-load",
+            "--schema",
+        ])
+        .arg(&path));
+    assert_eq!(r.code, 8, "stderr: {}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("'message-group-sk-index': ProjectionType 'SOME'"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn bad_endpoint_url_is_a_clear_error() {
+    let r = run(bare_ddb().args(["--endpoint-url", "localhost:8000", "list-tables"]));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("invalid endpoint URL 'localhost:8000'"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn local_and_endpoint_url_conflict() {
+    let r = run(bare_ddb().args([
+        "--local",
+        "--endpoint-url",
+        "http://127.0.0.1:1",
+        "list-tables",
+    ]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
+fn interactive_remote_drop_asks_for_the_table_name() {
+    // `script` gives ddb a terminal; a wrong answer must refuse before any request is sent.
+    let cmd = format!(
+        "{} --region eu-west-1 --table prod-messages drop",
+        env!("CARGO_BIN_EXE_ddb")
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` is needed for this test");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"prod\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    assert!(
+        text.contains("Type the table name (prod-messages) to continue"),
+        "{text}"
+    );
+    assert!(text.contains("not confirmed; nothing was done"), "{text}");
+}

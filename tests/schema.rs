@@ -1,0 +1,250 @@
+//! schema-load, describe-table and list-tables against DynamoDB Local.
+
+mod common;
+
+use common::{run, TestEnv};
+
+#[test]
+fn schema_load_creates_the_table_with_gsi_and_stream() {
+    let env = TestEnv::new("schema-create");
+    let out = run(env.ddb().arg("schema-load")).ok();
+    assert!(
+        out.contains(&format!("table '{}' created: ACTIVE", env.table)),
+        "{out}"
+    );
+
+    // describe-table -o json reports what DynamoDB itself holds.
+    let d = run(env.ddb().args(["describe-table", "-o", "json"])).json();
+    assert_eq!(d["table"], env.table.as_str());
+    assert_eq!(d["status"], "ACTIVE");
+    assert_eq!(d["key_schema"][0]["attribute"], "pk");
+    assert_eq!(d["key_schema"][0]["key_type"], "HASH");
+    assert_eq!(d["key_schema"][1]["attribute"], "sk");
+    assert_eq!(d["key_schema"][1]["key_type"], "RANGE");
+    let gsi = &d["global_secondary_indexes"][0];
+    assert_eq!(gsi["name"], "message-group-sk-index");
+    assert_eq!(gsi["key_schema"][0]["attribute"], "message_group_uuid");
+    assert_eq!(gsi["key_schema"][1]["attribute"], "sk");
+    assert_eq!(gsi["projection"], "ALL");
+    assert_eq!(d["stream"]["enabled"], true);
+    assert_eq!(d["stream"]["view_type"], "NEW_IMAGE");
+    assert!(d["stream"]["arn"].as_str().unwrap().contains(&env.table));
+    assert_eq!(d["billing"]["mode"], "PROVISIONED");
+    assert_eq!(d["billing"]["read_capacity_units"], 5);
+
+    // Cross-check with the SDK directly.
+    let desc = env
+        .block_on(env.client().describe_table().table_name(&env.table).send())
+        .unwrap();
+    let t = desc.table.unwrap();
+    assert_eq!(t.global_secondary_indexes().len(), 1);
+    assert_eq!(
+        t.stream_specification()
+            .unwrap()
+            .stream_view_type()
+            .unwrap()
+            .as_str(),
+        "NEW_IMAGE"
+    );
+}
+
+#[test]
+fn schema_load_is_idempotent() {
+    let env = TestEnv::with_table("schema-again");
+    let r = run(env.ddb().args(["schema-load", "-o", "json"]));
+    let v = r.json();
+    assert_eq!(v["outcome"], "exists");
+    assert_eq!(v["table"], env.table.as_str());
+    let out = run(env.ddb().arg("schema-load")).ok();
+    assert!(
+        out.contains("already exists, same keys and indexes"),
+        "{out}"
+    );
+}
+
+#[test]
+fn schema_load_reports_a_different_table_and_fails() {
+    use aws_sdk_dynamodb::types::*;
+    let env = TestEnv::new("schema-mismatch");
+    // Same keys, but no GSI and no stream: created behind ddb's back.
+    env.block_on(
+        env.client()
+            .create_table()
+            .table_name(&env.table)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("sk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("sk")
+                    .key_type(KeyType::Range)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send(),
+    )
+    .unwrap();
+    let r = run(env.ddb().arg("schema-load"));
+    assert_eq!(r.code, 5, "stderr: {}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("table '{}' exists", env.table)),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("index 'message-group-sk-index': in the file, missing from the table"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("stream: file has NEW_IMAGE, table has off"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--recreate"), "{}", r.stderr);
+}
+
+#[test]
+fn table_flag_overrides_the_schema_files_name() {
+    let env = TestEnv::with_table("schema-override");
+    let names = run(env.ddb().args(["list-tables", "-o", "json"])).json();
+    let names: Vec<&str> = names
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(names.contains(&env.table.as_str()), "{names:?}");
+    assert!(
+        !names.contains(&"cruddur-messages"),
+        "the file's TableName was used: {names:?}"
+    );
+}
+
+#[test]
+fn list_tables_reads_every_page() {
+    // ListTables returns at most 100 names a page; make sure there are more than that.
+    let env = TestEnv::new("many");
+    let before = run(env.ddb().args(["list-tables", "-o", "json"])).json();
+    let mut made = Vec::new();
+    let need = 101usize.saturating_sub(before.as_array().unwrap().len());
+    env.block_on(async {
+        use aws_sdk_dynamodb::types::*;
+        for i in 0..need {
+            let name = format!("{}-{i}", env.table);
+            env.client()
+                .create_table()
+                .table_name(&name)
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name("pk")
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .unwrap(),
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name("pk")
+                        .key_type(KeyType::Hash)
+                        .build()
+                        .unwrap(),
+                )
+                .billing_mode(BillingMode::PayPerRequest)
+                .send()
+                .await
+                .unwrap();
+            made.push(name);
+        }
+    });
+    let all = run(env.ddb().args(["list-tables", "-o", "json"])).json();
+    let all: Vec<String> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert!(all.len() > 100, "only {} names", all.len());
+    for name in &made {
+        assert!(all.contains(name), "{name} missing");
+    }
+    let table = run(env.ddb().arg("list-tables")).ok();
+    assert_eq!(
+        table.lines().filter(|l| l.contains(&env.table)).count(),
+        made.len()
+    );
+}
+
+#[test]
+fn describe_missing_table_names_table_and_endpoint() {
+    let env = TestEnv::new("missing");
+    let r = run(env.ddb().arg("describe-table"));
+    assert_eq!(r.code, 4, "stderr: {}", r.stderr);
+    assert_eq!(
+        r.stderr.trim(),
+        format!(
+            "error: ResourceNotFoundException on DescribeTable: table '{}' not found at {}; create it with `ddb schema-load`",
+            env.table, env.endpoint
+        )
+    );
+}
+
+#[test]
+fn describe_table_shows_a_readable_summary() {
+    let env = TestEnv::with_table("describe");
+    let out = run(env.ddb().arg("describe-table")).ok();
+    for needle in [
+        "ACTIVE",
+        "pk (HASH, S), sk (RANGE, S)",
+        "message-group-sk-index",
+        "NEW_IMAGE",
+        "PROVISIONED, 5 RCU / 5 WCU",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?}:\n{out}");
+    }
+}
+
+#[test]
+fn verbose_shows_the_target_and_the_sdk_detail() {
+    let env = TestEnv::new("verbose");
+    let r = run(env.ddb().args(["-v", "describe-table"]));
+    assert_eq!(r.code, 4);
+    let mut lines = r.stderr.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        format!(
+            "ddb: endpoint {}, region us-east-1, table {} (local)",
+            env.endpoint, env.table
+        )
+    );
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("error: ResourceNotFoundException on DescribeTable"));
+    assert!(
+        r.stderr
+            .contains("Cannot do operations on a non-existent table"),
+        "SDK detail missing: {}",
+        r.stderr
+    );
+}
