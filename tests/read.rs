@@ -235,19 +235,23 @@ fn get_conversation_time_windows() {
         r.stderr
     );
 
-    for bad in [
-        vec!["--year", "25"],
-        vec!["--year", "20x5"],
-        vec!["--year", "2025", "--since", "2025-01-01T00:00:00Z"],
-        vec!["--since", "yesterday"],
+    // Bad values are invalid input (8) naming the option; conflicting options are usage (2).
+    for (bad, code) in [
+        (vec!["--year", "25"], 8),
+        (vec!["--year", "20x5"], 8),
+        (vec!["--since", "yesterday"], 8),
+        (vec!["--until", "2026-13-01T00:00:00Z"], 8),
+        (vec!["--year", "2025", "--since", "2025-01-01T00:00:00Z"], 2),
+        (vec!["--limit", "0"], 2),
     ] {
         let r = run(env.ddb().args(["get-conversation", GROUP]).args(&bad));
-        assert_eq!(r.code, 2, "{bad:?}: {}", r.stderr);
+        assert_eq!(r.code, code, "{bad:?}: {}", r.stderr);
         assert!(
-            r.stderr.contains(bad[0]),
-            "{bad:?} should name the option: {}",
+            r.stderr.contains(bad[0]) && (code == 2 || r.stderr.contains(bad[1])),
+            "{bad:?} should name the option (and the bad value): {}",
             r.stderr
         );
+        assert_eq!(r.stdout, "");
     }
 }
 
@@ -345,12 +349,22 @@ fn missing_table_is_exit_4() {
 }
 
 #[test]
-fn bad_group_uuid_is_a_clear_usage_error() {
+fn bad_uuids_are_invalid_input() {
+    // No table: the check happens before any request.
     let env = TestEnv::new("read-baduuid");
     let r = run(env.ddb().args(["get-conversation", "not-a-uuid"]));
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.code, 8, "{}", r.stderr);
     assert!(
-        r.stderr.contains("not-a-uuid") && r.stderr.contains("uuid"),
+        r.stderr.contains("GROUP_UUID 'not-a-uuid' is not a uuid"),
+        "{}",
+        r.stderr
+    );
+    let r = run(env
+        .ddb()
+        .args(["list-conversations", "--user-uuid", "90b5d8b4"]));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--user-uuid: '90b5d8b4' is not a uuid"),
         "{}",
         r.stderr
     );

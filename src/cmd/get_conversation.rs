@@ -14,7 +14,7 @@ use crate::render::{self, Row};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The conversation (message_group_uuid)
-    #[arg(value_name = "GROUP_UUID", value_parser = parse_uuid)]
+    #[arg(value_name = "GROUP_UUID")]
     pub group: String,
 
     /// Show the N most recent messages
@@ -26,40 +26,20 @@ pub struct Args {
     pub all: bool,
 
     /// Only messages from this year (UTC), e.g. 2026
-    #[arg(long, value_name = "YYYY", value_parser = parse_year, conflicts_with_all = ["since", "until"])]
+    #[arg(long, value_name = "YYYY", conflicts_with_all = ["since", "until"])]
     pub year: Option<String>,
 
     /// Only messages at or after this RFC 3339 time, e.g. 2026-01-31T12:00:00Z
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
 
     /// Only messages at or before this RFC 3339 time
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 
     /// Report the read capacity consumed (summed over pages) on stderr
     #[arg(long)]
     pub capacity: bool,
-}
-
-fn parse_uuid(s: &str) -> Result<String, String> {
-    if is_uuid(s) {
-        Ok(s.to_string())
-    } else {
-        Err("not a conversation uuid (8-4-4-4-12 hex digits, e.g. 5ae290ed-55d1-47a0-bc6d-fe2bc2700399)".into())
-    }
-}
-
-fn parse_year(s: &str) -> Result<String, String> {
-    if s.len() == 4 && s.chars().all(|c| c.is_ascii_digit()) {
-        Ok(s.to_string())
-    } else {
-        Err("expected a 4-digit year such as 2026".into())
-    }
-}
-
-fn parse_time(s: &str) -> Result<String, String> {
-    normalize_timestamp(s).map_err(|e| e.to_string())
 }
 
 /// The messages read, newest first, and what the read cost.
@@ -71,21 +51,44 @@ pub struct Conversation {
 }
 
 impl Args {
+    /// Check the arguments clap cannot (exit 8 names the bad value) and turn the time options
+    /// into a sort-key range, before any request is made.
     fn range(&self) -> Result<SkRange> {
-        Ok(match (&self.year, &self.since, &self.until) {
+        if !is_uuid(&self.group) {
+            return Err(invalid(format!(
+                "GROUP_UUID '{}' is not a uuid (8-4-4-4-12 hex digits, e.g. 5ae290ed-55d1-47a0-bc6d-fe2bc2700399)",
+                self.group
+            )));
+        }
+        let time = |option: &str, value: &Option<String>| -> Result<Option<String>> {
+            value
+                .as_deref()
+                .map(|v| normalize_timestamp(v).map_err(|e| invalid(format!("{option}: {e}"))))
+                .transpose()
+        };
+        let (since, until) = (time("--since", &self.since)?, time("--until", &self.until)?);
+        Ok(match (&self.year, since, until) {
+            (Some(y), _, _) if y.len() != 4 || !y.chars().all(|c| c.is_ascii_digit()) => {
+                return Err(invalid(format!(
+                    "--year: '{y}' is not a 4-digit year (e.g. 2026)"
+                )))
+            }
             (Some(y), _, _) => SkRange::Prefix(y.clone()),
             (None, Some(a), Some(b)) if a > b => {
-                return Err(Failure::InvalidInput(format!(
+                return Err(invalid(format!(
                     "--since {a} is after --until {b}: the window is empty"
-                ))
-                .into())
+                )))
             }
-            (None, Some(a), Some(b)) => SkRange::Between(a.clone(), b.clone()),
-            (None, Some(a), None) => SkRange::AtLeast(a.clone()),
-            (None, None, Some(b)) => SkRange::AtMost(b.clone()),
+            (None, Some(a), Some(b)) => SkRange::Between(a, b),
+            (None, Some(a), None) => SkRange::AtLeast(a),
+            (None, None, Some(b)) => SkRange::AtMost(b),
             (None, None, None) => SkRange::All,
         })
     }
+}
+
+fn invalid(message: String) -> anyhow::Error {
+    Failure::InvalidInput(message).into()
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 
 use super::Ctx;
+use crate::errors::Failure;
 use crate::fixture::{self, is_uuid};
 use crate::model::{grp_pk, MessageGroup};
 use crate::output;
@@ -16,7 +17,7 @@ use crate::render::{self, Row};
 #[command(group = clap::ArgGroup::new("user").required(true).args(["user_uuid", "handle"]))]
 pub struct Args {
     /// Whose conversations (user uuid)
-    #[arg(long, value_name = "UUID", value_parser = parse_uuid)]
+    #[arg(long, value_name = "UUID")]
     pub user_uuid: Option<String>,
 
     /// Whose conversations, by handle looked up in the fixture's users
@@ -40,14 +41,6 @@ pub struct Args {
     pub capacity: bool,
 }
 
-fn parse_uuid(s: &str) -> Result<String, String> {
-    if is_uuid(s) {
-        Ok(s.to_string())
-    } else {
-        Err("not a user uuid (8-4-4-4-12 hex digits)".into())
-    }
-}
-
 /// The user's conversations, newest first.
 pub struct Conversations {
     pub groups: Vec<MessageGroup>,
@@ -58,6 +51,12 @@ pub struct Conversations {
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let (user_uuid, who) = match (&args.user_uuid, &args.handle) {
+        (Some(uuid), _) if !is_uuid(uuid) => {
+            return Err(Failure::InvalidInput(format!(
+                "--user-uuid: '{uuid}' is not a uuid (8-4-4-4-12 hex digits)"
+            ))
+            .into())
+        }
         (Some(uuid), _) => (uuid.clone(), uuid.clone()),
         (None, Some(handle)) => {
             let path = args.fixture.clone().unwrap_or_else(fixture::default_path);
