@@ -281,19 +281,28 @@ impl<'a> Handler<'a> {
                 Err(e) => return self.failed(e, updated),
             };
             any_rows |= !rows.is_empty();
+            // The rows belong to different users and move independently: both at once.
+            let stale = rows
+                .iter()
+                .filter(|row| get_s(row, "sk").is_some_and(|sk| sk < up.sk.as_str()));
+            let moves = futures::future::join_all(stale.map(|row| async move {
+                let mut t = Tally::default();
+                let r = self.move_row(row, up, &mut t).await;
+                (r, t)
+            }))
+            .await;
             let mut changed = false;
-            for row in &rows {
-                let Some(old_sk) = get_s(row, "sk") else {
-                    continue;
-                };
-                if old_sk >= up.sk.as_str() {
-                    continue;
-                }
-                match self.move_row(row, up, tally).await {
+            let mut failure = None;
+            for (r, t) in moves {
+                tally.retries += t.retries;
+                match r {
                     Ok(()) => updated += 1,
                     Err(MoveError::Changed) => changed = true,
-                    Err(MoveError::Failed(e)) => return self.failed(e, updated),
+                    Err(MoveError::Failed(e)) => failure = Some(e),
                 }
+            }
+            if let Some(e) = failure {
+                return self.failed(e, updated);
             }
             if !changed {
                 break;
