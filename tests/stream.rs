@@ -722,3 +722,38 @@ fn concurrent_handlers_never_let_an_older_message_win() {
     eprintln!("rows re-read after a lost race, across the four handlers: {rechecks}");
     assert_group_at(&env, &g, &ts(60), "m60");
 }
+
+#[test]
+fn latest_starts_after_what_is_already_in_the_stream() {
+    let env = TestEnv::with_table("stream-latest");
+    let g = group(&env, 30, &ts(0));
+    env.put_items(vec![msg(&g, &ts(3), "already there")]);
+    let out = run(env
+        .ddb()
+        .args(["simulate-stream", "--from", "latest", "-o", "json"]))
+    .json();
+    assert_eq!(out["summary"]["processed"], 0, "{out:#}");
+    assert_group_at(&env, &g, &ts(0), "first words");
+}
+
+#[test]
+fn a_missing_source_or_table_is_reported() {
+    let env = TestEnv::new("stream-usage");
+    let r = run(env.ddb().arg("simulate-stream"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--event") && r.stderr.contains("--from"),
+        "{}",
+        r.stderr
+    );
+    let r = run(env
+        .ddb()
+        .args(["simulate-stream", "--event", "x.json", "--from", "latest"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    // A table that does not exist: named, exit 4.
+    let r = run(env
+        .ddb()
+        .args(["simulate-stream", "--from", "trim-horizon"]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains(&env.table), "{}", r.stderr);
+}
