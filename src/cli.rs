@@ -112,8 +112,8 @@ pub enum Command {
     #[command(after_help = "Examples:\n  ddb --local scan\n  ddb --local scan -o ndjson --pk-prefix MSG# | head\n  ddb --local scan --segments 4 --raw -o ndjson")]
     Scan(cmd::scan::Args),
 
-    /// Run the stream handler (access pattern D) on an event file or the table's stream [API: Query, TransactWriteItems, DynamoDB Streams]
-    #[command(after_help = "Examples:\n  ddb --local simulate-stream --from trim-horizon\n  ddb --local simulate-stream --event event.json\n  ddb --local simulate-stream --from latest --follow --checkpoint .ddb-checkpoint.json")]
+    /// Run the stream handler (access pattern D) on an event file or the table's stream [API: Query, TransactWriteItems; DescribeTable, DescribeStream, GetShardIterator, GetRecords]
+    #[command(after_help = "Examples:\n  ddb --local simulate-stream --from trim-horizon\n  ddb --local simulate-stream --event event.json\n  ddb --local simulate-stream --event - -o json < event.json\n  ddb --local simulate-stream --from latest --follow --checkpoint .ddb-checkpoint.json")]
     SimulateStream(cmd::simulate_stream::Args),
 
     /// Print a shell completion script [API: none]

@@ -154,6 +154,7 @@ pub struct Reader<'a> {
     in_pass: bool,
     refreshed: Option<Instant>,
     need_refresh: bool,
+    pass_had_records: bool,
     pub get_records_calls: u64,
 }
 
@@ -178,6 +179,7 @@ impl<'a> Reader<'a> {
             in_pass: false,
             refreshed: None,
             need_refresh: true,
+            pass_had_records: false,
             get_records_calls: 0,
         }
     }
@@ -201,7 +203,13 @@ impl<'a> Reader<'a> {
             }
             let Some(&i) = self.queue.front() else {
                 self.in_pass = false;
-                return Ok(if self.follow { Next::Idle } else { Next::End });
+                if !self.follow {
+                    return Ok(Next::End);
+                }
+                if std::mem::take(&mut self.pass_had_records) {
+                    continue; // more may have arrived meanwhile: poll again at once
+                }
+                return Ok(Next::Idle);
             };
             let mut empty_pages = 0;
             loop {
@@ -222,6 +230,7 @@ impl<'a> Reader<'a> {
                     self.queue.pop_front(); // an open shard is caught up
                 }
                 if !records.is_empty() {
+                    self.pass_had_records = true;
                     return Ok(Next::Batch(Batch {
                         shard_id: self.shards[i].id.clone(),
                         records,

@@ -86,6 +86,14 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let arn = stream_source::find_stream(ctx).await?;
     let checkpoint = open_checkpoint(&args, &arn)?;
     let resumed = !checkpoint.shards.is_empty();
+    if ctx.verbose > 0 {
+        let at = if resumed {
+            "the checkpoint"
+        } else {
+            from_name(from)
+        };
+        output::note(format!("ddb: reading stream {arn} from {at}"));
+    }
     let mut reader = Reader::new(
         ctx,
         arn.clone(),
