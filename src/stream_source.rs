@@ -230,6 +230,10 @@ impl<'a> Reader<'a> {
                     self.queue.pop_front(); // an open shard is caught up
                 }
                 if !records.is_empty() {
+                    if self.shards[i].iterator.is_some() && self.queue.len() > 1 {
+                        // Round robin, so one busy shard does not starve the others.
+                        self.queue.rotate_left(1);
+                    }
                     self.pass_had_records = true;
                     return Ok(Next::Batch(Batch {
                         shard_id: self.shards[i].id.clone(),
