@@ -42,6 +42,10 @@ use crate::stream_record::{EventName, StreamRecord};
 
 /// Pages of the group query we are prepared to read: a conversation has two rows.
 const MAX_QUERY_PAGES: usize = 20;
+/// GRP# rows a conversation has: one per participant.
+const PARTICIPANTS: usize = 2;
+/// Extra reads of the index when it shows fewer rows than participants.
+const SHORT_READ_RETRIES: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Skip {
@@ -275,11 +279,21 @@ impl<'a> Handler<'a> {
         let mut updated = 0;
         let mut any_rows = false;
         let mut round = 0;
+        let mut short_reads = 0;
         loop {
             let rows = match self.group_rows(&up.group, tally).await {
                 Ok(rows) => rows,
                 Err(e) => return self.failed(e, updated),
             };
+            // A conversation has a row per participant. The index is eventually consistent, so
+            // fewer may mean a row is between its delete and its put as the index sees it:
+            // look again a little later (bounded: some data may really have fewer rows).
+            if rows.len() < PARTICIPANTS && short_reads < SHORT_READ_RETRIES {
+                short_reads += 1;
+                tally.rechecks += 1;
+                self.backoff.sleep(short_reads).await;
+                continue;
+            }
             any_rows |= !rows.is_empty();
             // The rows belong to different users and move independently: both at once.
             let stale = rows

@@ -757,3 +757,48 @@ fn a_missing_source_or_table_is_reported() {
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains(&env.table), "{}", r.stderr);
 }
+
+#[test]
+fn a_conversation_missing_rows_is_read_again_then_handled_as_found() {
+    let env = TestEnv::with_table("stream-short");
+    let g = Group {
+        id: "00000000-0000-4000-8000-000000000040".into(),
+        a: "aaaaaaaa-0000-4000-8000-000000000040".into(),
+        b: "bbbbbbbb-0000-4000-8000-000000000040".into(),
+    };
+    // Only one participant's row exists; another conversation has none at all.
+    env.put_items(vec![grp_row(&g.a, &g, &g.b, "Bea", &ts(0))]);
+    let lonely = Group {
+        id: "00000000-0000-4000-8000-000000000041".into(),
+        a: "a".into(),
+        b: "b".into(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_temp(
+        dir.path(),
+        "event.json",
+        &event(vec![
+            record(1, "INSERT", &msg(&g, &ts(4), "to the one row")),
+            record(2, "INSERT", &msg(&lonely, &ts(5), "to nobody")),
+        ]),
+    );
+    let out = run(env
+        .ddb()
+        .arg("simulate-stream")
+        .arg("--event")
+        .arg(&path)
+        .args(["-o", "json"]))
+    .json();
+    let recs = records_of(&out);
+    assert_eq!(recs[0]["outcome"], "updated 1 group", "{out:#}");
+    assert_eq!(
+        recs[1]["outcome"],
+        format!("skipped: no GRP# rows for group {}", lonely.id)
+    );
+    // The index is read again (twice) before settling for fewer rows than participants.
+    assert_eq!(recs[0]["rechecks"], 2);
+    assert_eq!(recs[1]["rechecks"], 2);
+    let rows = rows_of(&env, &g);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(s(&rows[0], "sk"), ts(4));
+}
