@@ -1,0 +1,804 @@
+//! `ddb simulate-stream` against DynamoDB Local: the handler moves both GRP# rows of a
+//! conversation to its newest message, from the table's real stream or from Lambda event files,
+//! and never lets an older message win. Setup writes items with the SDK directly.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::proxy::{FaultProxy, Faults};
+use common::{run, s, write_temp, Item, TestEnv};
+use serde_json::{json, Value};
+
+const INDEX: &str = "message-group-sk-index";
+
+fn ts(second: u32) -> String {
+    format!(
+        "2026-01-01T00:{:02}:{:02}.000000+00:00",
+        second / 60,
+        second % 60
+    )
+}
+
+fn item(pairs: &[(&str, &str)]) -> Item {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string())))
+        .collect()
+}
+
+/// A conversation between two users: ids and both GRP# rows at `sk`.
+struct Group {
+    id: String,
+    a: String,
+    b: String,
+}
+
+fn group(env: &TestEnv, n: u32, sk: &str) -> Group {
+    let g = Group {
+        id: format!("00000000-0000-4000-8000-{:012}", n),
+        a: format!("aaaaaaaa-0000-4000-8000-{:012}", n),
+        b: format!("bbbbbbbb-0000-4000-8000-{:012}", n),
+    };
+    env.put_items(vec![
+        grp_row(&g.a, &g, &g.b, "Bea", sk),
+        grp_row(&g.b, &g, &g.a, "Al", sk),
+    ]);
+    g
+}
+
+fn grp_row(owner: &str, g: &Group, other: &str, name: &str, sk: &str) -> Item {
+    item(&[
+        ("pk", &format!("GRP#{owner}")),
+        ("sk", sk),
+        ("message_group_uuid", &g.id),
+        ("message", "first words"),
+        ("user_uuid", other),
+        ("user_display_name", name),
+        ("user_handle", &name.to_lowercase()),
+    ])
+}
+
+fn msg(g: &Group, sk: &str, text: &str) -> Item {
+    item(&[
+        ("pk", &format!("MSG#{}", g.id)),
+        ("sk", sk),
+        ("message_uuid", &format!("m-{sk}")),
+        ("message", text),
+        ("user_uuid", &g.a),
+        ("user_display_name", "Al"),
+        ("user_handle", "al"),
+    ])
+}
+
+/// The conversation's GRP# rows read back through the index, independently of ddb.
+fn rows_of(env: &TestEnv, g: &Group) -> Vec<Item> {
+    env.block_on(async {
+        let out = env
+            .client()
+            .query()
+            .table_name(&env.table)
+            .index_name(INDEX)
+            .key_condition_expression("message_group_uuid = :g")
+            .expression_attribute_values(":g", AttributeValue::S(g.id.clone()))
+            .send()
+            .await
+            .expect("query index");
+        out.items()
+            .iter()
+            .filter(|i| s(i, "pk").starts_with("GRP#"))
+            .cloned()
+            .collect()
+    })
+}
+
+/// Exactly one row per participant, both at `sk` with `text`, participants kept.
+fn assert_group_at(env: &TestEnv, g: &Group, sk: &str, text: &str) {
+    let rows = rows_of(env, g);
+    assert_eq!(
+        rows.len(),
+        2,
+        "expected two GRP# rows for {}: {rows:?}",
+        g.id
+    );
+    for row in &rows {
+        assert_eq!(s(row, "sk"), sk, "{row:?}");
+        assert_eq!(s(row, "message"), text, "{row:?}");
+        let owner = s(row, "pk");
+        let other = if owner == format!("GRP#{}", g.a) {
+            &g.b
+        } else {
+            &g.a
+        };
+        assert_eq!(
+            &s(row, "user_uuid"),
+            other,
+            "participant attributes changed: {row:?}"
+        );
+    }
+    for user in [&g.a, &g.b] {
+        assert_eq!(
+            env.query_pk(&format!("GRP#{user}")).len(),
+            1,
+            "one row per user"
+        );
+    }
+}
+
+/// Everything in the table as a comparable set.
+fn snapshot(env: &TestEnv) -> BTreeSet<String> {
+    env.scan_all()
+        .iter()
+        .map(|i| {
+            let mut keys: Vec<_> = i.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            keys.sort();
+            keys.join(",")
+        })
+        .collect()
+}
+
+fn typed(i: &Item) -> Value {
+    Value::Object(
+        i.iter()
+            .map(|(k, v)| match v {
+                AttributeValue::S(s) => (k.clone(), json!({"S": s})),
+                other => panic!("test items are strings only: {other:?}"),
+            })
+            .collect(),
+    )
+}
+
+fn record(seq: u32, name: &str, image: &Item) -> Value {
+    let keys = item(&[("pk", &s(image, "pk")), ("sk", &s(image, "sk"))]);
+    let mut db = json!({
+        "Keys": typed(&keys),
+        "SequenceNumber": format!("{seq:021}"),
+        "SizeBytes": 100,
+        "StreamViewType": "NEW_IMAGE",
+    });
+    if name != "REMOVE" {
+        db["NewImage"] = typed(image);
+    }
+    json!({
+        "eventID": format!("ev{seq}"), "eventName": name, "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": db,
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/x",
+    })
+}
+
+fn event(records: Vec<Value>) -> String {
+    serde_json::to_string_pretty(&json!({ "Records": records })).unwrap()
+}
+
+fn records_of(out: &Value) -> &Vec<Value> {
+    out["records"].as_array().expect("records array")
+}
+
+fn outcomes(out: &Value) -> Vec<(String, String)> {
+    records_of(out)
+        .iter()
+        .map(|r| {
+            (
+                r["pk"].as_str().unwrap().to_string(),
+                r["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn outcome_of_pk<'a>(out: &'a Value, pk: &str) -> Vec<&'a str> {
+    records_of(out)
+        .iter()
+        .filter(|r| r["pk"] == pk)
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_new_message_reaches_both_group_rows_and_a_replay_changes_nothing() {
+    let env = TestEnv::with_table("stream-new");
+    let g = group(&env, 1, &ts(0));
+    env.put_items(vec![msg(&g, &ts(5), "the newest words")]);
+
+    let out = run(env
+        .ddb()
+        .args(["simulate-stream", "--from", "trim-horizon", "-o", "json"]))
+    .json();
+    let msg_pk = format!("MSG#{}", g.id);
+    assert_eq!(
+        outcome_of_pk(&out, &msg_pk),
+        ["updated 2 groups"],
+        "{out:#}"
+    );
+    let sum = &out["summary"];
+    assert_eq!(
+        (sum["updated"].as_u64(), sum["rows_updated"].as_u64()),
+        (Some(1), Some(2)),
+        "{sum}"
+    );
+    assert_eq!(sum["failed"], 0);
+    assert_eq!(sum["messages"], 1);
+    assert_eq!(out["batchItemFailures"], json!([]));
+    assert_group_at(&env, &g, &ts(5), "the newest words");
+
+    // The whole stream again, now including the handler's own GRP# writes: no-ops.
+    let before = snapshot(&env);
+    let out = run(env
+        .ddb()
+        .args(["simulate-stream", "--from", "trim-horizon", "-o", "json"]))
+    .json();
+    assert_eq!(
+        outcome_of_pk(&out, &msg_pk),
+        ["skipped: older than current"],
+        "{out:#}"
+    );
+    assert_eq!(out["summary"]["updated"], 0);
+    assert!(
+        outcomes(&out).iter().any(|(_, o)| o == "skipped: REMOVE"),
+        "the first run's delete+put should be in the stream: {out:#}"
+    );
+    assert_eq!(snapshot(&env), before, "a replay changed the table");
+    assert_group_at(&env, &g, &ts(5), "the newest words");
+}
+
+#[test]
+fn out_of_order_records_end_with_the_newest_message() {
+    let env = TestEnv::with_table("stream-order");
+    let g = group(&env, 2, &ts(0));
+    let dir = tempfile::tempdir().unwrap();
+    let text = event(vec![
+        record(1, "INSERT", &msg(&g, &ts(3), "three")),
+        record(2, "INSERT", &msg(&g, &ts(9), "nine")),
+        record(3, "INSERT", &msg(&g, &ts(5), "five")),
+        record(4, "MODIFY", &msg(&g, &ts(9), "nine")),
+    ]);
+    let path = write_temp(dir.path(), "event.json", &text);
+    let out = run(env
+        .ddb()
+        .arg("simulate-stream")
+        .arg("--event")
+        .arg(&path)
+        .args(["-o", "json"]))
+    .json();
+    let got: Vec<String> = outcomes(&out).into_iter().map(|(_, o)| o).collect();
+    assert_eq!(
+        got,
+        [
+            "updated 2 groups",
+            "updated 2 groups",
+            "skipped: older than current",
+            "skipped: older than current"
+        ],
+        "{out:#}"
+    );
+    assert_group_at(&env, &g, &ts(9), "nine");
+}
+
+#[test]
+fn several_records_in_one_event_all_apply_and_others_are_skipped_with_reasons() {
+    let env = TestEnv::with_table("stream-many");
+    let groups: Vec<Group> = (10..13).map(|n| group(&env, n, &ts(1))).collect();
+    let grp_image = grp_row(&groups[0].a, &groups[0], &groups[0].b, "Bea", &ts(1));
+    let mut records: Vec<Value> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            record(
+                10 + i as u32,
+                "INSERT",
+                &msg(g, &ts(20 + i as u32), &format!("hi {i}")),
+            )
+        })
+        .collect();
+    records.push(record(20, "REMOVE", &msg(&groups[0], &ts(30), "gone")));
+    records.push(record(21, "INSERT", &grp_image));
+    let mut no_image = record(22, "MODIFY", &msg(&groups[1], &ts(31), "x"));
+    no_image["dynamodb"]
+        .as_object_mut()
+        .unwrap()
+        .remove("NewImage");
+    records.push(no_image);
+
+    // Through stdin, and in table mode: one line per record, then the summary.
+    let mut child = env
+        .ddb()
+        .args(["simulate-stream", "--event", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), event(records).as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 7, "{stdout}");
+    for (line, want) in lines.iter().zip([
+        "updated 2 groups",
+        "updated 2 groups",
+        "updated 2 groups",
+        "skipped: REMOVE",
+        "skipped: not a message (GRP#",
+        "skipped: no NewImage",
+    ]) {
+        assert!(line.contains(want), "expected '{want}' in: {line}");
+    }
+    assert!(
+        lines[0].starts_with("000000000000000000010  INSERT  MSG#"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[6].starts_with("processed 6 records (3 messages): updated 3"),
+        "{}",
+        lines[6]
+    );
+    for (i, g) in groups.iter().enumerate() {
+        assert_group_at(&env, g, &ts(20 + i as u32), &format!("hi {i}"));
+    }
+}
+
+#[test]
+fn remove_and_group_records_change_nothing() {
+    let env = TestEnv::with_table("stream-skip");
+    let g = group(&env, 3, &ts(1));
+    let before = snapshot(&env);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_temp(
+        dir.path(),
+        "event.json",
+        &event(vec![
+            record(1, "REMOVE", &msg(&g, &ts(40), "deleted")),
+            record(2, "INSERT", &grp_row(&g.a, &g, &g.b, "Bea", &ts(50))),
+        ]),
+    );
+    let out = run(env
+        .ddb()
+        .arg("simulate-stream")
+        .arg("--event")
+        .arg(&path)
+        .args(["-o", "json"]))
+    .json();
+    let got: Vec<String> = outcomes(&out).into_iter().map(|(_, o)| o).collect();
+    assert_eq!(
+        got,
+        [
+            "skipped: REMOVE".to_string(),
+            format!("skipped: not a message (GRP#{})", g.a)
+        ]
+    );
+    assert_eq!(out["summary"]["skipped"], 2);
+    assert_eq!(snapshot(&env), before);
+}
+
+#[test]
+fn malformed_event_files_write_nothing() {
+    let env = TestEnv::with_table("stream-bad");
+    let g = group(&env, 4, &ts(1));
+    let before = snapshot(&env);
+    let dir = tempfile::tempdir().unwrap();
+    let good = record(1, "INSERT", &msg(&g, &ts(8), "valid and first"));
+
+    let mut missing = msg(&g, &ts(9), "x");
+    missing.remove("message");
+    let mut wrong_type = record(3, "INSERT", &msg(&g, &ts(10), "x"));
+    wrong_type["dynamodb"]["NewImage"]["sk"] = json!({"N": "12"});
+    let mut bad_name = good.clone();
+    bad_name["eventName"] = json!("UPSERT");
+
+    let cases = [
+        (
+            "syntax",
+            "{\"Records\": [\n  {\"eventName\": \"INSERT\",}\n]}".to_string(),
+            "event.json:2:26: trailing comma",
+        ),
+        (
+            "missing",
+            event(vec![good.clone(), record(2, "INSERT", &missing)]),
+            "event.json: Records[1].dynamodb.NewImage.message: missing",
+        ),
+        (
+            "wrong type",
+            event(vec![good.clone(), good.clone(), wrong_type]),
+            "event.json: Records[2].dynamodb.NewImage.sk: expected a string (S), got N",
+        ),
+        (
+            "event name",
+            event(vec![good.clone(), bad_name]),
+            "event.json: Records[1].eventName: expected INSERT, MODIFY or REMOVE",
+        ),
+        (
+            "not an event",
+            "[1, 2]".to_string(),
+            "event.json: expected an object with a \"Records\" array",
+        ),
+    ];
+    for (what, text, want) in cases {
+        let path = write_temp(dir.path(), "event.json", &text);
+        let r = run(env.ddb().arg("simulate-stream").arg("--event").arg(&path));
+        assert_eq!(r.code, 8, "{what}: expected exit 8, stderr: {}", r.stderr);
+        let expected = format!("{}/{want}", dir.path().display());
+        assert!(
+            r.stderr.contains(&expected),
+            "{what}: expected '{expected}' in: {}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty(), "{what}: {}", r.stdout);
+        assert_eq!(snapshot(&env), before, "{what}: something was written");
+    }
+}
+
+fn read_checkpoint(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("checkpoint written"))
+        .expect("checkpoint JSON")
+}
+
+#[test]
+fn a_checkpoint_resumes_after_the_last_processed_record() {
+    let env = TestEnv::with_table("stream-cp");
+    let g = group(&env, 5, &ts(0));
+    env.put_items(vec![msg(&g, &ts(10), "before the checkpoint")]);
+    let dir = tempfile::tempdir().unwrap();
+    let cp = dir.path().join("cp.json");
+    let stream = |env: &TestEnv| {
+        run(env
+            .ddb()
+            .args(["simulate-stream", "--from", "trim-horizon", "--checkpoint"])
+            .arg(&cp)
+            .args(["-o", "json"]))
+        .json()
+    };
+
+    let first = stream(&env);
+    assert_eq!(
+        outcome_of_pk(&first, &format!("MSG#{}", g.id)),
+        ["updated 2 groups"]
+    );
+    let saved = read_checkpoint(&cp);
+    assert_eq!(saved["stream_arn"], first["summary"]["stream_arn"]);
+    let shards = saved["shards"].as_object().expect("shards map");
+    let last_first = records_of(&first).last().unwrap()["sequence_number"].clone();
+    assert!(
+        shards.values().any(|v| *v == last_first),
+        "{saved} vs {last_first}"
+    );
+
+    env.put_items(vec![msg(&g, &ts(20), "after the checkpoint")]);
+    let second = stream(&env);
+    assert_eq!(second["summary"]["from"], "checkpoint");
+    let msgs: Vec<&str> = records_of(&second)
+        .iter()
+        .filter(|r| r["pk"].as_str().unwrap().starts_with("MSG#"))
+        .map(|r| r["sk"].as_str().unwrap())
+        .collect();
+    assert_eq!(msgs, [ts(20).as_str()], "only the new message: {second:#}");
+    let seen: BTreeSet<&str> = records_of(&first)
+        .iter()
+        .map(|r| r["sequence_number"].as_str().unwrap())
+        .collect();
+    for r in records_of(&second) {
+        assert!(
+            !seen.contains(r["sequence_number"].as_str().unwrap()),
+            "record processed twice: {r}"
+        );
+    }
+    assert_group_at(&env, &g, &ts(20), "after the checkpoint");
+
+    // Nothing new: nothing processed.
+    let third = stream(&env);
+    assert_eq!(third["summary"]["processed"], 0, "{third:#}");
+
+    // A checkpoint of another stream is refused, not mixed in.
+    std::fs::write(&cp, json!({"stream_arn": "arn:aws:dynamodb:ddblocal:000000000000:table/old/stream/x", "shards": {"shardId-1": "5"}}).to_string()).unwrap();
+    let r = run(env
+        .ddb()
+        .args(["simulate-stream", "--from", "trim-horizon", "--checkpoint"])
+        .arg(&cp));
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--reset-checkpoint") && r.stderr.contains("table/old/stream/x"),
+        "{}",
+        r.stderr
+    );
+    let r = run(env
+        .ddb()
+        .args([
+            "simulate-stream",
+            "--from",
+            "trim-horizon",
+            "--reset-checkpoint",
+            "-o",
+            "json",
+            "--checkpoint",
+        ])
+        .arg(&cp));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        read_checkpoint(&cp)["stream_arn"],
+        first["summary"]["stream_arn"]
+    );
+}
+
+#[test]
+fn a_record_that_fails_is_reported_and_the_rest_go_on() {
+    let env = TestEnv::with_table("stream-partial");
+    let g1 = group(&env, 6, &ts(0));
+    let g2 = group(&env, 7, &ts(0));
+    // g1's participant A already has another conversation's row at the sk the message wants:
+    // moving A's row there would overwrite that conversation, so the record must fail.
+    let other = Group {
+        id: "99999999-0000-4000-8000-000000000000".into(),
+        a: g1.a.clone(),
+        b: "c".into(),
+    };
+    env.put_items(vec![grp_row(&g1.a, &other, "c", "Cy", &ts(7))]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_temp(
+        dir.path(),
+        "event.json",
+        &event(vec![
+            record(1, "INSERT", &msg(&g1, &ts(7), "collides")),
+            record(2, "INSERT", &msg(&g2, &ts(8), "fine")),
+        ]),
+    );
+    let r = run(env
+        .ddb()
+        .arg("simulate-stream")
+        .arg("--event")
+        .arg(&path)
+        .args(["-o", "json"]));
+    assert_eq!(r.code, 7, "stderr: {}\nstdout: {}", r.stderr, r.stdout);
+    let out: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        out["batchItemFailures"],
+        json!([{"itemIdentifier": format!("{:021}", 1)}])
+    );
+    let first = &records_of(&out)[0];
+    assert_eq!(first["status"], "failed");
+    assert!(
+        first["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("another conversation"),
+        "{first}"
+    );
+    assert!(r.stderr.contains("1 of 2 records failed"), "{}", r.stderr);
+    assert_group_at(&env, &g2, &ts(8), "fine");
+    // The other conversation's row is intact.
+    let a_rows = env.query_pk(&format!("GRP#{}", g1.a));
+    assert!(a_rows
+        .iter()
+        .any(|r| s(r, "message_group_uuid") == other.id && s(r, "sk") == ts(7)));
+}
+
+#[test]
+fn conflicts_and_throttling_are_retried_and_counted() {
+    let env = TestEnv::with_table("stream-faults");
+    let groups: Vec<Group> = (20..24).map(|n| group(&env, n, &ts(0))).collect();
+    let mut messages = Vec::new();
+    for round in 1..=3u32 {
+        for (i, g) in groups.iter().enumerate() {
+            messages.push(msg(
+                g,
+                &ts(round * 10 + i as u32),
+                &format!("round {round}"),
+            ));
+        }
+    }
+    env.put_items(messages);
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        Faults {
+            transaction_conflict: 0.5,
+            throttle: 0.3,
+            targets: vec!["TransactWriteItems".into(), "Query".into()],
+            max_consecutive: 3,
+            seed: 42,
+            ..Default::default()
+        },
+    );
+    let out = run(env.ddb_via(&proxy.endpoint()).args([
+        "simulate-stream",
+        "--from",
+        "trim-horizon",
+        "-o",
+        "json",
+    ]))
+    .json();
+    let stats = proxy.stats();
+    let sum = &out["summary"];
+    assert_eq!(sum["failed"], 0, "{out:#}");
+    assert!(stats.conflicts > 0 && stats.throttled > 0, "{stats:?}");
+    // Every injected fault is one retry of ours (the SDK's own retries are off for these calls).
+    assert_eq!(
+        sum["retries"].as_u64(),
+        Some(stats.conflicts + stats.throttled),
+        "{sum} vs {stats:?}"
+    );
+    for (i, g) in groups.iter().enumerate() {
+        assert_group_at(&env, g, &ts(30 + i as u32), "round 3");
+    }
+}
+
+#[test]
+fn follow_stops_cleanly_on_ctrl_c_and_saves_the_checkpoint() {
+    let env = TestEnv::with_table("stream-follow");
+    let g = group(&env, 8, &ts(0));
+    let dir = tempfile::tempdir().unwrap();
+    let cp = dir.path().join("cp.json");
+    let child = env
+        .ddb()
+        .args([
+            "simulate-stream",
+            "--from",
+            "trim-horizon",
+            "--follow",
+            "--poll-interval",
+            "100",
+            "-o",
+            "json",
+            "--checkpoint",
+        ])
+        .arg(&cp)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A message written while it runs reaches the rows.
+    std::thread::sleep(Duration::from_millis(500));
+    env.put_items(vec![msg(&g, &ts(33), "while following")]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rows_of(&env, &g).iter().any(|r| s(r, "sk") != ts(33)) {
+        assert!(
+            Instant::now() < deadline,
+            "the follower did not pick up the message"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let out: Value = serde_json::from_slice(&out.stdout).expect("JSON summary after Ctrl-C");
+    assert_eq!(out["summary"]["interrupted"], true);
+    assert_eq!(
+        outcome_of_pk(&out, &format!("MSG#{}", g.id)),
+        ["updated 2 groups"]
+    );
+    assert!(read_checkpoint(&cp)["shards"]
+        .as_object()
+        .is_some_and(|m| !m.is_empty()));
+    assert_group_at(&env, &g, &ts(33), "while following");
+}
+
+#[test]
+fn concurrent_handlers_never_let_an_older_message_win() {
+    let env = TestEnv::with_table("stream-race");
+    let g = group(&env, 9, &ts(0));
+    let dir = tempfile::tempdir().unwrap();
+    // Four handlers on one conversation at once, each with every fourth message in order, so
+    // they keep moving the same two rows past each other.
+    let children: Vec<_> = (0..4u32)
+        .map(|k| {
+            let records: Vec<Value> = (1..=60u32)
+                .filter(|i| i % 4 == k)
+                .map(|i| record(i, "INSERT", &msg(&g, &ts(i), &format!("m{i}"))))
+                .collect();
+            let path = write_temp(dir.path(), &format!("h{k}.json"), &event(records));
+            env.ddb()
+                .args(["simulate-stream", "-o", "json", "--event"])
+                .arg(path)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut rechecks = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["summary"]["failed"], 0, "{v:#}");
+        rechecks += v["summary"]["rechecks"].as_u64().unwrap();
+    }
+    eprintln!("rows re-read after a lost race, across the four handlers: {rechecks}");
+    assert_group_at(&env, &g, &ts(60), "m60");
+}
+
+#[test]
+fn latest_starts_after_what_is_already_in_the_stream() {
+    let env = TestEnv::with_table("stream-latest");
+    let g = group(&env, 30, &ts(0));
+    env.put_items(vec![msg(&g, &ts(3), "already there")]);
+    let out = run(env
+        .ddb()
+        .args(["simulate-stream", "--from", "latest", "-o", "json"]))
+    .json();
+    assert_eq!(out["summary"]["processed"], 0, "{out:#}");
+    assert_group_at(&env, &g, &ts(0), "first words");
+}
+
+#[test]
+fn a_missing_source_or_table_is_reported() {
+    let env = TestEnv::new("stream-usage");
+    let r = run(env.ddb().arg("simulate-stream"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--event") && r.stderr.contains("--from"),
+        "{}",
+        r.stderr
+    );
+    let r = run(env
+        .ddb()
+        .args(["simulate-stream", "--event", "x.json", "--from", "latest"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    // A table that does not exist: named, exit 4.
+    let r = run(env
+        .ddb()
+        .args(["simulate-stream", "--from", "trim-horizon"]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains(&env.table), "{}", r.stderr);
+}
+
+#[test]
+fn a_conversation_missing_rows_is_read_again_then_handled_as_found() {
+    let env = TestEnv::with_table("stream-short");
+    let g = Group {
+        id: "00000000-0000-4000-8000-000000000040".into(),
+        a: "aaaaaaaa-0000-4000-8000-000000000040".into(),
+        b: "bbbbbbbb-0000-4000-8000-000000000040".into(),
+    };
+    // Only one participant's row exists; another conversation has none at all.
+    env.put_items(vec![grp_row(&g.a, &g, &g.b, "Bea", &ts(0))]);
+    let lonely = Group {
+        id: "00000000-0000-4000-8000-000000000041".into(),
+        a: "a".into(),
+        b: "b".into(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_temp(
+        dir.path(),
+        "event.json",
+        &event(vec![
+            record(1, "INSERT", &msg(&g, &ts(4), "to the one row")),
+            record(2, "INSERT", &msg(&lonely, &ts(5), "to nobody")),
+        ]),
+    );
+    let out = run(env
+        .ddb()
+        .arg("simulate-stream")
+        .arg("--event")
+        .arg(&path)
+        .args(["-o", "json"]))
+    .json();
+    let recs = records_of(&out);
+    assert_eq!(recs[0]["outcome"], "updated 1 group", "{out:#}");
+    assert_eq!(
+        recs[1]["outcome"],
+        format!("skipped: no GRP# rows for group {}", lonely.id)
+    );
+    // The index is read again (twice) before settling for fewer rows than participants.
+    assert_eq!(recs[0]["rechecks"], 2);
+    assert_eq!(recs[1]["rechecks"], 2);
+    let rows = rows_of(&env, &g);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(s(&rows[0], "sk"), ts(4));
+}
