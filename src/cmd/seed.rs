@@ -23,9 +23,11 @@ use crate::seed_plan::{self, Plan};
 use crate::synthetic::Spec;
 use crate::write::{self, WriteOptions, WriteOutcome, WriteReport};
 
-/// Measured on the 2-core dev box against a fresh in-memory DynamoDB Local (20,000 synthetic
-/// messages): see the report in scripts/bench/10-seed.sh.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Measured on the 2-core dev box (shared, load ~6-10), 20,000 synthetic messages into a fresh,
+/// warmed-up in-memory DynamoDB Local, items/s: 2 -> 2061/3397, 4 -> 3690/2988,
+/// 8 -> 2784/3637/4217/2801/3852, 16 -> 3199/3547/4953/4467/4465, 32 -> 3039/3564. 16 was the
+/// best on average; beyond it nothing gained.
+pub const DEFAULT_CONCURRENCY: usize = 16;
 
 /// Pages read per conversation when looking for stale items; a fixture conversation has far
 /// fewer items than this many pages can hold.
