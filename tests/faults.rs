@@ -28,10 +28,10 @@ fn every_item_lands_once_through_faults_and_retries_are_counted() {
     let proxy = FaultProxy::start(
         &env.endpoint,
         batch_faults(Faults {
-            throttle: 0.15,
-            server_error: 0.1,
-            drop_connection: 0.1,
-            unprocessed: 0.3,
+            throttle: 0.2,
+            server_error: 0.2,
+            drop_connection: 0.2,
+            unprocessed: 0.4,
             seed: 11,
             max_consecutive: 3,
             ..Faults::default()
@@ -42,16 +42,21 @@ fn every_item_lands_once_through_faults_and_retries_are_counted() {
         "json",
         "seed",
         "--synthetic",
-        "200",
+        "300",
         "--groups",
-        "5",
+        "6",
         "--concurrency",
         "4",
     ]))
     .json();
     let faults = injected(&proxy);
-    assert!(faults > 0, "the proxy injected faults: {:?}", proxy.stats());
-    assert_eq!(summary["items_written"], 210, "{summary}");
+    eprintln!("proxy {:?}\nsummary {summary}", proxy.stats());
+    let st = proxy.stats();
+    assert!(
+        st.throttled > 0 && st.server_errors > 0 && st.dropped > 0 && st.unprocessed_requests > 0,
+        "every kind of fault was injected: {st:?}"
+    );
+    assert_eq!(summary["items_written"], 312, "{summary}");
     assert_eq!(summary["failed_items"], 0, "{summary}");
     let retries = summary["retries"].as_u64().unwrap();
     assert!(
@@ -62,7 +67,7 @@ fn every_item_lands_once_through_faults_and_retries_are_counted() {
 
     // Read back directly from DynamoDB Local, not through the proxy.
     let items = env.scan_all();
-    let expected: HashSet<(String, String)> = ddb::synthetic::Spec::new(200, Some(5), None, 1)
+    let expected: HashSet<(String, String)> = ddb::synthetic::Spec::new(300, Some(6), None, 1)
         .items()
         .map(|i| {
             (
@@ -72,14 +77,14 @@ fn every_item_lands_once_through_faults_and_retries_are_counted() {
         })
         .collect();
     let got: HashSet<(String, String)> = items.iter().map(|i| (s(i, "pk"), s(i, "sk"))).collect();
-    assert_eq!(items.len(), 210);
+    assert_eq!(items.len(), 312);
     assert_eq!(got, expected, "exactly the generated keys");
     let uuids: HashSet<String> = items
         .iter()
         .filter(|i| s(i, "pk").starts_with("MSG#"))
         .map(|i| s(i, "message_uuid"))
         .collect();
-    assert_eq!(uuids.len(), 200, "no message written twice");
+    assert_eq!(uuids.len(), 300, "no message written twice");
 }
 
 #[test]
@@ -106,6 +111,7 @@ fn fixture_seed_survives_faults() {
     ]))
     .json();
     let faults = injected(&proxy);
+    eprintln!("proxy {:?}\nsummary {summary}", proxy.stats());
     assert!(faults > 0, "{:?}", proxy.stats());
     assert!(
         summary["retries"].as_u64().unwrap() >= faults,

@@ -402,3 +402,18 @@ fn put_message_rejects_bad_input_and_writes_nothing() {
     }
     assert_eq!(env.count(), 0);
 }
+
+#[test]
+fn seed_without_a_table_says_how_to_make_one() {
+    let env = TestEnv::new("seed-no-table");
+    let r = run(env.ddb().arg("seed"));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("ResourceNotFoundException on BatchWriteItem"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("no items written"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+}

@@ -39,7 +39,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with = "synthetic")]
     pub fixture: Option<PathBuf>,
 
-    /// Place timestamps relative to this time instead of now (RFC 3339), for reproducible data
+    /// Place timestamps relative to this time (RFC 3339) instead of now (fixture) or
+    /// 2026-01-01T00:00:00Z (synthetic), for reproducible data
     #[arg(long, value_name = "TIMESTAMP")]
     pub now: Option<String>,
 
