@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_types::retry::ErrorKind;
 
 /// Attempts and delays for one unit of work (a batch, a record).
 #[derive(Clone, Copy, Debug)]
@@ -85,8 +86,11 @@ where
     match err {
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
         // A refused connection stays refused; anything else on the wire (reset, EOF) may pass.
+        // A connection closed before the response arrives is `Other(TransientError)`, not io.
         SdkError::DispatchFailure(d) => {
-            d.is_timeout() || d.is_io() && !format!("{d:?}").contains("ConnectionRefused")
+            d.is_timeout()
+                || (d.is_io() || d.as_other() == Some(ErrorKind::TransientError))
+                    && !format!("{d:?}").contains("ConnectionRefused")
         }
         SdkError::ServiceError(ctx) => {
             let code = err.code().unwrap_or("");
@@ -123,5 +127,24 @@ mod tests {
             seen.insert(d);
         }
         assert!(seen.len() > 10, "jitter should vary delays");
+    }
+
+    #[test]
+    fn a_connection_closed_mid_request_is_retryable() {
+        use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemError;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let closed = |kind| {
+            SdkError::<BatchWriteItemError, HttpResponse>::dispatch_failure(ConnectorError::other(
+                "connection closed before message completed".into(),
+                kind,
+            ))
+        };
+        assert!(is_retryable(&closed(Some(ErrorKind::TransientError))));
+        assert!(!is_retryable(&closed(None)));
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let refused = SdkError::<BatchWriteItemError, HttpResponse>::dispatch_failure(
+            ConnectorError::io(refused.into()),
+        );
+        assert!(!is_retryable(&refused));
     }
 }

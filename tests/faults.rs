@@ -1,0 +1,216 @@
+//! `ddb seed` through the fault-injecting proxy: throttling, 5xx, dropped connections and
+//! UnprocessedItems on BatchWriteItem. Every item must land exactly once, every injected
+//! fault must show up as a counted retry, and when the retry budget runs out the exact number
+//! of unwritten items is reported with exit code 7.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::proxy::{FaultProxy, Faults};
+use common::{run, s, TestEnv};
+
+fn batch_faults(f: Faults) -> Faults {
+    Faults {
+        targets: vec!["BatchWriteItem".into()],
+        ..f
+    }
+}
+
+fn injected(p: &FaultProxy) -> u64 {
+    let st = p.stats();
+    st.throttled + st.server_errors + st.dropped + st.unprocessed_requests
+}
+
+#[test]
+fn every_item_lands_once_through_faults_and_retries_are_counted() {
+    let env = TestEnv::with_table("faults-synth");
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        batch_faults(Faults {
+            throttle: 0.2,
+            server_error: 0.2,
+            drop_connection: 0.2,
+            unprocessed: 0.4,
+            seed: 11,
+            max_consecutive: 3,
+            ..Faults::default()
+        }),
+    );
+    let summary = run(env.ddb_via(&proxy.endpoint()).args([
+        "-o",
+        "json",
+        "seed",
+        "--synthetic",
+        "300",
+        "--groups",
+        "6",
+        "--concurrency",
+        "4",
+    ]))
+    .json();
+    let faults = injected(&proxy);
+    eprintln!("proxy {:?}\nsummary {summary}", proxy.stats());
+    let st = proxy.stats();
+    assert!(
+        st.throttled > 0 && st.server_errors > 0 && st.dropped > 0 && st.unprocessed_requests > 0,
+        "every kind of fault was injected: {st:?}"
+    );
+    assert_eq!(summary["items_written"], 312, "{summary}");
+    assert_eq!(summary["failed_items"], 0, "{summary}");
+    let retries = summary["retries"].as_u64().unwrap();
+    assert!(
+        retries >= faults,
+        "retries {retries} < injected faults {faults}: {:?}",
+        proxy.stats()
+    );
+
+    // Read back directly from DynamoDB Local, not through the proxy.
+    let items = env.scan_all();
+    let expected: HashSet<(String, String)> = ddb::synthetic::Spec::new(300, Some(6), None, 1)
+        .items()
+        .map(|i| {
+            (
+                ddb::item::get_s(&i, "pk").unwrap().to_string(),
+                ddb::item::get_s(&i, "sk").unwrap().to_string(),
+            )
+        })
+        .collect();
+    let got: HashSet<(String, String)> = items.iter().map(|i| (s(i, "pk"), s(i, "sk"))).collect();
+    assert_eq!(items.len(), 312);
+    assert_eq!(got, expected, "exactly the generated keys");
+    let uuids: HashSet<String> = items
+        .iter()
+        .filter(|i| s(i, "pk").starts_with("MSG#"))
+        .map(|i| s(i, "message_uuid"))
+        .collect();
+    assert_eq!(uuids.len(), 300, "no message written twice");
+}
+
+#[test]
+fn fixture_seed_survives_faults() {
+    let env = TestEnv::with_table("faults-fixture");
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        batch_faults(Faults {
+            throttle: 0.2,
+            server_error: 0.2,
+            drop_connection: 0.1,
+            unprocessed: 0.4,
+            seed: 3,
+            max_consecutive: 4,
+            ..Faults::default()
+        }),
+    );
+    let summary = run(env.ddb_via(&proxy.endpoint()).args([
+        "-o",
+        "json",
+        "seed",
+        "--now",
+        "2026-03-04T12:00:00Z",
+    ]))
+    .json();
+    let faults = injected(&proxy);
+    eprintln!("proxy {:?}\nsummary {summary}", proxy.stats());
+    assert!(faults > 0, "{:?}", proxy.stats());
+    assert!(
+        summary["retries"].as_u64().unwrap() >= faults,
+        "{summary} vs {:?}",
+        proxy.stats()
+    );
+    assert_eq!(summary["failed_items"], 0);
+    let written = summary["items_written"].as_u64().unwrap();
+    assert_eq!(env.count() as u64, written);
+    let keys: HashSet<(String, String)> = env
+        .scan_all()
+        .iter()
+        .map(|i| (s(i, "pk"), s(i, "sk")))
+        .collect();
+    assert_eq!(keys.len() as u64, written);
+}
+
+#[test]
+fn throttled_beyond_the_budget_exits_7_with_nothing_written() {
+    let env = TestEnv::with_table("faults-budget");
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        batch_faults(Faults {
+            throttle: 1.0,
+            seed: 5,
+            ..Faults::default()
+        }),
+    );
+    let r = run(env.ddb_via(&proxy.endpoint()).args([
+        "-o",
+        "json",
+        "seed",
+        "--synthetic",
+        "100",
+        "--groups",
+        "4",
+        "--max-attempts",
+        "2",
+    ]));
+    assert_eq!(r.code, 7, "stderr: {}", r.stderr);
+    let summary: serde_json::Value = serde_json::from_str(&r.stdout).expect("summary on stdout");
+    assert_eq!(summary["items_written"], 0);
+    assert_eq!(summary["failed_items"], 108);
+    assert!(
+        r.stderr.contains("108 of 108 items were NOT written"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("ProvisionedThroughputExceededException"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(env.count(), 0);
+    assert!(proxy.stats().throttled >= 2);
+}
+
+/// Every BatchWriteItem withholds about half its items: after three attempts some items of
+/// every batch are still unwritten. The report must match what is really in the table.
+#[test]
+fn partial_write_reports_exactly_what_is_missing() {
+    let env = TestEnv::with_table("faults-partial");
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        batch_faults(Faults {
+            unprocessed: 1.0,
+            seed: 9,
+            ..Faults::default()
+        }),
+    );
+    let r = run(env.ddb_via(&proxy.endpoint()).args([
+        "-o",
+        "json",
+        "seed",
+        "--synthetic",
+        "150",
+        "--groups",
+        "3",
+        "--max-attempts",
+        "3",
+        "--concurrency",
+        "2",
+    ]));
+    assert_eq!(r.code, 7, "stderr: {}", r.stderr);
+    let summary: serde_json::Value = serde_json::from_str(&r.stdout).expect("summary on stdout");
+    let written = summary["items_written"].as_u64().unwrap();
+    let failed = summary["failed_items"].as_u64().unwrap();
+    assert!(written > 0 && failed > 0, "{summary}");
+    assert_eq!(written + failed, 156, "{summary}");
+    assert_eq!(
+        env.count() as u64,
+        written,
+        "the table holds exactly what was reported written"
+    );
+    assert!(
+        r.stderr
+            .contains(&format!("{failed} of 156 items were NOT written")),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("unprocessed"), "{}", r.stderr);
+}
