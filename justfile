@@ -16,9 +16,10 @@ demo: local-install local-up build
     {{ddb}} --local seed
     {{ddb}} --local list-tables
     {{ddb}} --local describe-table
-    {{ddb}} --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --limit 5
+    {{ddb}} --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --limit 6
     {{ddb}} --local put-message --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --handle bayko --message "Demo ping from just demo at $(date -u +%H:%M:%S)"
-    {{ddb}} --local simulate-stream --from trim-horizon --checkpoint {{local_dir}}/demo-checkpoint.json
+    @echo "simulate-stream (records that moved GRP rows, and the summary):"
+    {{ddb}} --local simulate-stream --from trim-horizon --checkpoint {{local_dir}}/data/demo-checkpoint.json | grep -E "updated [0-9]|^processed"
     {{ddb}} --local list-conversations --handle andrewbrown
 
 # Build the ddb binary (debug; fast to compile)
