@@ -4,10 +4,11 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Deserialize;
 
 use crate::errors::Failure;
+use crate::jsonfile;
 use crate::model::{normalize_timestamp, User};
 
 pub const DEFAULT_FIXTURE: &str = "fixtures/seed.json";
@@ -69,29 +70,11 @@ pub fn default_path() -> PathBuf {
 /// Read and parse a fixture. Syntax errors name the file, line and column; semantic errors name
 /// the file and the JSON path of the bad value.
 pub fn load(path: &Path) -> Result<Fixture> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading fixture {}", path.display()))?;
-    let fixture: Fixture = serde_json::from_str(&text).map_err(|e| {
-        Failure::InvalidInput(format!(
-            "{}:{}:{}: {}",
-            path.display(),
-            e.line(),
-            e.column(),
-            strip_position(&e.to_string())
-        ))
-    })?;
+    let fixture: Fixture = jsonfile::read(path, "fixture")?;
     fixture
         .validate()
         .map_err(|msg| Failure::InvalidInput(format!("{}: {msg}", path.display())))?;
     Ok(fixture)
-}
-
-/// serde_json appends " at line L column C"; we lead with file:line:col instead.
-pub fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
-    }
 }
 
 impl Fixture {

@@ -11,6 +11,7 @@ pub mod fixture;
 pub mod handler;
 pub mod ids;
 pub mod item;
+pub mod jsonfile;
 pub mod model;
 pub mod output;
 pub mod query;

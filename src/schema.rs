@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ProvisionedThroughput, ScalarAttributeType, StreamSpecification,
@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{
 use serde::Deserialize;
 
 use crate::errors::Failure;
-use crate::fixture::strip_position;
+use crate::jsonfile;
 
 pub const DEFAULT_SCHEMA: &str = "fixtures/schema.json";
 
@@ -82,17 +82,7 @@ pub struct StreamSpec {
 
 /// Read a schema file; syntax errors name the file, line and column.
 pub fn load(path: &Path) -> Result<Schema> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading schema {}", path.display()))?;
-    let schema: Schema = serde_json::from_str(&text).map_err(|e| {
-        Failure::InvalidInput(format!(
-            "{}:{}:{}: {}",
-            path.display(),
-            e.line(),
-            e.column(),
-            strip_position(&e.to_string())
-        ))
-    })?;
+    let schema: Schema = jsonfile::read(path, "schema")?;
     schema
         .to_sdk()
         .map_err(|e| Failure::InvalidInput(format!("{}: {e:#}", path.display())))?;

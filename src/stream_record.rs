@@ -9,7 +9,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodbstreams::types as streams;
 use serde_json::Value;
 
-use crate::fixture::strip_position;
 use crate::item::{get_s, item_from_typed, Item};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,7 +95,7 @@ pub fn parse_event(text: &str) -> Result<Vec<StreamRecord>, EventError> {
     let root: Value = serde_json::from_str(text).map_err(|e| EventError::Syntax {
         line: e.line(),
         column: e.column(),
-        message: strip_position(&e.to_string()),
+        message: crate::jsonfile::message(&e),
     })?;
     let invalid = |m: &str| EventError::Invalid(m.to_string());
     let records = root

@@ -81,16 +81,9 @@ impl Checkpoint {
                 return Err(e).with_context(|| format!("reading checkpoint {}", path.display()))
             }
         };
-        serde_json::from_str(&text).map(Some).map_err(|e| {
-            Failure::InvalidInput(format!(
-                "{}:{}:{}: not a ddb checkpoint ({})",
-                path.display(),
-                e.line(),
-                e.column(),
-                crate::fixture::strip_position(&e.to_string())
-            ))
-            .into()
-        })
+        let checkpoint = crate::jsonfile::parse(path, &text)
+            .map_err(|e| Failure::InvalidInput(format!("{e} (not a ddb checkpoint)")))?;
+        Ok(Some(checkpoint))
     }
 
     /// Write to a temporary file next to it and rename: a crash leaves the old or the new
