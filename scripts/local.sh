@@ -64,8 +64,9 @@ up() {
   need java "install a Java 17+ runtime (e.g. apt-get install openjdk-17-jre-headless)"
   [[ -f "$dir/DynamoDBLocal.jar" ]] || die "DynamoDB Local is not installed: run 'just local-install'"
   mkdir -p "$dir/data"
-  nohup java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
-    -sharedDb -dbPath "$dir/data" -port "$port" >"$logfile" 2>&1 &
+  # Run from $dir: DynamoDB Local writes a metadata file into its working directory.
+  (cd "$dir" && exec nohup java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
+    -sharedDb -dbPath "$dir/data" -port "$port" -disableTelemetry >"$logfile" 2>&1) &
   echo $! >"$pidfile"
   for _ in $(seq 1 120); do
     if answering; then

@@ -13,8 +13,9 @@ BENCH_LOCAL_PID=""
 start_fresh_local() {
   local port
   port="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
-  java -Djava.library.path="$JAR_DIR/DynamoDBLocal_lib" -jar "$JAR_DIR/DynamoDBLocal.jar" \
-    -inMemory -sharedDb -port "$port" >"/tmp/ddb-bench-local-$port.log" 2>&1 &
+  # From /tmp: DynamoDB Local writes a metadata file into its working directory.
+  (cd "${TMPDIR:-/tmp}" && exec java -Djava.library.path="$JAR_DIR/DynamoDBLocal_lib" -jar "$JAR_DIR/DynamoDBLocal.jar" \
+    -inMemory -sharedDb -port "$port" -disableTelemetry >"/tmp/ddb-bench-local-$port.log" 2>&1) &
   BENCH_LOCAL_PID=$!
   ENDPOINT="http://127.0.0.1:$port"
   for _ in $(seq 1 240); do

@@ -74,7 +74,7 @@ fn start_local() -> Local {
     let log =
         std::env::temp_dir().join(format!("ddb-test-local-{}-{port}.log", std::process::id()));
     let script = format!(
-        "java -Djava.library.path='{lib}' -jar '{jar}' -inMemory -sharedDb -port {port} >'{log}' 2>&1 &\n\
+        "java -Djava.library.path='{lib}' -jar '{jar}' -inMemory -sharedDb -port {port} -disableTelemetry >'{log}' 2>&1 &\n\
          j=$!\n\
          trap 'kill $j 2>/dev/null' EXIT\n\
          read -r _ || true\n",
@@ -82,7 +82,9 @@ fn start_local() -> Local {
         jar = jar.display(),
         log = log.display(),
     );
+    // From the temp dir: DynamoDB Local writes a metadata file into its working directory.
     let mut child = Command::new("bash")
+        .current_dir(std::env::temp_dir())
         .arg("-c")
         .arg(script)
         .stdin(Stdio::piped())
