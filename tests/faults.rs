@@ -8,13 +8,23 @@ mod common;
 use std::collections::HashSet;
 
 use common::proxy::{FaultProxy, Faults};
-use common::{run, s, TestEnv};
+use common::{run, s, Run, TestEnv};
 
-fn batch_faults(f: Faults) -> Faults {
-    Faults {
-        targets: vec!["BatchWriteItem".into()],
-        ..f
-    }
+/// Start a proxy that injects `faults` into BatchWriteItem only, and run
+/// `ddb -o json seed ARGS` through it.
+fn seed_through(env: &TestEnv, faults: Faults, args: &[&str]) -> (FaultProxy, Run) {
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        Faults {
+            targets: vec!["BatchWriteItem".into()],
+            ..faults
+        },
+    );
+    let r = run(env
+        .ddb_via(&proxy.endpoint())
+        .args(["-o", "json", "seed"])
+        .args(args));
+    (proxy, r)
 }
 
 fn injected(p: &FaultProxy) -> u64 {
@@ -25,9 +35,9 @@ fn injected(p: &FaultProxy) -> u64 {
 #[test]
 fn every_item_lands_once_through_faults_and_retries_are_counted() {
     let env = TestEnv::with_table("faults-synth");
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        batch_faults(Faults {
+    let (proxy, r) = seed_through(
+        &env,
+        Faults {
             throttle: 0.2,
             server_error: 0.2,
             drop_connection: 0.2,
@@ -35,20 +45,10 @@ fn every_item_lands_once_through_faults_and_retries_are_counted() {
             seed: 11,
             max_consecutive: 3,
             ..Faults::default()
-        }),
+        },
+        &["--synthetic", "300", "--groups", "6", "--concurrency", "4"],
     );
-    let summary = run(env.ddb_via(&proxy.endpoint()).args([
-        "-o",
-        "json",
-        "seed",
-        "--synthetic",
-        "300",
-        "--groups",
-        "6",
-        "--concurrency",
-        "4",
-    ]))
-    .json();
+    let summary = r.json();
     let faults = injected(&proxy);
     eprintln!("proxy {:?}\nsummary {summary}", proxy.stats());
     let st = proxy.stats();
@@ -90,9 +90,9 @@ fn every_item_lands_once_through_faults_and_retries_are_counted() {
 #[test]
 fn fixture_seed_survives_faults() {
     let env = TestEnv::with_table("faults-fixture");
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        batch_faults(Faults {
+    let (proxy, r) = seed_through(
+        &env,
+        Faults {
             throttle: 0.2,
             server_error: 0.2,
             drop_connection: 0.1,
@@ -100,16 +100,10 @@ fn fixture_seed_survives_faults() {
             seed: 3,
             max_consecutive: 4,
             ..Faults::default()
-        }),
+        },
+        &["--now", "2026-03-04T12:00:00Z"],
     );
-    let summary = run(env.ddb_via(&proxy.endpoint()).args([
-        "-o",
-        "json",
-        "seed",
-        "--now",
-        "2026-03-04T12:00:00Z",
-    ]))
-    .json();
+    let summary = r.json();
     let faults = injected(&proxy);
     eprintln!("proxy {:?}\nsummary {summary}", proxy.stats());
     assert!(faults > 0, "{:?}", proxy.stats());
@@ -132,25 +126,15 @@ fn fixture_seed_survives_faults() {
 #[test]
 fn throttled_beyond_the_budget_exits_7_with_nothing_written() {
     let env = TestEnv::with_table("faults-budget");
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        batch_faults(Faults {
+    let (proxy, r) = seed_through(
+        &env,
+        Faults {
             throttle: 1.0,
             seed: 5,
             ..Faults::default()
-        }),
+        },
+        &["--synthetic", "100", "--groups", "4", "--max-attempts", "2"],
     );
-    let r = run(env.ddb_via(&proxy.endpoint()).args([
-        "-o",
-        "json",
-        "seed",
-        "--synthetic",
-        "100",
-        "--groups",
-        "4",
-        "--max-attempts",
-        "2",
-    ]));
     assert_eq!(r.code, 7, "stderr: {}", r.stderr);
     let summary: serde_json::Value = serde_json::from_str(&r.stdout).expect("summary on stdout");
     assert_eq!(summary["items_written"], 0);
@@ -174,27 +158,24 @@ fn throttled_beyond_the_budget_exits_7_with_nothing_written() {
 #[test]
 fn partial_write_reports_exactly_what_is_missing() {
     let env = TestEnv::with_table("faults-partial");
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        batch_faults(Faults {
+    let (_proxy, r) = seed_through(
+        &env,
+        Faults {
             unprocessed: 1.0,
             seed: 9,
             ..Faults::default()
-        }),
+        },
+        &[
+            "--synthetic",
+            "150",
+            "--groups",
+            "3",
+            "--max-attempts",
+            "3",
+            "--concurrency",
+            "2",
+        ],
     );
-    let r = run(env.ddb_via(&proxy.endpoint()).args([
-        "-o",
-        "json",
-        "seed",
-        "--synthetic",
-        "150",
-        "--groups",
-        "3",
-        "--max-attempts",
-        "3",
-        "--concurrency",
-        "2",
-    ]));
     assert_eq!(r.code, 7, "stderr: {}", r.stderr);
     let summary: serde_json::Value = serde_json::from_str(&r.stdout).expect("summary on stdout");
     let written = summary["items_written"].as_u64().unwrap();
