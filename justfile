@@ -28,7 +28,7 @@ build:
 
 # Run the whole test suite (unit + integration against DynamoDB Local)
 test: local-install
-    cargo test --all-targets -- --test-threads 4
+    cargo test --lib --tests -- --test-threads 4
 
 # fmt check + clippy with warnings as errors
 lint:
