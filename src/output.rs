@@ -125,7 +125,7 @@ impl Style {
         );
         bar.set_style(
             ProgressStyle::with_template(&format!(
-                "{{bar:40}} {{pos}}/{{len}} {unit} ({{per_sec}}, eta {{eta}})"
+                "{{bar:40}} {{human_pos}}/{{human_len}} {unit} ({{elapsed}}, about {{eta}} left)"
             ))
             .expect("static template"),
         );

@@ -173,3 +173,28 @@ fn reseeding_after_the_stream_ran_leaves_one_fixture_worth_of_items() {
     assert_eq!(env.count(), written, "reseed must replace, not add");
     assert_eq!(group_rows(&env, MAIN_GROUP).len(), 2);
 }
+
+#[test]
+fn colour_follows_the_color_option() {
+    let env = TestEnv::with_table("e2e-colour");
+    run(env.ddb().args(["seed", "--now", "2026-01-01T12:00:00Z"])).ok();
+    let chat = |args: &[&str]| {
+        let mut cmd = env.ddb();
+        cmd.args(["get-conversation", MAIN_GROUP, "--limit", "3"])
+            .args(args);
+        run(&mut cmd).ok()
+    };
+    assert!(
+        chat(&["--color", "always"]).contains("\x1b["),
+        "no ANSI with --color always"
+    );
+    assert!(
+        !chat(&["--color", "never"]).contains('\x1b'),
+        "ANSI with --color never"
+    );
+    // auto on a pipe: plain text, as scripts expect.
+    assert!(
+        !chat(&[]).contains('\x1b'),
+        "ANSI on a pipe under --color auto"
+    );
+}
