@@ -4,6 +4,8 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 local_dir := justfile_directory() / ".dynamodb-local"
 local_port := env_var_or_default("DDB_LOCAL_PORT", "8000")
+# `ddb --local` in these recipes talks to the instance `just local-up` starts.
+export DDB_LOCAL_ENDPOINT := env_var_or_default("DDB_LOCAL_ENDPOINT", "http://localhost:" + local_port)
 ddb := justfile_directory() / "target/debug/ddb"
 
 # List the recipes
