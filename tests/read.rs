@@ -374,7 +374,7 @@ fn conversations(env: &TestEnv) {
     let londo = (
         "803d4ac8-c90f-4a01-9bd3-2ba3ae7f741d",
         "londo",
-        "Londo Mollari",
+        "Londo Achterberg",
     );
     let jinx = (
         "23f8d56d-9ff3-4a2e-b274-19650aabcf6f",
@@ -501,7 +501,7 @@ fn list_conversations_newest_first_by_uuid_or_handle() {
     );
     assert!(l < b && b < j, "newest first:\n{table}");
     assert!(
-        table.contains("Londo Mollari") && table.contains(OTHER_GROUP),
+        table.contains("Londo Achterberg") && table.contains(OTHER_GROUP),
         "{table}"
     );
 }
