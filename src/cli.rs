@@ -152,6 +152,6 @@ impl Command {
     /// Commands that shut down cleanly on Ctrl-C themselves (saving a checkpoint, say); for
     /// the rest, main stops the work and exits 130.
     pub fn handles_ctrl_c(&self) -> bool {
-        matches!(self, Command::SimulateStream(_))
+        matches!(self, Command::SimulateStream(_) | Command::Seed(_))
     }
 }

@@ -37,8 +37,8 @@ pub enum Failure {
     Partial(String),
     #[error("{0}")]
     InvalidInput(String),
-    #[error("interrupted")]
-    Interrupted,
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 impl Failure {
@@ -50,7 +50,7 @@ impl Failure {
             Failure::Refused(_) => exit::REFUSED,
             Failure::Partial(_) => exit::PARTIAL,
             Failure::InvalidInput(_) => exit::INVALID_INPUT,
-            Failure::Interrupted => exit::INTERRUPTED,
+            Failure::Interrupted(_) => exit::INTERRUPTED,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod errors;
 pub mod fixture;
 pub mod handler;
 pub mod ids;
+pub mod interrupt;
 pub mod item;
 pub mod jsonfile;
 pub mod model;

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         }
         tokio::select! {
             r = ddb::cmd::run(cli.command, &cli.global) => r,
-            _ = tokio::signal::ctrl_c() => Err(ddb::errors::Failure::Interrupted.into()),
+            _ = tokio::signal::ctrl_c() => Err(ddb::errors::Failure::Interrupted("interrupted".into()).into()),
         }
     });
     // Do not wait for in-flight requests after an error or Ctrl-C.

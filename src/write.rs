@@ -47,6 +47,9 @@ pub struct WriteOutcome {
     /// The error is a batch running out of attempts on retryable failures (as opposed to a
     /// failure no retry would fix).
     pub exhausted: bool,
+    /// The caller's cancel flag was raised: the batches in flight were finished, no new ones
+    /// were sent, and `report.not_written` counts the rest.
+    pub cancelled: bool,
 }
 
 pub fn put(item: Item) -> WriteRequest {
@@ -73,13 +76,15 @@ pub fn delete(key: Item) -> WriteRequest {
 
 /// Write every request, `BATCH_SIZE` per call, `opts.concurrency` calls in flight. Requests are
 /// pulled from the iterator only as batches are sent, so memory stays flat however many there
-/// are. `on_written(n)` is called as items are confirmed (for a progress bar).
+/// are. `on_written(n)` is called as items are confirmed (for a progress bar). Raising `cancel`
+/// (Ctrl-C) stops new batches; those in flight finish their current attempt.
 pub async fn write_all<I>(
     client: &Client,
     target: &Target,
     table: &str,
     requests: I,
     opts: &WriteOptions,
+    cancel: &AtomicBool,
     on_written: &dyn Fn(u64),
 ) -> WriteOutcome
 where
@@ -92,13 +97,16 @@ where
     let mut exhausted = false;
     {
         let batches = std::iter::from_fn(|| {
-            if stop.load(Ordering::Relaxed) {
+            if stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed) {
                 return None;
             }
             let batch: Vec<WriteRequest> = requests.by_ref().take(BATCH_SIZE).collect();
             (!batch.is_empty()).then_some(batch)
         });
-        let batch = |b| write_batch(client, target, table, b, &opts.backoff, &stop, on_written);
+        let batch = |b| {
+            let halt = || stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed);
+            write_batch(client, target, table, b, &opts.backoff, halt, on_written)
+        };
         let mut results = futures::stream::iter(batches)
             .map(batch)
             .buffer_unordered(opts.concurrency.max(1));
@@ -121,6 +129,7 @@ where
         report,
         error,
         exhausted,
+        cancelled: cancel.load(Ordering::Relaxed),
     }
 }
 
@@ -138,7 +147,7 @@ async fn write_batch(
     table: &str,
     mut batch: Vec<WriteRequest>,
     backoff: &Backoff,
-    stop: &AtomicBool,
+    halt: impl Fn() -> bool,
     on_written: &dyn Fn(u64),
 ) -> BatchResult {
     let mut written = 0u64;
@@ -191,7 +200,7 @@ async fn write_batch(
                 return give_up(written, retries, batch.len(), e, false);
             }
         };
-        if attempt >= max_attempts || stop.load(Ordering::Relaxed) {
+        if attempt >= max_attempts || halt() {
             return give_up(written, retries, batch.len(), failure, true);
         }
         backoff.sleep(attempt).await;

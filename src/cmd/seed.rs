@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::Ctx;
 use crate::errors::{api_error, Failure, Subject};
 use crate::fixture;
+use crate::interrupt::Interrupt;
 use crate::item::{get_s, Item};
 use crate::model::{msg_pk, GROUP_INDEX, GRP_PREFIX};
 use crate::output;
@@ -102,14 +103,17 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 spec.end = now;
             }
             spec.validate().map_err(Failure::InvalidInput)?;
-            seed_synthetic(ctx, &spec, &opts).await
+            // Listen only once the input is known good: Ctrl-C before that just quits.
+            let interrupt = Interrupt::watch("the batches in flight");
+            seed_synthetic(ctx, &interrupt, &spec, &opts).await
         }
         None => {
             let path = args.fixture.unwrap_or_else(fixture::default_path);
             let fixture = fixture::load(&path)?;
             let plan = seed_plan::plan(&fixture, now.unwrap_or_else(Utc::now))
                 .map_err(|msg| Failure::InvalidInput(format!("{}: {msg}", path.display())))?;
-            seed_fixture(ctx, &plan, &opts).await
+            let interrupt = Interrupt::watch("the batches in flight");
+            seed_fixture(ctx, &interrupt, &plan, &opts).await
         }
     }
 }
@@ -119,10 +123,16 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>> {
         .map_err(|e| Failure::InvalidInput(format!("--now: {e:#}")).into())
 }
 
-async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()> {
+async fn seed_fixture(
+    ctx: &Ctx,
+    interrupt: &Interrupt,
+    plan: &Plan,
+    opts: &WriteOptions,
+) -> Result<()> {
     let start = Instant::now();
     let total = plan.item_count() as u64;
-    let outcome = write_with_progress(ctx, total, plan.items().map(write::put), opts).await;
+    let outcome =
+        write_with_progress(ctx, interrupt, total, plan.items().map(write::put), opts).await;
     let mut summary = summarize(
         &outcome.report,
         plan.message_count() as u64,
@@ -138,6 +148,9 @@ async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()>
             outcome.report.written == 0 && !outcome.exhausted,
         );
     }
+    if outcome.cancelled {
+        return interrupted(ctx, &summary, total);
+    }
     // Only now that every new item is in place: remove what earlier runs left behind.
     let stale = stale_keys(ctx, plan).await?;
     if !stale.is_empty() {
@@ -148,6 +161,7 @@ async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()>
             &ctx.table,
             stale.into_iter().map(write::delete),
             opts,
+            interrupt.flag(),
             &|_| {},
         )
         .await;
@@ -161,14 +175,28 @@ async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()>
             ))
             .into());
         }
+        if deleted.cancelled {
+            print_summary(ctx, &summary)?;
+            return Err(Failure::Interrupted(format!(
+                "interrupted: all {} items were written, but {} of {n} stale items from an earlier seed are still there; run the same seed again to remove them",
+                summary.items_written, deleted.report.not_written
+            ))
+            .into());
+        }
     }
     print_summary(ctx, &summary)
 }
 
-async fn seed_synthetic(ctx: &Ctx, spec: &Spec, opts: &WriteOptions) -> Result<()> {
+async fn seed_synthetic(
+    ctx: &Ctx,
+    interrupt: &Interrupt,
+    spec: &Spec,
+    opts: &WriteOptions,
+) -> Result<()> {
     let start = Instant::now();
     let total = spec.total_items();
-    let outcome = write_with_progress(ctx, total, spec.items().map(write::put), opts).await;
+    let outcome =
+        write_with_progress(ctx, interrupt, total, spec.items().map(write::put), opts).await;
     let summary = summarize(&outcome.report, spec.messages, spec.groups, start.elapsed());
     match outcome.error {
         Some(err) => fail(
@@ -178,23 +206,41 @@ async fn seed_synthetic(ctx: &Ctx, spec: &Spec, opts: &WriteOptions) -> Result<(
             err,
             outcome.report.written == 0 && !outcome.exhausted,
         ),
+        None if outcome.cancelled => interrupted(ctx, &summary, total),
         None => print_summary(ctx, &summary),
     }
 }
 
 async fn write_with_progress(
     ctx: &Ctx,
+    interrupt: &Interrupt,
     total: u64,
     requests: impl Iterator<Item = aws_sdk_dynamodb::types::WriteRequest>,
     opts: &WriteOptions,
 ) -> WriteOutcome {
     let bar = ctx.style.progress(total, "items");
-    let outcome = write::write_all(ctx.ddb(), ctx.target(), &ctx.table, requests, opts, &|n| {
-        bar.inc(n)
-    })
+    let outcome = write::write_all(
+        ctx.ddb(),
+        ctx.target(),
+        &ctx.table,
+        requests,
+        opts,
+        interrupt.flag(),
+        &|n| bar.inc(n),
+    )
     .await;
     bar.finish_and_clear();
     outcome
+}
+
+/// Ctrl-C: the batches in flight were finished; say exactly what landed (exit 130).
+fn interrupted(ctx: &Ctx, summary: &Summary, total: u64) -> Result<()> {
+    print_summary(ctx, summary)?;
+    Err(Failure::Interrupted(format!(
+        "interrupted: {} of {total} items written to '{}', {} not written; run the same seed again to finish (it never duplicates)",
+        summary.items_written, ctx.table, summary.failed_items
+    ))
+    .into())
 }
 
 /// A run that stopped: print what was done, then fail naming how many items are missing. An

@@ -3,20 +3,18 @@
 //! responses: failed records are reported by sequence number and the exit code says so.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::ArgGroup;
 use serde::Serialize;
 use serde_json::{json, Value};
-use tokio::sync::Notify;
 
 use super::Ctx;
 use crate::cli::OutputFormat;
 use crate::errors::Failure;
 use crate::handler::{Handler, Outcome, RecordResult};
+use crate::interrupt::Interrupt;
 use crate::output::{self, Style};
 use crate::stream_record::{self, StreamRecord};
 use crate::stream_source::{self, Checkpoint, Next, Reader, StartAt};
@@ -59,16 +57,14 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let started = Instant::now();
-    let stop = Arc::new(AtomicBool::new(false));
-    let wake = Arc::new(Notify::new());
-    watch_ctrl_c(stop.clone(), wake.clone());
+    let interrupt = Interrupt::watch("the current record");
     let handler = Handler::new(ctx.ddb(), &ctx.table).concurrency(args.concurrency.into());
     let mut report = Report::new(ctx.style, started);
 
     if let Some(path) = &args.event {
         // Everything is parsed and checked before the first write.
         let records = read_event(path)?;
-        let results = handler.handle_batch(&records, &stop).await;
+        let results = handler.handle_batch(&records, interrupt.flag()).await;
         for (rec, r) in records.iter().zip(&results) {
             if let Some(r) = r {
                 report.record(rec, None, r)?;
@@ -77,7 +73,10 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         let interrupted = results.iter().any(Option::is_none);
         report.finish(json!({"source": "event", "event": path}), interrupted)?;
         if interrupted {
-            return Err(Failure::Interrupted.into());
+            return Err(Failure::Interrupted(
+                "interrupted before every record of the event was handled".into(),
+            )
+            .into());
         }
         return report.exit_status();
     }
@@ -104,12 +103,12 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     );
     let poll = Duration::from_millis(args.poll_interval);
     loop {
-        if stop.load(Ordering::SeqCst) {
+        if interrupt.raised() {
             break;
         }
         match reader.next().await? {
             Next::Batch(batch) => {
-                let results = handler.handle_batch(&batch.records, &stop).await;
+                let results = handler.handle_batch(&batch.records, interrupt.flag()).await;
                 for (rec, r) in batch.records.iter().zip(&results) {
                     if let Some(r) = r {
                         report.record(rec, Some(&batch.shard_id), r)?;
@@ -128,7 +127,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             Next::Idle => {
                 tokio::select! {
                     _ = tokio::time::sleep(poll) => {}
-                    _ = wake.notified() => {}
+                    _ = interrupt.wake.notified() => {}
                 }
             }
             Next::End => break,
@@ -145,7 +144,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         "get_records_calls": reader.get_records_calls,
         "checkpoint": args.checkpoint,
     });
-    report.finish(source, stop.load(Ordering::SeqCst))?;
+    report.finish(source, interrupt.raised())?;
     report.exit_status()
 }
 
@@ -154,21 +153,6 @@ fn from_name(from: StartAt) -> &'static str {
         StartAt::TrimHorizon => "trim-horizon",
         StartAt::Latest => "latest",
     }
-}
-
-/// First Ctrl-C: finish the current record(s), save, summarise, exit 0. Second: quit now.
-fn watch_ctrl_c(stop: Arc<AtomicBool>, wake: Arc<Notify>) {
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        stop.store(true, Ordering::SeqCst);
-        wake.notify_one();
-        output::note("ddb: stopping after the current record (Ctrl-C again to quit at once)");
-        if tokio::signal::ctrl_c().await.is_ok() {
-            std::process::exit(i32::from(crate::errors::exit::INTERRUPTED));
-        }
-    });
 }
 
 fn read_event(path: &str) -> Result<Vec<StreamRecord>> {
