@@ -139,10 +139,12 @@ pub async fn build(opts: &TargetOptions) -> Result<Clients> {
         loader = loader.endpoint_url(url);
     }
     let config: SdkConfig = loader.load().await;
-    let region = config
-        .region()
-        .map(|r| r.to_string())
-        .context("no AWS region configured: pass --region, set AWS_REGION, or use --local")?;
+    let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+        crate::errors::Failure::Unreachable(
+            "no AWS region configured: pass --region, set AWS_REGION or a profile's region, or use --local"
+                .into(),
+        )
+    })?;
 
     let target = Target {
         endpoint,

@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 use crate::client::Target;
 
@@ -99,7 +99,7 @@ where
         let at = target.endpoint_label();
         let line = match code {
             Some(code) => format!("{code} on {op}: {message} (at {at})"),
-            None => format!("{op} failed at {at}: {}", DisplayErrorContext(&err)),
+            None => format!("{op} failed at {at}: {}", causes(&err)),
         };
         return anyhow::Error::new(err).context(line);
     };
@@ -120,7 +120,6 @@ where
     R: Debug + Send + Sync + 'static,
 {
     let at = target.endpoint_label();
-    let detail = format!("{}", DisplayErrorContext(err));
     let failure = match err {
         SdkError::DispatchFailure(d) if d.is_timeout() => Failure::Unreachable(format!(
             "timed out connecting to DynamoDB at {at} during {op}{}",
@@ -159,14 +158,37 @@ where
                 _ => return None,
             }
         }
-        SdkError::ConstructionFailure(_) if detail.contains("credentials") => {
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
+            if causes(err).contains("credential") =>
+        {
+            let whose = match &target.profile {
+                Some(p) => format!("profile '{p}' has none or does not exist"),
+                None => "none found in the default chain (environment, ~/.aws, SSO, instance role)"
+                    .into(),
+            };
             Failure::Unreachable(format!(
-                "no AWS credentials for {op} at {at}: configure a profile (--profile) or the default credential chain, or use --local"
+                "no AWS credentials for {op} at {at}: {whose}; pass --profile, run `aws sso login`, or use --local for DynamoDB Local"
             ))
         }
         _ => return None,
     };
     Some(failure)
+}
+
+/// The messages of an error and its sources, deduplicated, on one line: what a person needs,
+/// without the SDK's Debug dump (that is for --verbose).
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        let first_line = text.lines().next().unwrap_or("").trim().to_string();
+        if !first_line.is_empty() && !parts.iter().any(|p| p.contains(&first_line)) {
+            parts.push(first_line);
+        }
+        cause = c.source();
+    }
+    parts.join(": ")
 }
 
 fn is_credentials_code(code: &str) -> bool {

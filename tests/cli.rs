@@ -290,3 +290,45 @@ fn interactive_remote_drop_asks_for_the_table_name() {
     );
     assert!(text.contains("not confirmed; nothing was done"), "{text}");
 }
+
+#[test]
+fn missing_credentials_and_region_are_one_actionable_line() {
+    // bare_ddb points the AWS config files nowhere and disables IMDS: nothing is configured.
+    let r = run(bare_ddb().args(["--region", "eu-west-1", "list-tables"]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.lines().count(),
+        1,
+        "one line, no SDK dump: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .starts_with("error: no AWS credentials for ListTables at AWS DynamoDB (eu-west-1)"),
+        "{}",
+        r.stderr
+    );
+
+    let r = run(bare_ddb().args([
+        "--profile",
+        "nope",
+        "--region",
+        "eu-west-1",
+        "describe-table",
+    ]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("profile 'nope' has none or does not exist"),
+        "{}",
+        r.stderr
+    );
+
+    let r = run(bare_ddb().arg("list-tables"));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("error: no AWS region configured"),
+        "{}",
+        r.stderr
+    );
+}
