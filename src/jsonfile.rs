@@ -3,16 +3,22 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::de::DeserializeOwned;
 
 use crate::errors::Failure;
 
 /// Read and parse `path`; `what` names the kind of file in the read error ("fixture").
 pub fn read<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading {what} {}", path.display()))?;
+    let text = read_text(path, what)?;
     Ok(parse(path, &text)?)
+}
+
+/// The file's text; a file that cannot be read is invalid input, like one that cannot be
+/// parsed.
+pub fn read_text(path: &Path, what: &str) -> std::result::Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::InvalidInput(format!("cannot read {what} {}: {e}", path.display())))
 }
 
 /// Parse JSON text that came from `path`; syntax and shape errors become invalid input that

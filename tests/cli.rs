@@ -332,3 +332,20 @@ fn missing_credentials_and_region_are_one_actionable_line() {
         r.stderr
     );
 }
+
+#[test]
+fn unreadable_input_files_are_invalid_input() {
+    for args in [
+        vec!["seed", "--fixture", "/nonexistent/fixture.json"],
+        vec!["schema-load", "--schema", "/nonexistent/schema.json"],
+        vec!["simulate-stream", "--event", "/nonexistent/event.json"],
+    ] {
+        // Read before any request, so the closed endpoint is never reached.
+        let r = run(bare_ddb()
+            .args(["--endpoint-url", "http://127.0.0.1:1"])
+            .args(&args));
+        assert_eq!(r.code, 8, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.starts_with("error: cannot read "), "{}", r.stderr);
+        assert!(r.stderr.contains("/nonexistent/"), "{}", r.stderr);
+    }
+}

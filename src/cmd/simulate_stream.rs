@@ -162,8 +162,7 @@ fn read_event(path: &str) -> Result<Vec<StreamRecord>> {
             .context("reading the event from stdin")?;
         ("<stdin>".to_string(), text)
     } else {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading event {path}"))?;
+        let text = crate::jsonfile::read_text(std::path::Path::new(path), "event")?;
         (path.to_string(), text)
     };
     let records =
