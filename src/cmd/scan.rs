@@ -258,22 +258,31 @@ impl Sink {
             map.shift_remove("pk");
             map.shift_remove("sk");
         }
+        // Cut once here (bounded memory per row); print_rows cuts again to fit the terminal.
+        [key("pk"), key("sk"), render::truncate(&value.to_string(), 400)]
+    }
+
+    /// Keys are never wrapped or cut (they are what a person copies); the attributes get the
+    /// width that is left on a terminal, or 120 characters on a pipe.
+    fn print_rows(&mut self) -> Result<()> {
+        let chars = |s: &String| s.chars().count();
+        let key_width = |i: usize| self.rows.iter().map(|r| chars(&r[i])).max().unwrap_or(0);
         let width = if self.style.stdout_tty {
-            render::width(&self.style).saturating_sub(90).clamp(30, 200)
+            // 10 = the table's borders and padding around three columns.
+            render::width(&self.style)
+                .saturating_sub(key_width(0) + key_width(1) + 10)
+                .max(20)
         } else {
             120
         };
-        [
-            key("pk"),
-            key("sk"),
-            render::truncate(&value.to_string(), width),
-        ]
-    }
-
-    fn print_rows(&mut self) -> Result<()> {
         let mut table = self.style.table(&["pk", "sk", "attributes"]);
-        for row in self.rows.drain(..) {
-            table.add_row(row);
+        for [pk, sk, attrs] in self.rows.drain(..) {
+            table.add_row([pk, sk, render::truncate(&attrs, width)]);
+        }
+        for i in 0..2 {
+            if let Some(column) = table.column_mut(i) {
+                column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+            }
         }
         output::print_table(&table)
     }
