@@ -259,7 +259,11 @@ impl Sink {
             map.shift_remove("sk");
         }
         // Cut once here (bounded memory per row); print_rows cuts again to fit the terminal.
-        [key("pk"), key("sk"), render::truncate(&value.to_string(), 400)]
+        [
+            key("pk"),
+            key("sk"),
+            render::truncate(&value.to_string(), 400),
+        ]
     }
 
     /// Keys are never wrapped or cut (they are what a person copies); the attributes get the
