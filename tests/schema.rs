@@ -4,6 +4,39 @@ mod common;
 
 use common::{run, TestEnv};
 
+/// A table with string keys (HASH, then RANGE) and nothing else, made with the SDK directly.
+async fn create_bare_table(env: &TestEnv, name: &str, keys: &[&str]) {
+    use aws_sdk_dynamodb::types::*;
+    let mut req = env
+        .client()
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (i, key) in keys.iter().enumerate() {
+        let key_type = if i == 0 {
+            KeyType::Hash
+        } else {
+            KeyType::Range
+        };
+        req = req
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(*key)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(*key)
+                    .key_type(key_type)
+                    .build()
+                    .unwrap(),
+            );
+    }
+    req.send().await.expect("create_table");
+}
+
 #[test]
 fn schema_load_creates_the_table_with_gsi_and_stream() {
     let env = TestEnv::new("schema-create");
@@ -64,45 +97,9 @@ fn schema_load_is_idempotent() {
 
 #[test]
 fn schema_load_reports_a_different_table_and_fails() {
-    use aws_sdk_dynamodb::types::*;
     let env = TestEnv::new("schema-mismatch");
     // Same keys, but no GSI and no stream: created behind ddb's back.
-    env.block_on(
-        env.client()
-            .create_table()
-            .table_name(&env.table)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("sk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("sk")
-                    .key_type(KeyType::Range)
-                    .build()
-                    .unwrap(),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send(),
-    )
-    .unwrap();
+    env.block_on(create_bare_table(&env, &env.table, &["pk", "sk"]));
     let r = run(env.ddb().arg("schema-load"));
     assert_eq!(r.code, 5, "stderr: {}", r.stderr);
     assert!(
@@ -150,30 +147,9 @@ fn list_tables_reads_every_page() {
     let mut made = Vec::new();
     let need = 101usize.saturating_sub(before.as_array().unwrap().len());
     env.block_on(async {
-        use aws_sdk_dynamodb::types::*;
         for i in 0..need {
             let name = format!("{}-{i}", env.table);
-            env.client()
-                .create_table()
-                .table_name(&name)
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name("pk")
-                        .attribute_type(ScalarAttributeType::S)
-                        .build()
-                        .unwrap(),
-                )
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name("pk")
-                        .key_type(KeyType::Hash)
-                        .build()
-                        .unwrap(),
-                )
-                .billing_mode(BillingMode::PayPerRequest)
-                .send()
-                .await
-                .unwrap();
+            create_bare_table(&env, &name, &["pk"]).await;
             made.push(name);
         }
     });

@@ -174,6 +174,18 @@ fn event(records: Vec<Value>) -> String {
     serde_json::to_string_pretty(&json!({ "Records": records })).unwrap()
 }
 
+/// `ddb simulate-stream --event FILE -o json` on an event made of `records`.
+fn run_event(env: &TestEnv, records: Vec<Value>) -> common::Run {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_temp(dir.path(), "event.json", &event(records));
+    run(env
+        .ddb()
+        .arg("simulate-stream")
+        .arg("--event")
+        .arg(&path)
+        .args(["-o", "json"]))
+}
+
 fn records_of(out: &Value) -> &Vec<Value> {
     out["records"].as_array().expect("records array")
 }
@@ -249,20 +261,15 @@ fn a_new_message_reaches_both_group_rows_and_a_replay_changes_nothing() {
 fn out_of_order_records_end_with_the_newest_message() {
     let env = TestEnv::with_table("stream-order");
     let g = group(&env, 2, &ts(0));
-    let dir = tempfile::tempdir().unwrap();
-    let text = event(vec![
-        record(1, "INSERT", &msg(&g, &ts(3), "three")),
-        record(2, "INSERT", &msg(&g, &ts(9), "nine")),
-        record(3, "INSERT", &msg(&g, &ts(5), "five")),
-        record(4, "MODIFY", &msg(&g, &ts(9), "nine")),
-    ]);
-    let path = write_temp(dir.path(), "event.json", &text);
-    let out = run(env
-        .ddb()
-        .arg("simulate-stream")
-        .arg("--event")
-        .arg(&path)
-        .args(["-o", "json"]))
+    let out = run_event(
+        &env,
+        vec![
+            record(1, "INSERT", &msg(&g, &ts(3), "three")),
+            record(2, "INSERT", &msg(&g, &ts(9), "nine")),
+            record(3, "INSERT", &msg(&g, &ts(5), "five")),
+            record(4, "MODIFY", &msg(&g, &ts(9), "nine")),
+        ],
+    )
     .json();
     let got: Vec<String> = outcomes(&out).into_iter().map(|(_, o)| o).collect();
     assert_eq!(
@@ -352,21 +359,13 @@ fn remove_and_group_records_change_nothing() {
     let env = TestEnv::with_table("stream-skip");
     let g = group(&env, 3, &ts(1));
     let before = snapshot(&env);
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_temp(
-        dir.path(),
-        "event.json",
-        &event(vec![
+    let out = run_event(
+        &env,
+        vec![
             record(1, "REMOVE", &msg(&g, &ts(40), "deleted")),
             record(2, "INSERT", &grp_row(&g.a, &g, &g.b, "Bea", &ts(50))),
-        ]),
-    );
-    let out = run(env
-        .ddb()
-        .arg("simulate-stream")
-        .arg("--event")
-        .arg(&path)
-        .args(["-o", "json"]))
+        ],
+    )
     .json();
     let got: Vec<String> = outcomes(&out).into_iter().map(|(_, o)| o).collect();
     assert_eq!(
@@ -541,21 +540,13 @@ fn a_record_that_fails_is_reported_and_the_rest_go_on() {
         b: "c".into(),
     };
     env.put_items(vec![grp_row(&g1.a, &other, "c", "Cy", &ts(7))]);
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_temp(
-        dir.path(),
-        "event.json",
-        &event(vec![
+    let r = run_event(
+        &env,
+        vec![
             record(1, "INSERT", &msg(&g1, &ts(7), "collides")),
             record(2, "INSERT", &msg(&g2, &ts(8), "fine")),
-        ]),
+        ],
     );
-    let r = run(env
-        .ddb()
-        .arg("simulate-stream")
-        .arg("--event")
-        .arg(&path)
-        .args(["-o", "json"]));
     assert_eq!(r.code, 7, "stderr: {}\nstdout: {}", r.stderr, r.stdout);
     let out: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(
@@ -773,21 +764,13 @@ fn a_conversation_missing_rows_is_read_again_then_handled_as_found() {
         a: "a".into(),
         b: "b".into(),
     };
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_temp(
-        dir.path(),
-        "event.json",
-        &event(vec![
+    let out = run_event(
+        &env,
+        vec![
             record(1, "INSERT", &msg(&g, &ts(4), "to the one row")),
             record(2, "INSERT", &msg(&lonely, &ts(5), "to nobody")),
-        ]),
-    );
-    let out = run(env
-        .ddb()
-        .arg("simulate-stream")
-        .arg("--event")
-        .arg(&path)
-        .args(["-o", "json"]))
+        ],
+    )
     .json();
     let recs = records_of(&out);
     assert_eq!(recs[0]["outcome"], "updated 1 group", "{out:#}");
