@@ -28,7 +28,6 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
@@ -37,7 +36,7 @@ use futures::StreamExt;
 
 use crate::item::{get_s, Item};
 use crate::model::{parse_timestamp, GROUP_INDEX, GRP_PREFIX, MSG_PREFIX};
-use crate::retry::{is_retryable, is_throttling_code, Backoff};
+use crate::retry::{is_retryable, is_throttling_code, sdk_retries_off, Backoff};
 use crate::stream_record::{EventName, StreamRecord};
 
 /// Pages of the group query we are prepared to read: a conversation has two rows.
@@ -370,7 +369,7 @@ impl<'a> Handler<'a> {
                     .expression_attribute_values(":grp", AttributeValue::S(GRP_PREFIX.to_string()))
                     .set_exclusive_start_key(start.clone())
                     .customize()
-                    .config_override(no_sdk_retries())
+                    .config_override(sdk_retries_off())
                     .send()
                     .await;
                 match sent {
@@ -441,7 +440,7 @@ impl<'a> Handler<'a> {
                 .transact_items(TransactWriteItem::builder().put(put.clone()).build())
                 .client_request_token(&token)
                 .customize()
-                .config_override(no_sdk_retries())
+                .config_override(sdk_retries_off())
                 .send()
                 .await;
             let err = match sent {
@@ -481,11 +480,6 @@ impl<'a> Handler<'a> {
             self.backoff.sleep(attempt).await;
         }
     }
-}
-
-/// The handler counts and paces its own retries, so the SDK's are switched off for its calls.
-fn no_sdk_retries() -> aws_sdk_dynamodb::config::Builder {
-    aws_sdk_dynamodb::config::Builder::default().retry_config(RetryConfig::disabled())
 }
 
 /// The per-item codes of a cancelled transaction, in TransactItems order.

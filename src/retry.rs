@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::retry::ErrorKind;
@@ -63,6 +64,13 @@ fn jitter() -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// A per-operation config override that switches the SDK's own retries off, for callers that
+/// retry themselves with `Backoff` so that every retry is paced and counted once:
+/// `.customize().config_override(retry::sdk_retries_off())`.
+pub fn sdk_retries_off() -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::config::Builder::default().retry_config(RetryConfig::disabled())
 }
 
 /// Throttling error codes DynamoDB uses.

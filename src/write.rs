@@ -7,7 +7,6 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::anyhow;
-use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use futures::StreamExt;
@@ -15,7 +14,7 @@ use futures::StreamExt;
 use crate::client::Target;
 use crate::errors::{api_error, Subject};
 use crate::item::Item;
-use crate::retry::{is_retryable, Backoff};
+use crate::retry::{is_retryable, sdk_retries_off, Backoff};
 
 /// DynamoDB's limit of write requests per BatchWriteItem call.
 pub const BATCH_SIZE: usize = 25;
@@ -160,9 +159,7 @@ async fn write_batch(
             .batch_write_item()
             .request_items(table, batch.clone())
             .customize()
-            .config_override(
-                aws_sdk_dynamodb::config::Config::builder().retry_config(RetryConfig::disabled()),
-            )
+            .config_override(sdk_retries_off())
             .send()
             .await;
         let failure = match result {
