@@ -60,10 +60,7 @@ fn jitter() -> u64 {
             .unwrap_or(1);
         STATE.store(s, Ordering::Relaxed);
     }
-    let mut z = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    crate::ids::mix(s)
 }
 
 /// A per-operation config override that switches the SDK's own retries off, for callers that
