@@ -34,7 +34,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use futures::StreamExt;
 
-use crate::item::{get_s, Item};
+use crate::item::{get_s, type_tag, Item};
 use crate::model::{parse_timestamp, GROUP_INDEX, GRP_PREFIX, MSG_PREFIX};
 use crate::retry::{is_retryable, is_throttling_code, sdk_retries_off, Backoff};
 use crate::stream_record::{EventName, StreamRecord};
@@ -157,22 +157,6 @@ pub fn classify(rec: &StreamRecord) -> Result<Work, String> {
         sk: sk.to_string(),
         message: field("message")?.to_string(),
     }))
-}
-
-fn type_tag(v: &AttributeValue) -> &'static str {
-    match v {
-        AttributeValue::S(_) => "S",
-        AttributeValue::N(_) => "N",
-        AttributeValue::B(_) => "B",
-        AttributeValue::Bool(_) => "BOOL",
-        AttributeValue::Null(_) => "NULL",
-        AttributeValue::L(_) => "L",
-        AttributeValue::M(_) => "M",
-        AttributeValue::Ss(_) => "SS",
-        AttributeValue::Ns(_) => "NS",
-        AttributeValue::Bs(_) => "BS",
-        _ => "unknown",
-    }
 }
 
 /// The handler: a client, the table, and how hard to retry.

@@ -88,35 +88,48 @@ pub fn from_plain(v: &Value) -> AttributeValue {
 
 /// DynamoDB-typed JSON (`{"S":"x"}`), as in `--raw` output and stream records.
 pub fn to_typed(av: &AttributeValue) -> Value {
-    let (tag, v) = match av {
-        AttributeValue::S(s) => ("S", Value::String(s.clone())),
-        AttributeValue::N(n) => ("N", Value::String(n.clone())),
-        AttributeValue::Bool(b) => ("BOOL", Value::Bool(*b)),
-        AttributeValue::Null(b) => ("NULL", Value::Bool(*b)),
-        AttributeValue::B(b) => ("B", Value::String(base64::encode(b.as_ref()))),
-        AttributeValue::L(l) => ("L", Value::Array(l.iter().map(to_typed).collect())),
-        AttributeValue::M(m) => ("M", item_to_typed(m)),
-        AttributeValue::Ss(ss) => (
-            "SS",
-            Value::Array(ss.iter().cloned().map(Value::String).collect()),
+    let v = match av {
+        AttributeValue::S(s) | AttributeValue::N(s) => Value::String(s.clone()),
+        AttributeValue::Bool(b) | AttributeValue::Null(b) => Value::Bool(*b),
+        AttributeValue::B(b) => Value::String(base64::encode(b.as_ref())),
+        AttributeValue::L(l) => Value::Array(l.iter().map(to_typed).collect()),
+        AttributeValue::M(m) => item_to_typed(m),
+        AttributeValue::Ss(ss) | AttributeValue::Ns(ss) => {
+            Value::Array(ss.iter().cloned().map(Value::String).collect())
+        }
+        AttributeValue::Bs(bs) => Value::Array(
+            bs.iter()
+                .map(|b| Value::String(base64::encode(b.as_ref())))
+                .collect(),
         ),
-        AttributeValue::Ns(ns) => (
-            "NS",
-            Value::Array(ns.iter().cloned().map(Value::String).collect()),
-        ),
-        AttributeValue::Bs(bs) => (
-            "BS",
-            Value::Array(
-                bs.iter()
-                    .map(|b| Value::String(base64::encode(b.as_ref())))
-                    .collect(),
-            ),
-        ),
-        _ => ("NULL", Value::Bool(true)),
+        // A type newer than this SDK: written as NULL rather than guessed at.
+        _ => Value::Bool(true),
+    };
+    let tag = match type_tag(av) {
+        "unknown" => "NULL",
+        tag => tag,
     };
     let mut m = Map::new();
     m.insert(tag.to_string(), v);
     Value::Object(m)
+}
+
+/// DynamoDB's name for the value's type (`S`, `N`, `BOOL`, …), as typed JSON and error
+/// messages spell it; "unknown" for a type newer than this SDK.
+pub fn type_tag(v: &AttributeValue) -> &'static str {
+    match v {
+        AttributeValue::S(_) => "S",
+        AttributeValue::N(_) => "N",
+        AttributeValue::B(_) => "B",
+        AttributeValue::Bool(_) => "BOOL",
+        AttributeValue::Null(_) => "NULL",
+        AttributeValue::L(_) => "L",
+        AttributeValue::M(_) => "M",
+        AttributeValue::Ss(_) => "SS",
+        AttributeValue::Ns(_) => "NS",
+        AttributeValue::Bs(_) => "BS",
+        _ => "unknown",
+    }
 }
 
 pub fn item_to_typed(item: &HashMap<String, AttributeValue>) -> Value {
