@@ -177,7 +177,7 @@ where
 
 /// The messages of an error and its sources, deduplicated, on one line: what a person needs,
 /// without the SDK's Debug dump (that is for --verbose).
-fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(c) = cause {

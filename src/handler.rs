@@ -28,12 +28,13 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use futures::StreamExt;
 
+use crate::errors::causes;
 use crate::item::{get_s, type_tag, Item};
 use crate::model::{parse_timestamp, GROUP_INDEX, GRP_PREFIX, MSG_PREFIX};
 use crate::retry::{is_retryable, is_throttling_code, sdk_retries_off, Backoff};
@@ -479,15 +480,16 @@ fn cancellation_codes<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<V
     }
 }
 
+/// Why a call failed, in one line: the service's code and message, or the cause chain.
 fn sdk_reason<E, R>(op: &str, err: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     match (err.code(), err.message()) {
         (Some(code), Some(msg)) => format!("{code} on {op}: {msg}"),
         (Some(code), None) => format!("{code} on {op}"),
-        _ => format!("{op}: {}", DisplayErrorContext(err)),
+        _ => format!("{op}: {}", causes(err)),
     }
 }
 
