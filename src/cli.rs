@@ -135,6 +135,32 @@ pub enum Command {
     )]
     Scan(cmd::scan::Args),
 
+    /// Read one item by its key; key names and types come from DescribeTable [API: GetItem; DescribeTable]
+    #[command(
+        after_help = "Examples:\n  ddb --local get-item MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 2026-01-05T09:30:00.000000+00:00\n  ddb --local get-item GRP#90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01 2026-01-05T09:30:00.000000+00:00 -o json\n  ddb --local get-item MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 2026-01-05T09:30:00.000000+00:00 --explain\n\nNo such item: exit 4. A value that does not fit the key's type (N, B): exit 8, before any request."
+    )]
+    GetItem(cmd::get_item::Args),
+
+    /// Read one partition of the table or of an index, with sort-key conditions, a filter and a limit [API: Query; DescribeTable]
+    ///
+    /// Key names and types come from DescribeTable, so number (N) and binary (B, base64) keys
+    /// work; a value that does not fit exits 8 before the Query. --limit counts items after the
+    /// filter: pages are read until N match or the partition ends. Output as for scan: a table,
+    /// -o json (an array in the order DynamoDB returns), -o ndjson, --raw for typed JSON.
+    #[command(
+        after_help = "Examples:\n  ddb --local query MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --sk-begins-with 2026 --desc --limit 5\n  ddb --local query GRP#90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01 --desc --select sk,user_handle,message\n  ddb --local query --index message-group-sk-index 5ae290ed-55d1-47a0-bc6d-fe2bc2700399\n  ddb --local query MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --filter 'user_handle = :h' --values '{\":h\": \"bayko\"}' --all -o ndjson\n  ddb --local query MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --sk-between 2026-01-01 2026-02-01 --explain"
+    )]
+    Query(cmd::query::Args),
+
+    /// Run one PartiQL statement, every page [API: ExecuteStatement]
+    ///
+    /// SELECT results print as for scan and query. INSERT, UPDATE and DELETE against a remote
+    /// target need --yes. DynamoDB's parser errors are shown as one line (exit 8).
+    #[command(
+        after_help = "Examples:\n  ddb --local sql \"SELECT * FROM \\\"cruddur-messages\\\" WHERE pk = 'GRP#90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01'\"\n  ddb --local sql 'SELECT sk, message FROM \"cruddur-messages\".\"message-group-sk-index\" WHERE message_group_uuid = ?' --param 5ae290ed-55d1-47a0-bc6d-fe2bc2700399\n  ddb --local sql 'SELECT * FROM \"cruddur-messages\" WHERE pk = ?' --param MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --limit 10 -o ndjson\n  ddb --region ca-central-1 sql 'DELETE FROM \"cruddur-messages\" WHERE pk = ? AND sk = ?' --param MSG#… --param 2026-… --yes"
+    )]
+    Sql(cmd::sql::Args),
+
     /// Run the stream handler (access pattern D) on an event file or the table's stream [API: Query, TransactWriteItems; DescribeTable, DescribeStream, GetShardIterator, GetRecords]
     #[command(
         after_help = "Examples:\n  ddb --local simulate-stream --from trim-horizon\n  ddb --local simulate-stream --event event.json\n  ddb --local simulate-stream --event - -o json < event.json\n  ddb --local simulate-stream --from latest --follow --checkpoint .ddb-checkpoint.json"

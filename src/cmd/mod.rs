@@ -8,19 +8,23 @@ use anyhow::Result;
 use crate::cli::{Command, GlobalArgs};
 use crate::client::{self, Clients, Target, TargetOptions};
 use crate::errors::Failure;
+use crate::explain::Explain;
 use crate::output::{self, Style};
 
 pub mod completions;
 pub mod describe_table;
 pub mod drop;
 pub mod get_conversation;
+pub mod get_item;
 pub mod list_conversations;
 pub mod list_tables;
 pub mod put_message;
+pub mod query;
 pub mod scan;
 pub mod schema_load;
 pub mod seed;
 pub mod simulate_stream;
+pub mod sql;
 
 /// Everything a command needs, built once: the clients, the table, the output style.
 pub struct Ctx {
@@ -105,10 +109,25 @@ impl Ctx {
     }
 }
 
+/// `--explain` builds the request without a client (no region or credentials needed) and
+/// sends nothing; `None` when the command is not explaining.
+fn explain(command: &Command, global: &GlobalArgs) -> Option<Result<Explain>> {
+    let table = &global.table;
+    Some(match command {
+        Command::GetItem(a) if a.explain => get_item::explain(a, table),
+        Command::Query(a) if a.explain => query::explain(a, table),
+        Command::Sql(a) if a.explain => sql::explain(a),
+        _ => return None,
+    })
+}
+
 /// Run the parsed command. `completions` needs no client, so it runs before one is built.
 pub async fn run(command: Command, global: &GlobalArgs) -> Result<()> {
     if let Command::Completions(args) = command {
         return completions::run(args);
+    }
+    if let Some(explained) = explain(&command, global) {
+        return explained?.print(&Style::decide(global.output, global.color));
     }
     let ctx = Ctx::build(global).await?;
     match command {
@@ -122,6 +141,9 @@ pub async fn run(command: Command, global: &GlobalArgs) -> Result<()> {
         Command::ListConversations(a) => list_conversations::run(a, &ctx).await,
         Command::Scan(a) => scan::run(a, &ctx).await,
         Command::SimulateStream(a) => simulate_stream::run(a, &ctx).await,
+        Command::GetItem(a) => get_item::run(a, &ctx).await,
+        Command::Query(a) => query::run(a, &ctx).await,
+        Command::Sql(a) => sql::run(a, &ctx).await,
         Command::Completions(_) => unreachable!("handled above"),
     }
 }

@@ -175,24 +175,33 @@ impl Segment {
 }
 
 /// Writes items to stdout page by page in the chosen format. Every write's io error is
-/// returned (a closed pipe ends the command quietly in main).
-struct Sink {
+/// returned (a closed pipe ends the command quietly in main). Also used by `query` and `sql`.
+pub struct Sink {
     style: Style,
     raw: bool,
     written: u64,
     buf: Vec<u8>,
     rows: Vec<[String; 3]>,
+    /// The key attributes shown as the table's first two columns.
+    keys: [String; 2],
 }
 
 impl Sink {
-    fn new(style: Style, raw: bool) -> Sink {
+    pub fn new(style: Style, raw: bool) -> Sink {
         Sink {
             style,
             raw,
             written: 0,
             buf: Vec::with_capacity(1 << 20),
             rows: Vec::new(),
+            keys: ["pk".into(), "sk".into()],
         }
+    }
+
+    /// Key columns other than pk/sk, for tables keyed differently.
+    pub fn with_keys(mut self, partition: &str, sort: Option<&str>) -> Sink {
+        self.keys = [partition.to_string(), sort.unwrap_or("").to_string()];
+        self
     }
 
     fn value(&self, item: &Item) -> Value {
@@ -203,7 +212,7 @@ impl Sink {
         }
     }
 
-    fn page(&mut self, items: &[Item]) -> Result<()> {
+    pub fn page(&mut self, items: &[Item]) -> Result<()> {
         match self.style.format {
             OutputFormat::Table => {
                 for item in items {
@@ -235,7 +244,7 @@ impl Sink {
     }
 
     /// Close the output (the JSON array, the last table chunk); returns the item count.
-    fn finish(mut self) -> Result<u64> {
+    pub fn finish(mut self) -> Result<u64> {
         match self.style.format {
             OutputFormat::Json if self.written == 0 => write_out(b"[]\n")?,
             OutputFormat::Json => write_out(b"\n]\n")?,
@@ -255,13 +264,13 @@ impl Sink {
         let mut value = self.value(item);
         if let Some(map) = value.as_object_mut() {
             // shift_remove keeps the other attributes in their sorted order.
-            map.shift_remove("pk");
-            map.shift_remove("sk");
+            map.shift_remove(&self.keys[0]);
+            map.shift_remove(&self.keys[1]);
         }
         // Cut once here (bounded memory per row); print_rows cuts again to fit the terminal.
         [
-            key("pk"),
-            key("sk"),
+            key(&self.keys[0]),
+            key(&self.keys[1]),
             render::truncate(&value.to_string(), 400),
         ]
     }
@@ -279,7 +288,8 @@ impl Sink {
         } else {
             120
         };
-        let mut table = self.style.table(&["pk", "sk", "attributes"]);
+        let [pk, sk] = &self.keys;
+        let mut table = self.style.table(&[pk, sk, "attributes"]);
         for [pk, sk, attrs] in self.rows.drain(..) {
             table.add_row([pk, sk, render::truncate(&attrs, width)]);
         }

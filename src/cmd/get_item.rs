@@ -1,0 +1,128 @@
+//! `ddb get-item PK [SK]`: one item by its key, typed from the table's key schema.
+
+use anyhow::Result;
+
+use super::Ctx;
+use crate::errors::{api_error, Failure, Subject};
+use crate::explain::Explain;
+use crate::expr::Names;
+use crate::item::{item_to_plain, item_to_typed, Item};
+use crate::keys::{self, KeySchema, TableKeys};
+use crate::output;
+use crate::request::GetItemRequest;
+use crate::show;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Partition key value, e.g. MSG#<group uuid> or GRP#<user uuid>
+    #[arg(value_name = "PK")]
+    pub pk: String,
+
+    /// Sort key value (when the table has one), e.g. the message's created_at
+    #[arg(value_name = "SK")]
+    pub sk: Option<String>,
+
+    /// Only these attributes, comma-separated (a projection)
+    #[arg(long, value_name = "ATTRS")]
+    pub select: Option<String>,
+
+    /// Strongly consistent read
+    #[arg(long)]
+    pub consistent: bool,
+
+    /// The item as DynamoDB-typed JSON ({"S": "..."}) instead of plain JSON values
+    #[arg(long)]
+    pub raw: bool,
+
+    /// Print the GetItem request as JSON for `aws dynamodb get-item --cli-input-json` and send nothing
+    #[arg(long)]
+    pub explain: bool,
+}
+
+fn invalid(message: String) -> anyhow::Error {
+    Failure::InvalidInput(message).into()
+}
+
+/// The GetItem request; the key must match the schema (both parts, or only a partition key).
+fn plan(args: &Args, table: &str, keys: &KeySchema) -> Result<GetItemRequest> {
+    let mut key = Item::new();
+    key.insert(
+        keys.partition.name.clone(),
+        keys.partition.value(&args.pk, "PK")?,
+    );
+    match (&keys.sort, &args.sk) {
+        (Some(sk), Some(v)) => {
+            key.insert(sk.name.clone(), sk.value(v, "SK")?);
+        }
+        (Some(sk), None) => {
+            return Err(invalid(format!(
+                "SK is missing: table '{table}' is keyed {}, pass the {} value too",
+                keys.describe(),
+                sk.name
+            )))
+        }
+        (None, Some(_)) => {
+            return Err(invalid(format!(
+                "SK given, but table '{table}' has only a partition key ({})",
+                keys.describe()
+            )))
+        }
+        (None, None) => {}
+    }
+    let mut names = Names::default();
+    let projection = super::query::select(args.select.as_deref(), &mut names)?;
+    Ok(GetItemRequest {
+        table: table.to_string(),
+        key,
+        projection,
+        names: names.map().clone(),
+        consistent: args.consistent,
+    })
+}
+
+/// `--explain`: the request with the shipped key schema assumed; needs no client.
+pub fn explain(args: &Args, table: &str) -> Result<Explain> {
+    let keys = TableKeys::assumed().table;
+    let request = plan(args, table, &keys)?;
+    Ok(Explain::new("GetItem", request.cli_json()).note(format!(
+        "assumed: table '{table}' is keyed {} as in fixtures/schema.json; --explain sends no DescribeTable, so this was not checked",
+        keys.describe()
+    )))
+}
+
+pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let keys = keys::describe(ctx.ddb(), ctx.target(), &ctx.table)
+        .await?
+        .table;
+    let request = plan(&args, &ctx.table, &keys)?;
+    let out = request
+        .builder(ctx.ddb())
+        .send()
+        .await
+        .map_err(|e| api_error(ctx.target(), "GetItem", Subject::Table(&ctx.table), e))?;
+    let Some(item) = out.item else {
+        let sk = match (&keys.sort, &args.sk) {
+            (Some(k), Some(v)) => format!(", {} = {v}", k.name),
+            _ => String::new(),
+        };
+        return Err(Failure::NotFound(format!(
+            "no item with {} = {}{sk} in table '{}'",
+            keys.partition.name, args.pk, ctx.table
+        ))
+        .into());
+    };
+    let value = if args.raw {
+        item_to_typed(&item)
+    } else {
+        item_to_plain(&item)
+    };
+    if ctx.style.is_json() {
+        return output::print_json(ctx.style.format, &value);
+    }
+    if args.raw {
+        return output::line(show::terminal_safe(&serde_json::to_string_pretty(&value)?));
+    }
+    let mut key_names = vec![keys.partition.name.as_str()];
+    key_names.extend(keys.sort.as_ref().map(|k| k.name.as_str()));
+    output::print_table(&show::record(&ctx.style, &item, &key_names))
+}

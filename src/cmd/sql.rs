@@ -1,0 +1,190 @@
+//! `ddb sql 'STATEMENT'`: one PartiQL statement through ExecuteStatement, every page.
+
+use anyhow::Result;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::scan::Sink;
+use super::Ctx;
+use crate::cli::OutputFormat;
+use crate::errors::{api_error, Failure, Subject};
+use crate::explain::Explain;
+use crate::item::from_plain;
+use crate::output;
+use crate::request::StatementRequest;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The PartiQL statement; ? marks a parameter
+    #[arg(value_name = "STATEMENT")]
+    pub statement: String,
+
+    /// A value for the next ?: JSON if it parses as JSON (42, true, "42", {"a": 1}), else text
+    #[arg(long = "param", value_name = "VALUE")]
+    pub params: Vec<String>,
+
+    /// Stop after N items (pages are read until N are out)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+
+    /// Strongly consistent read
+    #[arg(long)]
+    pub consistent: bool,
+
+    /// Items as DynamoDB-typed JSON ({"S": "..."}) instead of plain JSON values
+    #[arg(long)]
+    pub raw: bool,
+
+    /// Required for INSERT, UPDATE and DELETE against a remote (non-loopback) target
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Print the ExecuteStatement request as JSON for `aws dynamodb execute-statement --cli-input-json` and send nothing
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// A `--param` value: JSON when it parses as JSON, else the text as a string.
+pub fn param(text: &str) -> AttributeValue {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) => from_plain(&v),
+        Err(_) => AttributeValue::S(text.to_string()),
+    }
+}
+
+/// The `?` markers outside 'string literals' and "quoted names".
+pub fn placeholders(statement: &str) -> usize {
+    let mut quote: Option<char> = None;
+    let mut count = 0;
+    for c in statement.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '?') => count += 1,
+            _ => {}
+        }
+    }
+    count
+}
+
+/// The statement's verb, upper-cased: SELECT reads; anything else may write.
+pub fn verb(statement: &str) -> String {
+    statement
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase()
+}
+
+fn plan(args: &Args) -> Result<StatementRequest> {
+    if args.statement.trim().is_empty() {
+        return Err(Failure::InvalidInput("STATEMENT is empty".into()).into());
+    }
+    let markers = placeholders(&args.statement);
+    if markers != args.params.len() {
+        return Err(Failure::InvalidInput(format!(
+            "the statement has {markers} ? parameter(s) but {} --param value(s) were given",
+            args.params.len()
+        ))
+        .into());
+    }
+    Ok(StatementRequest {
+        statement: args.statement.clone(),
+        parameters: args.params.iter().map(|p| param(p)).collect(),
+        consistent: args.consistent,
+        ..StatementRequest::default()
+    })
+}
+
+/// `--explain`: the first request; needs no client.
+pub fn explain(args: &Args) -> Result<Explain> {
+    let request = plan(args)?;
+    Ok(Explain::new("ExecuteStatement", request.cli_json())
+        .note("later pages: the same request with NextToken = the previous page's NextToken"))
+}
+
+pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let mut request = plan(&args)?;
+    let verb = verb(&args.statement);
+    let writes = verb != "SELECT";
+    if writes {
+        ctx.confirm_destructive(&format!("run a PartiQL {verb}"), args.yes)?;
+    }
+    let mut sink = Sink::new(ctx.style, args.raw);
+    let mut left = args.limit;
+    let mut pages = 0;
+    let mut more = false;
+    loop {
+        let page = request.builder(ctx.ddb()).send().await.map_err(|e| {
+            let message = e.message().unwrap_or("").to_string();
+            match e.code() {
+                Some("ValidationException") => Failure::InvalidInput(format!(
+                    "ValidationException on ExecuteStatement: {message}"
+                ))
+                .into(),
+                Some("ResourceNotFoundException") => Failure::NotFound(format!(
+                    "ResourceNotFoundException on ExecuteStatement: {message} (is the table in the statement at {}?)",
+                    ctx.target().endpoint_label()
+                ))
+                .into(),
+                _ => api_error(ctx.target(), "ExecuteStatement", Subject::None, e),
+            }
+        })?;
+        pages += 1;
+        let mut items = page.items.unwrap_or_default();
+        if let Some(n) = left.as_mut() {
+            let keep = usize::try_from(*n).unwrap_or(usize::MAX);
+            more = items.len() > keep;
+            items.truncate(keep);
+            *n -= items.len() as u64;
+        }
+        sink.page(&items)?;
+        match page.next_token {
+            Some(token) if left != Some(0) => request.next_token = Some(token),
+            next => {
+                more |= next.is_some();
+                break;
+            }
+        }
+    }
+    let written = sink.finish()?;
+    if ctx.style.format == OutputFormat::Table {
+        if writes {
+            output::line(format!("{verb} done"))?;
+        } else if written == 0 {
+            output::line("no items")?;
+        } else {
+            output::note(format!("{written} items from {pages} page(s)"));
+        }
+    }
+    if more {
+        output::note(format!(
+            "stopped at {written} items (--limit); more may match"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_are_json_or_text() {
+        assert_eq!(param("42"), AttributeValue::N("42".into()));
+        assert_eq!(param("\"42\""), AttributeValue::S("42".into()));
+        assert_eq!(param("GRP#abc"), AttributeValue::S("GRP#abc".into()));
+        assert_eq!(param("true"), AttributeValue::Bool(true));
+    }
+
+    #[test]
+    fn question_marks_in_quotes_are_not_parameters() {
+        assert_eq!(placeholders("SELECT * FROM t WHERE pk = ? AND sk > ?"), 2);
+        assert_eq!(
+            placeholders("SELECT * FROM \"a?\" WHERE pk = 'x?' AND s = ?"),
+            1
+        );
+        assert_eq!(verb("  select * from t"), "SELECT");
+        assert_eq!(verb("DELETE FROM t WHERE pk = 'a'"), "DELETE");
+    }
+}
