@@ -5,7 +5,7 @@
 use anyhow::Result;
 use serde_json::{json, Value};
 
-use crate::cli::OutputFormat;
+use crate::output::OutputFormat;
 use crate::output::{self, Style};
 
 #[derive(Debug)]

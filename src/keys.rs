@@ -12,22 +12,20 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_smithy_types::base64;
 
-use crate::client::Target;
-use crate::errors::{api_error, Failure, Subject};
+use crate::db::Db;
+use crate::errors::Failure;
 use crate::model::GROUP_INDEX;
 
 /// DescribeTable, reduced to the keys (the one request a keyed read makes before its own).
-pub async fn describe(
-    client: &aws_sdk_dynamodb::Client,
-    target: &Target,
-    table: &str,
-) -> Result<TableKeys> {
-    let out = client
+pub async fn describe(db: &Db) -> Result<TableKeys> {
+    let table = &db.table;
+    let out = db
+        .dynamodb
         .describe_table()
         .table_name(table)
         .send()
         .await
-        .map_err(|e| api_error(target, "DescribeTable", Subject::Table(table), e))?;
+        .map_err(|e| db.table_error("DescribeTable", e))?;
     let desc = out
         .table
         .ok_or_else(|| anyhow::anyhow!("DescribeTable of '{table}' returned no table"))?;

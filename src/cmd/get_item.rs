@@ -91,15 +91,15 @@ pub fn explain(args: &Args, table: &str) -> Result<Explain> {
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let keys = keys::describe(ctx.ddb(), ctx.target(), &ctx.table)
+    let keys = keys::describe(&ctx.db)
         .await?
         .table;
-    let request = plan(&args, &ctx.table, &keys)?;
+    let request = plan(&args, &ctx.db.table, &keys)?;
     let out = request
-        .builder(ctx.ddb())
+        .builder(&ctx.db.dynamodb)
         .send()
         .await
-        .map_err(|e| api_error(ctx.target(), "GetItem", Subject::Table(&ctx.table), e))?;
+        .map_err(|e| api_error(&ctx.db.target, "GetItem", Subject::Table(&ctx.db.table), e))?;
     let Some(item) = out.item else {
         let sk = match (&keys.sort, &args.sk) {
             (Some(k), Some(v)) => format!(", {} = {v}", k.name),
@@ -107,7 +107,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         };
         return Err(Failure::NotFound(format!(
             "no item with {} = {}{sk} in table '{}'",
-            keys.partition.name, args.pk, ctx.table
+            keys.partition.name, args.pk, ctx.db.table
         ))
         .into());
     };

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::scan::Sink;
 use super::Ctx;
-use crate::cli::OutputFormat;
+use crate::output::OutputFormat;
 use crate::errors::{api_error, Failure, Subject};
 use crate::explain::Explain;
 use crate::expr::{self, Names};
@@ -328,9 +328,9 @@ pub fn explain(args: &Args, table: &str) -> Result<Explain> {
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let table_keys = keys::describe(ctx.ddb(), ctx.target(), &ctx.table).await?;
-    let keys = table_keys.of(&ctx.table, args.index.as_deref())?;
-    let request = plan(&args, &ctx.table, keys)?;
+    let table_keys = keys::describe(&ctx.db).await?;
+    let keys = table_keys.of(&ctx.db.table, args.index.as_deref())?;
+    let request = plan(&args, &ctx.db.table, keys)?;
     let sort = table_keys.table.sort.as_ref().map(|k| k.name.as_str());
     let mut sink = Sink::new(ctx.style, args.raw).with_keys(&table_keys.table.partition.name, sort);
     let read = read_pages(ctx, request, args.limit(), |items| sink.page(items)).await?;
@@ -341,7 +341,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 "no items with {} = {} in {}",
                 keys.partition.name,
                 args.pk,
-                what(&ctx.table, args.index.as_deref())
+                what(&ctx.db.table, args.index.as_deref())
             ))?;
         } else {
             output::note(format!("{written} items from {} page(s)", read.pages));
@@ -395,8 +395,8 @@ pub async fn read_pages(
     mut out: impl FnMut(&[Item]) -> Result<()>,
 ) -> Result<Read> {
     let subject = match &request.index {
-        Some(i) => Subject::Index(&ctx.table, i),
-        None => Subject::Table(&ctx.table),
+        Some(i) => Subject::Index(&ctx.db.table, i),
+        None => Subject::Table(&ctx.db.table),
     };
     let unfiltered = request.limit.is_some();
     let mut left = limit;
@@ -406,10 +406,10 @@ pub async fn read_pages(
             request.limit = left.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
         }
         let page = request
-            .builder(ctx.ddb())
+            .builder(&ctx.db.dynamodb)
             .send()
             .await
-            .map_err(|e| api_error(ctx.target(), "Query", subject, e))?;
+            .map_err(|e| api_error(&ctx.db.target, "Query", subject, e))?;
         pages += 1;
         let mut items = page.items.unwrap_or_default();
         let mut cut = false;

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::scan::Sink;
 use super::Ctx;
-use crate::cli::OutputFormat;
+use crate::output::OutputFormat;
 use crate::errors::{api_error, Failure, Subject};
 use crate::explain::Explain;
 use crate::item::from_plain;
@@ -115,7 +115,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let mut pages = 0;
     let mut more = false;
     loop {
-        let page = request.builder(ctx.ddb()).send().await.map_err(|e| {
+        let page = request.builder(&ctx.db.dynamodb).send().await.map_err(|e| {
             let message = e.message().unwrap_or("").to_string();
             match e.code() {
                 Some("ValidationException") => Failure::InvalidInput(format!(
@@ -124,10 +124,10 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 .into(),
                 Some("ResourceNotFoundException") => Failure::NotFound(format!(
                     "ResourceNotFoundException on ExecuteStatement: {message} (is the table in the statement at {}?)",
-                    ctx.target().endpoint_label()
+                    &ctx.db.target.endpoint_label()
                 ))
                 .into(),
-                _ => api_error(ctx.target(), "ExecuteStatement", Subject::None, e),
+                _ => api_error(&ctx.db.target, "ExecuteStatement", Subject::None, e),
             }
         })?;
         pages += 1;
