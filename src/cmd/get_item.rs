@@ -15,11 +15,11 @@ use crate::show;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Partition key value, e.g. MSG#<group uuid> or GRP#<user uuid>
-    #[arg(value_name = "PK")]
+    #[arg(value_name = "PK", allow_negative_numbers = true)]
     pub pk: String,
 
     /// Sort key value (when the table has one), e.g. the message's created_at
-    #[arg(value_name = "SK")]
+    #[arg(value_name = "SK", allow_negative_numbers = true)]
     pub sk: Option<String>,
 
     /// Only these attributes, comma-separated (a projection)
@@ -91,9 +91,7 @@ pub fn explain(args: &Args, table: &str) -> Result<Explain> {
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let keys = keys::describe(&ctx.db)
-        .await?
-        .table;
+    let keys = keys::describe(&ctx.db).await?.table;
     let request = plan(&args, &ctx.db.table, &keys)?;
     let out = request
         .builder(&ctx.db.dynamodb)

@@ -6,13 +6,13 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::scan::Sink;
 use super::Ctx;
-use crate::output::OutputFormat;
 use crate::errors::{api_error, Failure, Subject};
 use crate::explain::Explain;
 use crate::expr::{self, Names};
 use crate::item::{from_plain, Item};
 use crate::keys::{self, KeySchema, Scalar, TableKeys};
 use crate::output;
+use crate::output::OutputFormat;
 use crate::request::{Bindings, QueryRequest};
 
 /// Items per query without --limit or --all.
@@ -22,7 +22,7 @@ pub const DEFAULT_LIMIT: u64 = 100;
 #[command(group = clap::ArgGroup::new("sk").multiple(false))]
 pub struct Args {
     /// Partition key value: of the table, or of the index with --index
-    #[arg(value_name = "PK")]
+    #[arg(value_name = "PK", allow_negative_numbers = true)]
     pub pk: String,
 
     /// Query this index (global or local) instead of the table
@@ -421,7 +421,8 @@ pub async fn read_pages(
         }
         out(&items)?;
         match page.last_evaluated_key {
-            Some(key) if left != Some(0) => request.start = Some(key),
+            // A closed stdout (`ddb query … | head`) wants no more pages.
+            Some(key) if left != Some(0) && !output::stdout_closed() => request.start = Some(key),
             next => {
                 return Ok(Read {
                     pages,

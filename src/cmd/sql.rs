@@ -6,11 +6,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::scan::Sink;
 use super::Ctx;
-use crate::output::OutputFormat;
 use crate::errors::{api_error, Failure, Subject};
 use crate::explain::Explain;
 use crate::item::from_plain;
 use crate::output;
+use crate::output::OutputFormat;
 use crate::request::StatementRequest;
 
 #[derive(Debug, clap::Args)]
@@ -140,7 +140,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         sink.page(&items)?;
         match page.next_token {
-            Some(token) if left != Some(0) => request.next_token = Some(token),
+            Some(token) if left != Some(0) && !output::stdout_closed() => {
+                request.next_token = Some(token)
+            }
             next => {
                 more |= next.is_some();
                 break;
