@@ -180,7 +180,8 @@ fn every_sort_key_operator_matches_the_sdk() {
     small(&env);
     let pk = format!("MSG#{GROUP}");
     let (a, b) = (ts(10, 10), ts(20, 20));
-    let cases: Vec<(Vec<&str>, &str, Vec<(&str, AttributeValue)>)> = vec![
+    type Case<'a> = (Vec<&'a str>, &'a str, Vec<(&'a str, AttributeValue)>);
+    let cases: Vec<Case> = vec![
         (vec![], "pk = :p", vec![]),
         (
             vec!["--sk-eq", &a],
@@ -295,11 +296,7 @@ fn gsi_queries_match_the_sdk() {
 fn big(env: &TestEnv) -> Vec<Item> {
     let items: Vec<Item> = (0..300)
         .map(|i| {
-            let handle = if i % 2 == 1 {
-                "needle"
-            } else {
-                "andrewbrown"
-            };
+            let handle = if i % 2 == 1 { "needle" } else { "andrewbrown" };
             message(
                 BIG,
                 &ts(i / 50, i),
@@ -685,7 +682,7 @@ fn partiql_errors_are_one_line() {
     for (statement, params, code, start) in [
         (
             "SELEC * FROM x",
-            vec![],
+            Vec::<&str>::new(),
             8,
             "error: ValidationException on ExecuteStatement: Statement wasn't well formed",
         ),
@@ -706,7 +703,7 @@ fn partiql_errors_are_one_line() {
             .ddb()
             .arg("sql")
             .arg(statement)
-            .args(params.iter().map(|p: &&str| *p)));
+            .args(params.iter().copied()));
         assert_eq!(r.code, code, "{statement}: {}", r.stderr);
         assert!(r.stderr.starts_with(start), "{statement}: {}", r.stderr);
         assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
