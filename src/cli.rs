@@ -111,14 +111,20 @@ pub enum Command {
     )]
     ListConversations(cmd::list_conversations::Args),
 
-    /// Read every item, page by page, streamed [API: Scan]
+    /// Read every item, page by page, streamed; parallel where that pays [API: Scan; DescribeTable]
     ///
     /// Each page is written out as it arrives, so memory stays flat in the table's size: -o json
     /// is one array written incrementally, -o ndjson one item per line, and the table output
     /// prints one table per 100 items (pk, sk and the other attributes as one line of JSON).
     /// Items are plain JSON values unless --raw (DynamoDB-typed JSON).
+    ///
+    /// Segments: without --segments, a scan is parallel where that pays. On a local endpoint
+    /// (DynamoDB Local) it uses 4 segments. On a remote table it first asks DescribeTable for
+    /// the table's size and uses one segment per 128 MiB, up to 16 (1 under 256 MiB, or when
+    /// DescribeTable is not allowed). With --limit it is sequential. --segments 1 forces a
+    /// sequential scan; segments' pages interleave, so the order differs from a sequential one.
     #[command(
-        after_help = "Examples:\n  ddb --local scan\n  ddb --local scan -o ndjson --pk-prefix MSG# | head\n  ddb --local scan --segments 4 --raw -o ndjson"
+        after_help = "Examples:\n  ddb --local scan\n  ddb --local scan -o ndjson --pk-prefix MSG# | head\n  ddb --local scan --segments 1 --raw -o ndjson\n  ddb --local scan --pk-prefix GRP# --explain"
     )]
     Scan(cmd::scan::Args),
 
@@ -128,7 +134,7 @@ pub enum Command {
     )]
     GetItem(cmd::get_item::Args),
 
-    /// Read one partition of the table or of an index, with sort-key conditions, a filter and a limit [API: Query; DescribeTable]
+    /// Read one partition of the table or of an index [API: Query; DescribeTable]
     ///
     /// Key names and types come from DescribeTable, so number (N) and binary (B, base64) keys
     /// work; a value that does not fit exits 8 before the Query. --limit counts items after the

@@ -3,10 +3,11 @@
 //! when asked to.
 
 use anyhow::Result;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::db::Db;
 use crate::item::Item;
+use crate::request::{Bindings, QueryRequest};
 
 /// Which sort keys of the partition to read. Sort keys are fixed-width UTC timestamps, so
 /// string comparison is time comparison.
@@ -62,6 +63,40 @@ pub struct NewestFirst {
     pub capacity: Option<f64>,
 }
 
+/// The first Query of a newest-first read: what `newest_first` sends, and what
+/// `--explain` shows. Later pages set ExclusiveStartKey and lower Limit to what is missing.
+pub fn newest_first_request(
+    table: &str,
+    pk: &str,
+    range: &SkRange,
+    limit: Option<usize>,
+    capacity: bool,
+) -> QueryRequest {
+    let (condition, values) = range.condition();
+    let mut bindings = Bindings::default();
+    bindings.names.insert("#pk".into(), "pk".into());
+    bindings
+        .values
+        .insert(":pk".into(), AttributeValue::S(pk.to_string()));
+    if !values.is_empty() {
+        bindings.names.insert("#sk".into(), "sk".into());
+    }
+    for (name, value) in values {
+        bindings
+            .values
+            .insert(name.to_string(), AttributeValue::S(value.to_string()));
+    }
+    QueryRequest {
+        table: table.to_string(),
+        key_condition: condition,
+        bindings,
+        forward: false,
+        limit: limit.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+        capacity,
+        ..QueryRequest::default()
+    }
+}
+
 /// Query `pk` newest first. `limit = None` pages through the whole partition; `Some(n)` stops
 /// once `n` items are collected and asks DynamoDB for no more than are still missing.
 pub async fn newest_first(
@@ -71,35 +106,16 @@ pub async fn newest_first(
     limit: Option<usize>,
     capacity: bool,
 ) -> Result<NewestFirst> {
-    let (condition, values) = range.condition();
+    let mut request = newest_first_request(&db.table, pk, range, limit, capacity);
     let mut out = NewestFirst {
         capacity: capacity.then_some(0.0),
         ..NewestFirst::default()
     };
-    let mut start: Option<Item> = None;
     loop {
         let remaining = limit.map(|n| n.saturating_sub(out.items.len()));
-        let mut request = db
-            .dynamodb
-            .query()
-            .table_name(&db.table)
-            .key_condition_expression(&condition)
-            .expression_attribute_names("#pk", "pk")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
-            .scan_index_forward(false)
-            .set_exclusive_start_key(start.take())
-            .set_limit(remaining.map(|n| i32::try_from(n).unwrap_or(i32::MAX)));
-        if !values.is_empty() {
-            request = request.expression_attribute_names("#sk", "sk");
-        }
-        for (name, value) in &values {
-            request =
-                request.expression_attribute_values(*name, AttributeValue::S(value.to_string()));
-        }
-        if capacity {
-            request = request.return_consumed_capacity(ReturnConsumedCapacity::Total);
-        }
+        request.limit = remaining.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
         let page = request
+            .builder(&db.dynamodb)
             .send()
             .await
             .map_err(|e| db.table_error("Query", e))?;
@@ -114,7 +130,7 @@ pub async fn newest_first(
         out.items.extend(page.items.unwrap_or_default());
         let full = limit.is_some_and(|n| out.items.len() >= n);
         match next {
-            Some(key) if !full => start = Some(key),
+            Some(key) if !full => request.start = Some(key),
             next => {
                 out.more = next.is_some();
                 break;

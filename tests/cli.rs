@@ -17,6 +17,9 @@ const SUBCOMMANDS: &[&str] = &[
     "get-conversation",
     "list-conversations",
     "scan",
+    "get-item",
+    "query",
+    "sql",
     "simulate-stream",
     "completions",
 ];

@@ -5,6 +5,7 @@ use anyhow::Result;
 
 use super::Ctx;
 use crate::errors::Failure;
+use crate::explain::Explain;
 use crate::fixture::is_uuid;
 use crate::model::{msg_pk, normalize_timestamp, Message};
 use crate::output::{self, Style};
@@ -40,6 +41,10 @@ pub struct Args {
     /// Report the read capacity consumed (summed over pages) on stderr
     #[arg(long)]
     pub capacity: bool,
+
+    /// Print the Query request as JSON for `aws dynamodb query --cli-input-json` and send nothing
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// The messages read, newest first, and what the read cost.
@@ -89,6 +94,21 @@ impl Args {
 
 fn invalid(message: String) -> anyhow::Error {
     Failure::InvalidInput(message).into()
+}
+
+/// `--explain`: the first Query of pattern A; needs no client.
+pub fn explain(args: &Args, table: &str) -> Result<Explain> {
+    let range = args.range()?;
+    let limit = (!args.all).then_some(args.limit as usize);
+    let request =
+        query::newest_first_request(table, &msg_pk(&args.group), &range, limit, args.capacity);
+    Ok(Explain::new("Query", request.cli_json())
+        .note("access pattern A: one conversation's MSG# partition, newest first (ScanIndexForward false); ddb shows the page oldest first, like a chat")
+        .note(if limit.is_some() {
+            "later pages: the same request with ExclusiveStartKey = the previous page's LastEvaluatedKey and Limit = the messages still missing"
+        } else {
+            "later pages: the same request with ExclusiveStartKey = the previous page's LastEvaluatedKey, until the partition ends (--all)"
+        }))
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {

@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 
 use super::Ctx;
 use crate::errors::Failure;
+use crate::explain::Explain;
 use crate::fixture::{self, is_uuid};
 use crate::model::{grp_pk, MessageGroup};
 use crate::output;
@@ -39,6 +40,10 @@ pub struct Args {
     /// Report the read capacity consumed (summed over pages) on stderr
     #[arg(long)]
     pub capacity: bool,
+
+    /// Print the Query request as JSON for `aws dynamodb query --cli-input-json` and send nothing
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// The user's conversations, newest first.
@@ -49,23 +54,51 @@ pub struct Conversations {
     pub capacity: Option<f64>,
 }
 
+impl Args {
+    /// The user's uuid and how to name them in messages (the handle resolved in the fixture).
+    fn user(&self) -> Result<(String, String)> {
+        let args = self;
+        Ok(match (&args.user_uuid, &args.handle) {
+            (Some(uuid), _) if !is_uuid(uuid) => {
+                return Err(Failure::InvalidInput(format!(
+                    "--user-uuid: '{uuid}' is not a uuid (8-4-4-4-12 hex digits)"
+                ))
+                .into())
+            }
+            (Some(uuid), _) => (uuid.clone(), uuid.clone()),
+            (None, Some(handle)) => {
+                let path = args.fixture.clone().unwrap_or_else(fixture::default_path);
+                let user = fixture::resolve_handle(&path, handle)?;
+                let who = format!("{} ({})", user.handle, user.uuid);
+                (user.uuid, who)
+            }
+            (None, None) => bail!("pass --user-uuid UUID or --handle HANDLE"),
+        })
+    }
+}
+
+/// `--explain`: the first Query of pattern B; needs no client.
+pub fn explain(args: &Args, table: &str) -> Result<Explain> {
+    let (user_uuid, _) = args.user()?;
+    let limit = (!args.all).then_some(args.limit as usize);
+    let request = query::newest_first_request(
+        table,
+        &grp_pk(&user_uuid),
+        &SkRange::All,
+        limit,
+        args.capacity,
+    );
+    Ok(Explain::new("Query", request.cli_json())
+        .note("access pattern B: the user's GRP# rows, newest first (ScanIndexForward false)")
+        .note(if limit.is_some() {
+            "later pages: the same request with ExclusiveStartKey = the previous page's LastEvaluatedKey and Limit = the rows still missing"
+        } else {
+            "later pages: the same request with ExclusiveStartKey = the previous page's LastEvaluatedKey, until the partition ends (--all)"
+        }))
+}
+
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let (user_uuid, who) = match (&args.user_uuid, &args.handle) {
-        (Some(uuid), _) if !is_uuid(uuid) => {
-            return Err(Failure::InvalidInput(format!(
-                "--user-uuid: '{uuid}' is not a uuid (8-4-4-4-12 hex digits)"
-            ))
-            .into())
-        }
-        (Some(uuid), _) => (uuid.clone(), uuid.clone()),
-        (None, Some(handle)) => {
-            let path = args.fixture.clone().unwrap_or_else(fixture::default_path);
-            let user = fixture::resolve_handle(&path, handle)?;
-            let who = format!("{} ({})", user.handle, user.uuid);
-            (user.uuid, who)
-        }
-        (None, None) => bail!("pass --user-uuid UUID or --handle HANDLE"),
-    };
+    let (user_uuid, who) = args.user()?;
     let limit = (!args.all).then_some(args.limit as usize);
     let list = fetch(ctx, &user_uuid, limit, args.capacity).await?;
     if let Some(units) = list.capacity {

@@ -90,6 +90,9 @@ fn explain(command: &Command, global: &GlobalArgs) -> Option<Result<Explain>> {
         Command::GetItem(a) if a.explain => get_item::explain(a, table),
         Command::Query(a) if a.explain => query::explain(a, table),
         Command::Sql(a) if a.explain => sql::explain(a),
+        Command::Scan(a) if a.explain => scan::explain(a, global),
+        Command::GetConversation(a) if a.explain => get_conversation::explain(a, table),
+        Command::ListConversations(a) if a.explain => list_conversations::explain(a, table),
         _ => return None,
     })
 }

@@ -477,7 +477,7 @@ mod tests {
             "#pk = :pk AND #sk BETWEEN :sk_lo AND :sk_hi"
         );
         assert_eq!(r.filter.as_deref(), Some("#user_handle = :h AND #sk <> :x"));
-        assert_eq!(r.projection.as_deref(), Some("#sk, #message"));
+        assert_eq!(r.projection.as_deref(), Some("#sk,#message"));
         assert_eq!(r.bindings.names.len(), 4);
         assert_eq!(r.bindings.values.len(), 5);
         assert!(!r.forward);

@@ -10,12 +10,16 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::Ctx;
+use crate::cli::GlobalArgs;
+use crate::client::{self, TargetOptions};
 use crate::db::Target;
 use crate::errors::{api_error, Subject};
+use crate::explain::Explain;
 use crate::item::{item_to_plain, item_to_typed, to_plain, Item};
 use crate::output::OutputFormat;
 use crate::output::{self, Style};
 use crate::render;
+use crate::request::ScanRequest;
 
 /// Rows per printed table in table output: each chunk is printed as soon as it is full.
 pub const TABLE_CHUNK: usize = 100;
@@ -30,13 +34,128 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
 
-    /// Parallel scan in N segments (1-64); their pages interleave in the output
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub segments: u32,
+    /// Parallel scan in N segments (1-64; 1 = sequential); their pages interleave in the
+    /// output. Default: see "Segments" below
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub segments: Option<u32>,
 
     /// Only items whose pk starts with PREFIX, e.g. MSG# or GRP# (a filter: every item is still read)
     #[arg(long, value_name = "PREFIX", value_parser = parse_prefix)]
     pub pk_prefix: Option<String>,
+
+    /// Print the Scan request (segment 0's when parallel) as JSON for `aws dynamodb scan --cli-input-json` and send nothing
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// Segments without --segments on a local endpoint: DynamoDB Local answers one page at a time
+/// per connection, so a sequential scan waits on its per-page cost; four segments keep its
+/// cores busy (see `just bench`).
+pub const LOCAL_SEGMENTS: u32 = 4;
+/// On a remote table, one segment per this many bytes of DescribeTable's TableSizeBytes...
+pub const REMOTE_BYTES_PER_SEGMENT: i64 = 128 << 20;
+/// ...up to this many (each segment is one request in flight).
+pub const REMOTE_MAX_SEGMENTS: u32 = 16;
+
+/// How many segments a scan uses. `--segments` wins; `--limit` reads sequentially (a bounded
+/// read needs a page or two, and parallel segments would each read a page); a local endpoint
+/// gets LOCAL_SEGMENTS; a remote table one per 128 MiB it reports (1 when smaller or unknown).
+pub fn choose_segments(
+    explicit: Option<u32>,
+    limit: Option<u64>,
+    local: bool,
+    size_bytes: Option<i64>,
+) -> u32 {
+    match (explicit, limit, local) {
+        (Some(n), _, _) => n,
+        (None, Some(_), _) => 1,
+        (None, None, true) => LOCAL_SEGMENTS,
+        (None, None, false) => {
+            let size = size_bytes.unwrap_or(0).max(0);
+            let n = size / REMOTE_BYTES_PER_SEGMENT;
+            u32::try_from(n)
+                .unwrap_or(u32::MAX)
+                .clamp(1, REMOTE_MAX_SEGMENTS)
+        }
+    }
+}
+
+/// Segments for this run: a remote target without --segments or --limit costs one
+/// DescribeTable for the table's size (if it fails, for lack of permission say, the scan
+/// is sequential).
+async fn segments_for(ctx: &Ctx, args: &Args) -> u32 {
+    let local = ctx.db.target.local;
+    if args.segments.is_some() || args.limit.is_some() || local {
+        return choose_segments(args.segments, args.limit, local, None);
+    }
+    let size = match crate::keys::describe(&ctx.db).await {
+        Ok(keys) => Some(keys.size_bytes),
+        Err(e) => {
+            if ctx.verbose > 0 {
+                output::note(format!("ddb: scanning sequentially; no table size: {e:#}"));
+            }
+            None
+        }
+    };
+    choose_segments(None, None, false, size)
+}
+
+/// The request segment `segment` of `total` starts with.
+fn first_request(table: &str, args: &Args, segment: u32, total: u32) -> ScanRequest {
+    let mut request = ScanRequest {
+        table: table.to_string(),
+        segment: (total > 1).then_some((segment as i32, total as i32)),
+        // Items per request: only without a filter, where evaluated = returned.
+        limit: match (&args.pk_prefix, args.limit) {
+            (None, Some(n)) => Some(i32::try_from(n).unwrap_or(i32::MAX)),
+            _ => None,
+        },
+        ..ScanRequest::default()
+    };
+    if let Some(p) = &args.pk_prefix {
+        request.filter = Some("begins_with(#pk, :prefix)".into());
+        request.bindings.names.insert("#pk".into(), "pk".into());
+        request
+            .bindings
+            .values
+            .insert(":prefix".into(), AttributeValue::S(p.clone()));
+    }
+    request
+}
+
+/// `--explain`: segment 0's first request; on a remote target without --segments the size
+/// rule needs DescribeTable, so a sequential scan is shown and the rule is stated.
+pub fn explain(args: &Args, global: &GlobalArgs) -> Result<Explain> {
+    let options = TargetOptions {
+        local: global.local,
+        endpoint_url: global.endpoint_url.clone(),
+        ..TargetOptions::default()
+    };
+    let local = client::resolve_endpoint(&options, |k| std::env::var(k).ok())?
+        .as_deref()
+        .is_some_and(client::is_loopback);
+    let total = choose_segments(args.segments, args.limit, local, None);
+    let mut e = Explain::new(
+        "Scan",
+        first_request(&global.table, args, 0, total).cli_json(),
+    );
+    let why = match (args.segments, args.limit, local) {
+        (Some(_), _, _) => "as --segments asked".to_string(),
+        (None, Some(_), _) => "sequential because of --limit".to_string(),
+        (None, None, true) => format!("{LOCAL_SEGMENTS} segments: the default on a local endpoint"),
+        (None, None, false) => format!(
+            "assumed sequential: on a remote table ddb would first send DescribeTable and use one segment per {} MiB of TableSizeBytes (up to {REMOTE_MAX_SEGMENTS})",
+            REMOTE_BYTES_PER_SEGMENT >> 20
+        ),
+    };
+    e = e.note(why);
+    if total > 1 {
+        e = e.note(format!(
+            "segments 1 to {} send the same request with their own Segment, all at once",
+            total - 1
+        ));
+    }
+    Ok(e.note("later pages: the same request with ExclusiveStartKey = the previous page's LastEvaluatedKey, until the segment ends"))
 }
 
 fn parse_prefix(s: &str) -> Result<String, String> {
@@ -48,7 +167,8 @@ fn parse_prefix(s: &str) -> Result<String, String> {
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let mut pages = ScanPages::start(ctx, &args);
+    let segments = segments_for(ctx, &args).await;
+    let mut pages = ScanPages::start(ctx, &args, segments);
     let mut sink = Sink::new(ctx.style, args.raw);
     let mut left = args.limit;
     let mut page_count = 0usize;
@@ -99,31 +219,20 @@ pub struct ScanPages {
 struct Segment {
     client: aws_sdk_dynamodb::Client,
     target: Target,
-    table: String,
-    pk_prefix: Option<String>,
-    /// (segment, total) for a parallel scan.
-    segment: Option<(i32, i32)>,
-    /// Items per request: only without a filter, where evaluated = returned.
-    page_limit: Option<i32>,
+    request: ScanRequest,
 }
 
 impl ScanPages {
-    pub fn start(ctx: &Ctx, args: &Args) -> ScanPages {
-        let (tx, rx) = mpsc::channel(2);
+    pub fn start(ctx: &Ctx, args: &Args, segments: u32) -> ScanPages {
+        // Two pages per segment in the channel at most: the readers keep the connection busy
+        // while stdout drains, and memory stays bounded by segments, not by the table.
+        let (tx, rx) = mpsc::channel(2 * segments as usize);
         let mut tasks = JoinSet::new();
-        let total = args.segments as i32;
-        let page_limit = match (&args.pk_prefix, args.limit) {
-            (None, Some(n)) => Some(i32::try_from(n).unwrap_or(i32::MAX)),
-            _ => None,
-        };
-        for s in 0..total {
+        for s in 0..segments {
             let segment = Segment {
                 client: ctx.db.dynamodb.clone(),
                 target: ctx.db.target.clone(),
-                table: ctx.db.table.clone(),
-                pk_prefix: args.pk_prefix.clone(),
-                segment: (total > 1).then_some((s, total)),
-                page_limit,
+                request: first_request(&ctx.db.table, args, s, segments),
             };
             tasks.spawn(segment.read(tx.clone()));
         }
@@ -137,28 +246,13 @@ impl ScanPages {
 }
 
 impl Segment {
-    async fn read(self, tx: mpsc::Sender<Result<Vec<Item>>>) {
-        let mut start: Option<Item> = None;
+    async fn read(mut self, tx: mpsc::Sender<Result<Vec<Item>>>) {
         loop {
-            let mut request = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .set_exclusive_start_key(start.take())
-                .set_limit(self.page_limit);
-            if let Some(p) = &self.pk_prefix {
-                request = request
-                    .filter_expression("begins_with(#pk, :prefix)")
-                    .expression_attribute_names("#pk", "pk")
-                    .expression_attribute_values(":prefix", AttributeValue::S(p.clone()));
-            }
-            if let Some((segment, total)) = self.segment {
-                request = request.segment(segment).total_segments(total);
-            }
-            let page = match request.send().await {
+            let page = match self.request.builder(&self.client).send().await {
                 Ok(page) => page,
                 Err(e) => {
-                    let err = api_error(&self.target, "Scan", Subject::Table(&self.table), e);
+                    let table = &self.request.table;
+                    let err = api_error(&self.target, "Scan", Subject::Table(table), e);
                     let _ = tx.send(Err(err)).await;
                     return;
                 }
@@ -170,7 +264,7 @@ impl Segment {
                 return;
             }
             match next {
-                Some(key) => start = Some(key),
+                Some(key) => self.request.start = Some(key),
                 None => return,
             }
         }
@@ -307,4 +401,24 @@ impl Sink {
 
 fn write_out(bytes: &[u8]) -> Result<()> {
     output::with_stdout(|out| out.write_all(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_follow_the_documented_rule() {
+        assert_eq!(choose_segments(Some(1), None, true, None), 1);
+        assert_eq!(choose_segments(Some(7), Some(5), false, Some(1 << 40)), 7);
+        assert_eq!(choose_segments(None, Some(5), true, None), 1);
+        assert_eq!(choose_segments(None, None, true, None), LOCAL_SEGMENTS);
+        assert_eq!(choose_segments(None, None, false, None), 1);
+        assert_eq!(choose_segments(None, None, false, Some(100 << 20)), 1);
+        assert_eq!(choose_segments(None, None, false, Some(512 << 20)), 4);
+        assert_eq!(
+            choose_segments(None, None, false, Some(1 << 40)),
+            REMOTE_MAX_SEGMENTS
+        );
+    }
 }
