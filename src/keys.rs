@@ -13,8 +13,9 @@ use aws_sdk_dynamodb::types::{
 use aws_smithy_types::base64;
 
 use crate::db::Db;
-use crate::errors::Failure;
+use crate::errors::{Failure, Subject};
 use crate::model::GROUP_INDEX;
+use crate::request::read_error;
 
 /// DescribeTable, reduced to the keys (the one request a keyed read makes before its own).
 pub async fn describe(db: &Db) -> Result<TableKeys> {
@@ -25,7 +26,7 @@ pub async fn describe(db: &Db) -> Result<TableKeys> {
         .table_name(table)
         .send()
         .await
-        .map_err(|e| db.table_error("DescribeTable", e))?;
+        .map_err(|e| read_error(&db.target, "DescribeTable", Subject::Table(table), e))?;
     let desc = out
         .table
         .ok_or_else(|| anyhow::anyhow!("DescribeTable of '{table}' returned no table"))?;

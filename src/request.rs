@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::execute_statement::builders::ExecuteStatementFluentBuilder;
 use aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -12,7 +13,29 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use aws_sdk_dynamodb::Client;
 use serde_json::{Map, Value};
 
+use crate::db::Target;
+use crate::errors::{api_error, Failure, Subject};
 use crate::item::{item_to_typed, to_typed, Item};
+
+/// An SDK error from a read built from the user's input: DynamoDB's ValidationException (a
+/// filter it cannot parse, a consistent read on a GSI, a bad table name) is invalid input,
+/// exit 8, as one line with DynamoDB's message; anything else is classified as usual.
+pub fn read_error<E, R>(
+    target: &Target,
+    op: &str,
+    subject: Subject<'_>,
+    err: SdkError<E, R>,
+) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if err.code() == Some("ValidationException") {
+        let message = err.message().unwrap_or("the request is not valid");
+        return Failure::InvalidInput(format!("ValidationException on {op}: {message}")).into();
+    }
+    api_error(target, op, subject, err)
+}
 
 /// Expression attribute names and values shared by every expression of one request.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -120,7 +120,11 @@ fn group_row(owner: &str, sk: &str, group: &str, other_handle: &str) -> Item {
         ("user_display_name".into(), sv(other_handle.to_uppercase())),
         (
             "user_uuid".into(),
-            sv(if other_handle == "bayko" { BAYKO } else { ANDREW }),
+            sv(if other_handle == "bayko" {
+                BAYKO
+            } else {
+                ANDREW
+            }),
         ),
     ])
 }

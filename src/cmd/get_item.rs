@@ -3,13 +3,13 @@
 use anyhow::Result;
 
 use super::Ctx;
-use crate::errors::{api_error, Failure, Subject};
+use crate::errors::{Failure, Subject};
 use crate::explain::Explain;
 use crate::expr::Names;
 use crate::item::{item_to_plain, item_to_typed, Item};
 use crate::keys::{self, KeySchema, TableKeys};
 use crate::output;
-use crate::request::GetItemRequest;
+use crate::request::{read_error, GetItemRequest};
 use crate::show;
 
 #[derive(Debug, clap::Args)]
@@ -97,7 +97,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         .builder(&ctx.db.dynamodb)
         .send()
         .await
-        .map_err(|e| api_error(&ctx.db.target, "GetItem", Subject::Table(&ctx.db.table), e))?;
+        .map_err(|e| read_error(&ctx.db.target, "GetItem", Subject::Table(&ctx.db.table), e))?;
     let Some(item) = out.item else {
         let sk = match (&keys.sort, &args.sk) {
             (Some(k), Some(v)) => format!(", {} = {v}", k.name),

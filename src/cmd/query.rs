@@ -6,14 +6,14 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::scan::Sink;
 use super::Ctx;
-use crate::errors::{api_error, Failure, Subject};
+use crate::errors::{Failure, Subject};
 use crate::explain::Explain;
 use crate::expr::{self, Names};
 use crate::item::{from_plain, Item};
 use crate::keys::{self, KeySchema, Scalar, TableKeys};
 use crate::output;
 use crate::output::OutputFormat;
-use crate::request::{Bindings, QueryRequest};
+use crate::request::{read_error, Bindings, QueryRequest};
 
 /// Items per query without --limit or --all.
 pub const DEFAULT_LIMIT: u64 = 100;
@@ -409,7 +409,7 @@ pub async fn read_pages(
             .builder(&ctx.db.dynamodb)
             .send()
             .await
-            .map_err(|e| api_error(&ctx.db.target, "Query", subject, e))?;
+            .map_err(|e| read_error(&ctx.db.target, "Query", subject, e))?;
         pages += 1;
         let mut items = page.items.unwrap_or_default();
         let mut cut = false;

@@ -224,9 +224,10 @@ struct Segment {
 
 impl ScanPages {
     pub fn start(ctx: &Ctx, args: &Args, segments: u32) -> ScanPages {
-        // Two pages per segment in the channel at most: the readers keep the connection busy
-        // while stdout drains, and memory stays bounded by segments, not by the table.
-        let (tx, rx) = mpsc::channel(2 * segments as usize);
+        // One waiting page per segment at most (plus the one each is fetching): the readers
+        // keep DynamoDB busy while stdout drains, and memory is bounded by the segments, not
+        // by the table.
+        let (tx, rx) = mpsc::channel(segments as usize);
         let mut tasks = JoinSet::new();
         for s in 0..segments {
             let segment = Segment {
