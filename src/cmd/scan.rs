@@ -49,9 +49,10 @@ pub struct Args {
 }
 
 /// Segments without --segments on a local endpoint: DynamoDB Local answers one page at a time
-/// per connection, so a sequential scan waits on its per-page cost; four segments keep its
-/// cores busy (see `just bench`).
-pub const LOCAL_SEGMENTS: u32 = 4;
+/// per connection, so a sequential scan waits on its per-page cost. In `just bench`
+/// (scripts/bench/25-scan.sh, 100,000 items) 8 segments ran 1.66x as fast as 4 and 16 no
+/// faster than 8: 8 is where the engine's parallel ceiling is reached.
+pub const LOCAL_SEGMENTS: u32 = 8;
 /// On a remote table, one segment per this many bytes of DescribeTable's TableSizeBytes...
 pub const REMOTE_BYTES_PER_SEGMENT: i64 = 128 << 20;
 /// ...up to this many (each segment is one request in flight).
