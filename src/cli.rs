@@ -63,7 +63,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create the table from the built-in schema (or --schema FILE) and wait until it is ACTIVE [API: CreateTable, DescribeTable]
+    /// Create the table (built-in schema or --schema) and wait until it is ACTIVE [API: CreateTable, DescribeTable]
     #[command(
         after_help = "Examples:\n  ddb --local schema-load\n  ddb --local schema-load --recreate\n  ddb defaults schema > schema.json && ddb --local --table scratch schema-load --schema schema.json"
     )]
@@ -95,7 +95,7 @@ pub enum Command {
 
     /// Write one message to an existing conversation (access pattern C), at most once [API: DescribeTable, Query, PutItem, GetItem]
     #[command(
-        after_help = "Examples:\n  ddb --local put-message --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --handle bayko --message 'hi'\n  ddb --local put-message --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --handle bayko --message-file notes.txt\n  echo 'test' | ddb --local put-message --group 00000000-0000-4000-8000-000000000001 --handle bayko --message-file - --force"
+        after_help = "Examples:\n  ddb --local put-message --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --handle bayko --message 'hi'\n  ddb --local put-message --group \"$GROUP\" --handle bayko --message-file notes.txt\n  echo 'test data' | ddb --local put-message --group \"$GROUP\" --handle bayko --message-file - --force"
     )]
     PutMessage(cmd::put_message::Args),
 
