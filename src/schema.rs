@@ -325,9 +325,9 @@ impl Schema {
         let mut gsis = Vec::new();
         for g in &self.global_secondary_indexes {
             let at = format!("GlobalSecondaryIndexes '{}'", g.index_name);
-            let mut projection = Projection::builder().projection_type(
-                sdk::ProjectionType::from(g.projection.projection_type.as_str()),
-            );
+            let mut projection = Projection::builder().projection_type(sdk::ProjectionType::from(
+                g.projection.projection_type.as_str(),
+            ));
             for a in &g.projection.non_key_attributes {
                 projection = projection.non_key_attributes(a);
             }
@@ -459,9 +459,7 @@ pub fn diff(want: &Shape, have: &Shape, want_name: &str) -> Vec<String> {
     }
     for name in have.indexes.keys() {
         if !want.indexes.contains_key(name) {
-            out.push(format!(
-                "index '{name}': on the table, not in {want_name}"
-            ));
+            out.push(format!("index '{name}': on the table, not in {want_name}"));
         }
     }
     if want.stream != have.stream {
@@ -572,6 +570,9 @@ mod tests {
         assert!(err.contains("unknown variant `SORT`"), "{err}");
         let text = BUILTIN.replace("\"PROVISIONED\"", "\"ON_DEMAND\"");
         let err = parse(Path::new("s.json"), &text).unwrap_err().to_string();
-        assert!(err.contains("expected `PROVISIONED` or `PAY_PER_REQUEST`"), "{err}");
+        assert!(
+            err.contains("expected `PROVISIONED` or `PAY_PER_REQUEST`"),
+            "{err}"
+        );
     }
 }

@@ -9,10 +9,10 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{IndexStatus, TableDescription, TableStatus};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::db::Db;
 use crate::errors::Failure;
@@ -211,11 +211,10 @@ async fn pause(db: &Db, tries: &mut crate::retry::Tries<'_>, what: &str) -> Resu
 
 fn stopped(db: &Db, stop: DescribeStop) -> anyhow::Error {
     match stop {
-        Stop::Cancelled(_) => Failure::Interrupted(format!(
-            "interrupted while describing table '{}'",
-            db.table
-        ))
-        .into(),
+        Stop::Cancelled(_) => {
+            Failure::Interrupted(format!("interrupted while describing table '{}'", db.table))
+                .into()
+        }
         stop => db.table_error("DescribeTable", stop.into_error()),
     }
 }

@@ -108,8 +108,9 @@ fn schema_load_reports_a_different_table_and_fails() {
         r.stderr
     );
     assert!(
-        r.stderr
-            .contains("index 'message-group-sk-index': in the built-in schema, missing from the table"),
+        r.stderr.contains(
+            "index 'message-group-sk-index': in the built-in schema, missing from the table"
+        ),
         "{}",
         r.stderr
     );

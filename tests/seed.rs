@@ -327,7 +327,12 @@ fn synthetic_counts_and_determinism() {
 fn put_message_writes_one_message_and_no_group_rows() {
     let env = TestEnv::with_table("put-message");
     // The conversation's two rows, as seed or the app would have left them.
-    let rows = common::group_rows(MAIN_GROUP, ANDREW, BAYKO, "2026-01-01T00:00:00.000000+00:00");
+    let rows = common::group_rows(
+        MAIN_GROUP,
+        ANDREW,
+        BAYKO,
+        "2026-01-01T00:00:00.000000+00:00",
+    );
     env.put_items(rows.clone());
     let before = chrono::Utc::now();
     let out = run(env.ddb().args([
@@ -346,7 +351,11 @@ fn put_message_writes_one_message_and_no_group_rows() {
     assert_eq!(items.len(), 1, "one message: {items:?}");
     assert_eq!(env.count(), 3, "the message and the two rows, untouched");
     for row in &rows {
-        assert_eq!(env.query_pk(&s(row, "pk")), vec![row.clone()], "rows untouched");
+        assert_eq!(
+            env.query_pk(&s(row, "pk")),
+            vec![row.clone()],
+            "rows untouched"
+        );
     }
     let item = &items[0];
     assert_eq!(s(item, "pk"), format!("MSG#{MAIN_GROUP}"));

@@ -70,8 +70,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let (schema, schema_name) = schema::load_or_builtin(args.schema.as_deref())?;
     let desc = table::describe_existing(&ctx.db).await?;
     let mut info = TableInfo::from(&desc);
-    info.schema_differences =
-        schema::diff(&schema.shape(), &schema::shape_of(&desc), &schema_name);
+    info.schema_differences = schema::diff(&schema.shape(), &schema::shape_of(&desc), &schema_name);
     if ctx.style.is_json() {
         return output::print_json(ctx.style.format, &info);
     }

@@ -228,7 +228,9 @@ async fn group_rows(ctx: &Ctx, group: &str) -> Result<Vec<Item>> {
             _ => return Ok(rows),
         }
     }
-    anyhow::bail!("conversation {group} has more than {MAX_GROUP_PAGES} pages of rows in {GROUP_INDEX}")
+    anyhow::bail!(
+        "conversation {group} has more than {MAX_GROUP_PAGES} pages of rows in {GROUP_INDEX}"
+    )
 }
 
 /// Write `message` at most once (see the module comment); returns it as stored.

@@ -65,8 +65,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             "recreated"
         }
         Some(desc) => {
-            let differences =
-                schema::diff(&schema.shape(), &schema::shape_of(&desc), &schema_name);
+            let differences = schema::diff(&schema.shape(), &schema::shape_of(&desc), &schema_name);
             if !differences.is_empty() {
                 return Err(Failure::Mismatch(format!(
                     "table '{}' exists at {} but differs from {}:\n  {}\n(use --recreate to drop and recreate it)",
