@@ -123,11 +123,11 @@ pub async fn delete(db: &Db) -> Result<()> {
                 .and_then(|s| s.message())
                 .is_some_and(|m| m.contains("deletion protection"));
             if protected {
-                Failure::Refused(format!(
+                anyhow!(
                     "table '{}' has deletion protection on; turn it off first (aws dynamodb update-table --table-name {} --no-deletion-protection-enabled)",
-                    db.table, db.table
-                ))
-                .into()
+                    db.table,
+                    db.table
+                )
             } else {
                 db.table_error("DeleteTable", e)
             }
