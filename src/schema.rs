@@ -483,10 +483,36 @@ pub fn key_diff(want: &Shape, have: &Shape, want_name: &str) -> Vec<String> {
     )]
 }
 
-/// How a live table differs from the model's keys (the built-in schema's `pk HASH S, sk RANGE
-/// S`), in the words of `diff`. Empty when the model can be read and written.
-pub fn model_differences(table: &TableDescription) -> Vec<String> {
-    key_diff(&builtin().shape(), &shape_of(table), "the model")
+/// What of the model a command relies on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// The table's keys (`pk` HASH S, `sk` RANGE S): reading and writing items.
+    Keys,
+    /// The keys and the group index (`message-group-sk-index`, projection ALL): finding a
+    /// conversation's GRP# rows (seed, put-message, the stream handler).
+    KeysAndGroupIndex,
+}
+
+/// How a live table differs from what `needs` asks of the model (the built-in schema), in the
+/// words of `diff`. Empty when the command can read and write it.
+pub fn model_differences(table: &TableDescription, needs: Needs) -> Vec<String> {
+    let model = builtin().shape();
+    let have = shape_of(table);
+    let mut out = key_diff(&model, &have, "the model");
+    if needs == Needs::KeysAndGroupIndex {
+        for (name, want) in &model.indexes {
+            match have.indexes.get(name) {
+                None => out.push(format!(
+                    "index '{name}': in the model, missing from the table"
+                )),
+                Some(h) if h != want => out.push(format!(
+                    "index '{name}': the model has [{want}], table has [{h}]"
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -548,6 +574,61 @@ mod tests {
         let mut no_stream = want.clone();
         no_stream.stream = None;
         assert!(key_diff(&want, &no_stream, "model").is_empty());
+    }
+
+    /// A live table as DescribeTable reports it: `keys` as (name, HASH/RANGE, S/N/B).
+    fn live(keys: &[(&str, &str, &str)], with_index: bool) -> TableDescription {
+        let mut t = TableDescription::builder();
+        for (name, kt, at) in keys {
+            t = t
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(*name)
+                        .key_type(sdk::KeyType::from(*kt))
+                        .build()
+                        .unwrap(),
+                )
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(*name)
+                        .attribute_type(sdk::ScalarAttributeType::from(*at))
+                        .build()
+                        .unwrap(),
+                );
+        }
+        if with_index {
+            let sdk = builtin().to_sdk().unwrap();
+            let g = &sdk.global_secondary_indexes[0];
+            t = t
+                .attribute_definitions(sdk.attribute_definitions[2].clone())
+                .global_secondary_indexes(
+                    sdk::GlobalSecondaryIndexDescription::builder()
+                        .index_name(g.index_name())
+                        .set_key_schema(Some(g.key_schema().to_vec()))
+                        .set_projection(g.projection().cloned())
+                        .build(),
+                );
+        }
+        t.build()
+    }
+
+    #[test]
+    fn model_differences_by_need() {
+        let model = [("pk", "HASH", "S"), ("sk", "RANGE", "S")];
+        assert!(model_differences(&live(&model, true), Needs::KeysAndGroupIndex).is_empty());
+        assert!(model_differences(&live(&model, false), Needs::Keys).is_empty());
+        assert_eq!(
+            model_differences(&live(&model, false), Needs::KeysAndGroupIndex),
+            ["index 'message-group-sk-index': in the model, missing from the table"]
+        );
+        assert_eq!(
+            model_differences(&live(&[("pk", "HASH", "S"), ("sk", "RANGE", "N")], true), Needs::Keys),
+            ["key schema: the model has [pk HASH S, sk RANGE S], table has [pk HASH S, sk RANGE N]"]
+        );
+        assert_eq!(
+            model_differences(&live(&[("pk", "HASH", "S")], false), Needs::Keys),
+            ["key schema: the model has [pk HASH S, sk RANGE S], table has [pk HASH S]"]
+        );
     }
 
     #[test]

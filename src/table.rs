@@ -17,7 +17,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use crate::db::Db;
 use crate::errors::Failure;
 use crate::retry::{sdk_retries_off, Backoff, Stop};
-use crate::schema::{self, Schema};
+use crate::schema::{self, Needs, Schema};
 
 /// Polling pace of the waits: the first look soon after the request, then up to every 2 s.
 const POLL: Backoff = Backoff {
@@ -68,16 +68,17 @@ pub async fn describe_existing(db: &Db) -> Result<TableDescription> {
 }
 
 /// The table as every command that reads or writes the model needs it: existing, with the
-/// model's key schema (`pk` HASH S, `sk` RANGE S). A different table is refused (exit 5) with
-/// the difference, before anything is read or written.
-pub async fn check_model(db: &Db) -> Result<TableDescription> {
+/// model's key schema (`pk` HASH S, `sk` RANGE S) and, for commands that look up a
+/// conversation's rows, its group index. A different table is refused (exit 5) with the
+/// difference, before anything is read or written.
+pub async fn check_model(db: &Db, needs: Needs) -> Result<TableDescription> {
     let desc = describe_existing(db).await?;
-    let differences = schema::model_differences(&desc);
+    let differences = schema::model_differences(&desc, needs);
     if differences.is_empty() {
         return Ok(desc);
     }
     Err(Failure::Mismatch(format!(
-        "table '{}' at {} does not have the model's keys; ddb reads and writes nothing in it: {} (create a table with `ddb schema-load`, or pick another with --table)",
+        "table '{}' at {} is not the model's table; nothing was read or written: {} (create one with `ddb schema-load`, or pick another with --table)",
         db.table,
         db.target.endpoint_label(),
         differences.join("; ")

@@ -144,6 +144,64 @@ fn other_key_names_are_refused_too() {
     );
 }
 
+/// Keys right but no group index: what needs the index (seed, put-message, the handler) is
+/// refused; what only reads by key works, and put-message --force writes without the lookup.
+#[test]
+fn commands_that_find_rows_through_the_group_index_need_it() {
+    let env = table_with_keys(
+        "guard-no-gsi",
+        &[
+            ("pk", ScalarAttributeType::S),
+            ("sk", ScalarAttributeType::S),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let event = common::write_temp(dir.path(), "event.json", r#"{"Records": []}"#);
+    let needs_index: Vec<Vec<&str>> = vec![
+        vec!["seed"],
+        vec!["seed", "--synthetic", "20", "--groups", "2"],
+        vec![
+            "put-message",
+            "--group",
+            MAIN_GROUP,
+            "--handle",
+            "bayko",
+            "--message",
+            "hi",
+        ],
+        vec!["simulate-stream", "--event", event.to_str().unwrap()],
+    ];
+    for args in needs_index {
+        let r = run(env.ddb().args(&args));
+        assert_eq!(r.code, 5, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("index 'message-group-sk-index': in the model, missing from the table"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("key schema"), "{args:?}: {}", r.stderr);
+        assert_eq!(env.count(), 0, "{args:?} wrote");
+    }
+    run(env.ddb().args(["get-conversation", MAIN_GROUP])).ok();
+    run(env
+        .ddb()
+        .args(["list-conversations", "--handle", "andrewbrown"]))
+    .ok();
+    run(env.ddb().args([
+        "put-message",
+        "--group",
+        MAIN_GROUP,
+        "--handle",
+        "bayko",
+        "--message",
+        "hi",
+        "--force",
+    ]))
+    .ok();
+    assert_eq!(env.count(), 1);
+}
+
 #[test]
 fn describe_table_reports_the_same_differences_as_schema_load() {
     let env = table_with_keys(

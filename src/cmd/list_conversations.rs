@@ -12,6 +12,7 @@ use crate::model::{grp_pk, MessageGroup};
 use crate::output;
 use crate::query::{self, SkRange};
 use crate::render::{self, Row};
+use crate::schema::Needs;
 use crate::table;
 
 #[derive(Debug, clap::Args)]
@@ -67,7 +68,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         (None, None) => bail!("pass --user-uuid UUID or --handle HANDLE"),
     };
-    table::check_model(&ctx.db).await?;
+    table::check_model(&ctx.db, Needs::Keys).await?;
     let limit = (!args.all).then_some(args.limit as usize);
     let list = fetch(ctx, &user_uuid, limit, args.capacity).await?;
     if let Some(units) = list.capacity {

@@ -22,6 +22,7 @@ use crate::item::{get_s, item_size, item_to_plain, to_plain, Item};
 use crate::model::{msg_pk, timestamp, Message, User, GROUP_INDEX, GRP_PREFIX};
 use crate::output;
 use crate::retry::{is_retryable, sdk_retries_off, Backoff, Stop};
+use crate::schema::Needs;
 use crate::seed_plan::MAX_ITEM_BYTES;
 use crate::table;
 
@@ -106,7 +107,12 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             "{option}: the item would be {size} bytes, over DynamoDB's 400 KB ({MAX_ITEM_BYTES} bytes) item limit; nothing was written"
         )));
     }
-    table::check_model(&ctx.db).await?;
+    let needs = if args.force {
+        Needs::Keys
+    } else {
+        Needs::KeysAndGroupIndex
+    };
+    table::check_model(&ctx.db, needs).await?;
     if !args.force {
         check_participant(ctx, &message.message_group_uuid, &sender).await?;
     }

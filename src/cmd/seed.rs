@@ -19,6 +19,7 @@ use crate::item::{get_s, Item};
 use crate::model::{msg_pk, GROUP_INDEX, GRP_PREFIX};
 use crate::output;
 use crate::retry::Backoff;
+use crate::schema::Needs;
 use crate::seed_plan::{self, Plan};
 use crate::synthetic::Spec;
 use crate::table;
@@ -131,7 +132,7 @@ async fn guard(ctx: &Ctx, yes: bool) -> Result<()> {
         ),
         yes,
     )?;
-    table::check_model(&ctx.db).await?;
+    table::check_model(&ctx.db, Needs::KeysAndGroupIndex).await?;
     Ok(())
 }
 
