@@ -39,7 +39,7 @@ fn lost_responses(lost: u32) {
             ..Faults::default()
         },
     );
-    let out = run(env.ddb_via(&proxy.endpoint()).args([
+    let r = run(env.ddb_via(&proxy.endpoint()).args([
         "-o",
         "json",
         "put-message",
@@ -49,16 +49,19 @@ fn lost_responses(lost: u32) {
         "bayko",
         "--message",
         "exactly once",
-    ]))
-    .json();
-    let stats = proxy.stats();
-    assert_eq!(stats.responses_dropped, u64::from(lost), "{stats:?}");
+    ]));
+    // The count first: the bug this guards against is a second message, whatever the exit.
     let stored = messages(&env, MAIN_GROUP);
     assert_eq!(
         stored.len(),
         1,
-        "a lost response wrote a second message: {stored:?}"
+        "lost responses wrote more than one message (exit {}: {}): {stored:?}",
+        r.code,
+        r.stderr
     );
+    let out = r.json();
+    let stats = proxy.stats();
+    assert_eq!(stats.responses_dropped, u64::from(lost), "{stats:?}");
     assert_eq!(s(&stored[0], "message"), "exactly once");
     assert_eq!(
         out["message_uuid"].as_str(),
