@@ -24,4 +24,5 @@ pub mod seed_plan;
 pub mod stream_record;
 pub mod stream_source;
 pub mod synthetic;
+pub mod table;
 pub mod write;

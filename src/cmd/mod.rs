@@ -14,6 +14,7 @@ use crate::errors::Failure;
 use crate::output::{self, Style};
 
 pub mod completions;
+pub mod defaults;
 pub mod describe_table;
 pub mod drop;
 pub mod get_conversation;
@@ -78,11 +79,14 @@ impl Ctx {
     }
 }
 
-/// Run the parsed command. `completions` needs no client, so it runs before one is built.
+/// Run the parsed command. `completions` and `defaults` need no client, so it runs before one is built.
 /// `cancel` is the run's Ctrl-C token (see main).
 pub async fn run(command: Command, global: &GlobalArgs, cancel: CancellationToken) -> Result<()> {
     if let Command::Completions(args) = command {
         return completions::run(args);
+    }
+    if let Command::Defaults(args) = command {
+        return defaults::run(args);
     }
     let ctx = Ctx::build(global, cancel).await?;
     match command {
@@ -96,6 +100,6 @@ pub async fn run(command: Command, global: &GlobalArgs, cancel: CancellationToke
         Command::ListConversations(a) => list_conversations::run(a, &ctx).await,
         Command::Scan(a) => scan::run(a, &ctx).await,
         Command::SimulateStream(a) => simulate_stream::run(a, &ctx).await,
-        Command::Completions(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Defaults(_) => unreachable!("handled above"),
     }
 }

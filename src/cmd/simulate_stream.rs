@@ -63,6 +63,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     if let Some(path) = &args.event {
         // Everything is parsed and checked before the first write.
         let records = read_event(path)?;
+        crate::table::check_model(&ctx.db, crate::schema::Needs::KeysAndGroupIndex).await?;
         let results = handler.handle_batch(&records).await;
         for (rec, r) in records.iter().zip(&results) {
             if let Some(r) = r {
@@ -81,6 +82,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     }
 
     let from = args.from.unwrap_or(StartAt::TrimHorizon);
+    crate::table::check_model(&ctx.db, crate::schema::Needs::KeysAndGroupIndex).await?;
     let arn = stream_source::find_stream(&ctx.db).await?;
     let checkpoint = open_checkpoint(&args, &arn)?;
     let resumed = !checkpoint.shards.is_empty();
