@@ -21,8 +21,8 @@ pub enum Position {
 pub enum ShardState {
     /// No iterator: the next call is GetShardIterator at this position.
     Start(Position),
-    /// An iterator to read with, and the empty pages read in a row with it so far.
-    Reading { iterator: String, empty: u32 },
+    /// An iterator to read with.
+    Reading { iterator: String },
     /// An open shard that answered `tip_pages` empty pages in a row: caught up for now. With
     /// `--follow` it is polled again from `iterator`.
     AtTip { iterator: String },
@@ -97,6 +97,8 @@ pub struct Shard {
     pub origin: Position,
     /// The sequence number of the last record handed out from this shard in this run.
     pub read_to: Option<String>,
+    /// Empty pages in a row (across iterator renewals: an expired iterator is no record).
+    pub empty: u32,
     /// Renewals (expired or trimmed) since the last page.
     renewals: u32,
 }
@@ -110,6 +112,7 @@ impl Shard {
             state: ShardState::Start(origin.clone()),
             origin,
             read_to: None,
+            empty: 0,
             renewals: 0,
         }
     }
@@ -135,14 +138,13 @@ impl Shard {
     /// tip, a page of records makes it read on.
     pub fn wake(&mut self, rules: &Rules) {
         if let ShardState::AtTip { iterator } = &self.state {
-            let empty = if self.closed {
+            self.empty = if self.closed {
                 0 // it closed since: read it to its end
             } else {
                 rules.tip_pages.saturating_sub(1)
             };
             self.state = ShardState::Reading {
                 iterator: iterator.clone(),
-                empty,
             };
         }
     }
@@ -152,11 +154,11 @@ impl Shard {
         let state = std::mem::replace(&mut self.state, ShardState::Ended);
         let (state, note) = match (state, event) {
             (ShardState::Start(_), Event::Iterator(Some(iterator))) => {
-                (ShardState::Reading { iterator, empty: 0 }, Note::None)
+                (ShardState::Reading { iterator }, Note::None)
             }
             (ShardState::Start(_), Event::Iterator(None)) => (ShardState::Ended, Note::None),
             (
-                ShardState::Reading { empty, .. },
+                ShardState::Reading { .. },
                 Event::Page {
                     records,
                     last,
@@ -164,14 +166,14 @@ impl Shard {
                 },
             ) => {
                 self.renewals = 0;
-                let empty = if records > 0 {
+                if records > 0 {
                     if last.is_some() {
                         self.read_to = last;
                     }
-                    0
+                    self.empty = 0;
                 } else {
-                    empty + 1
-                };
+                    self.empty += 1;
+                }
                 let limit = if self.closed {
                     CLOSED_EMPTY_LIMIT
                 } else {
@@ -179,8 +181,8 @@ impl Shard {
                 };
                 let state = match next {
                     None => ShardState::Ended,
-                    Some(iterator) if empty >= limit => ShardState::AtTip { iterator },
-                    Some(iterator) => ShardState::Reading { iterator, empty },
+                    Some(iterator) if self.empty >= limit => ShardState::AtTip { iterator },
+                    Some(iterator) => ShardState::Reading { iterator },
                 };
                 (state, Note::None)
             }
@@ -288,10 +290,10 @@ mod tests {
         assert_eq!(
             s.state,
             ShardState::Reading {
-                iterator: "it8".into(),
-                empty: 0
+                iterator: "it8".into()
             }
         );
+        assert_eq!(s.empty, 0);
     }
 
     #[test]
@@ -319,6 +321,22 @@ mod tests {
         s.next(page(3, Some("103"), Some("it2")), &RULES).unwrap();
         s.next(Event::Expired, &RULES).unwrap();
         assert_eq!(s.state, ShardState::Start(Position::After("103".into())));
+    }
+
+    #[test]
+    fn empty_pages_count_across_iterator_renewals() {
+        let mut s = reading("a", false);
+        for _ in 0..2 {
+            s.next(page(0, None, Some("it")), &RULES).unwrap();
+            s.next(Event::Expired, &RULES).unwrap();
+            s.next(Event::Iterator(Some("it".into())), &RULES).unwrap();
+        }
+        s.next(page(0, None, Some("it")), &RULES).unwrap();
+        assert!(
+            !s.readable(),
+            "three empty pages, renewals between: {:?}",
+            s.state
+        );
     }
 
     #[test]

@@ -138,6 +138,9 @@ pub struct ReadStats {
     pub trimmed_restarts: u64,
     /// Stream calls repeated after throttling, 5xx or a dropped connection.
     pub read_retries: u64,
+    /// Handler batches read, and the records of the largest.
+    pub batches: u64,
+    pub largest_batch: u64,
 }
 
 /// Records of one shard for one handler batch, in stream order.
@@ -253,6 +256,9 @@ impl<'a> Reader<'a> {
             if let Some(i) = self.pick() {
                 let batch = self.gather(i).await?;
                 if !batch.records.is_empty() {
+                    self.stats.batches += 1;
+                    self.stats.largest_batch =
+                        self.stats.largest_batch.max(batch.records.len() as u64);
                     return Ok(Next::Batch(batch));
                 }
                 if self.db.cancelled() {
@@ -300,8 +306,8 @@ impl<'a> Reader<'a> {
         while !self.db.cancelled() && records.len() < self.opts.max_batch {
             let event = match self.shards[i].state.clone() {
                 ShardState::Start(at) => self.get_iterator(i, at).await?,
-                ShardState::Reading { iterator, empty } => {
-                    if empty > 0 && !self.db.target.local {
+                ShardState::Reading { iterator } => {
+                    if self.shards[i].empty > 0 && !self.db.target.local {
                         tokio::select! {
                             _ = tokio::time::sleep(EMPTY_PAGE_PAUSE) => {}
                             _ = self.db.cancel.cancelled() => break,

@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, requires = "from")]
     pub follow: bool,
 
-    /// Keep, per shard, the sequence number before the first record not done in FILE, and continue after it
+    /// Save in FILE, per shard, how far every record is done (never past a failure), and continue from there
     #[arg(long, requires = "from", value_name = "FILE")]
     pub checkpoint: Option<PathBuf>,
 
@@ -150,6 +150,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         "iterators_renewed": reader.stats.iterators_renewed,
         "trimmed_restarts": reader.stats.trimmed_restarts,
         "read_retries": reader.stats.read_retries,
+        "batches": reader.stats.batches,
+        "largest_batch": reader.stats.largest_batch,
     });
     let interrupted = ctx.db.cancelled();
     report.finish(source, interrupted)?;
