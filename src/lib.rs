@@ -22,6 +22,7 @@ pub mod render;
 pub mod retry;
 pub mod schema;
 pub mod seed_plan;
+pub mod stream_checkpoint;
 pub mod stream_record;
 pub mod stream_report;
 pub mod stream_shard;

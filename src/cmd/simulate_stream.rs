@@ -156,6 +156,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let interrupted = ctx.db.cancelled();
     report.finish(source, interrupted)?;
     if interrupted {
+        if let Err(e) = &saved {
+            output::note(format!("ddb: {e:#}"));
+        }
         return Err(Failure::Interrupted("interrupted after the records in flight".into()).into());
     }
     read?;
@@ -164,7 +167,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     report.exit_status(dead.as_deref())
 }
 
-/// Read, handle and checkpoint batches until the stream ends (or Ctrl-C with `--follow`).
+/// Read, handle and checkpoint batches until the stream ends (without `--follow`) or Ctrl-C.
 async fn pump(
     args: &Args,
     handler: &Handler<'_>,
