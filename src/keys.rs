@@ -13,24 +13,14 @@ use aws_sdk_dynamodb::types::{
 use aws_smithy_types::base64;
 
 use crate::db::Db;
-use crate::errors::{Failure, Subject};
+use crate::errors::Failure;
 use crate::model::GROUP_INDEX;
-use crate::request::read_error;
+use crate::table;
 
-/// DescribeTable, reduced to the keys (the one request a keyed read makes before its own).
+/// DescribeTable (through the table module, with its retries), reduced to the keys: the one
+/// request a keyed read makes before its own.
 pub async fn describe(db: &Db) -> Result<TableKeys> {
-    let table = &db.table;
-    let out = db
-        .dynamodb
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await
-        .map_err(|e| read_error(&db.target, "DescribeTable", Subject::Table(table), e))?;
-    let desc = out
-        .table
-        .ok_or_else(|| anyhow::anyhow!("DescribeTable of '{table}' returned no table"))?;
-    TableKeys::from_description(table, &desc)
+    TableKeys::from_description(&db.table, &table::describe_existing(db).await?)
 }
 
 /// The three scalar types a key attribute can have.

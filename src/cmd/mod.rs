@@ -15,6 +15,7 @@ use crate::explain::Explain;
 use crate::output::{self, Style};
 
 pub mod completions;
+pub mod defaults;
 pub mod describe_table;
 pub mod drop;
 pub mod get_conversation;
@@ -97,11 +98,14 @@ fn explain(command: &Command, global: &GlobalArgs) -> Option<Result<Explain>> {
     })
 }
 
-/// Run the parsed command. `completions` needs no client, so it runs before one is built.
+/// Run the parsed command. `completions` and `defaults` need no client, so it runs before one is built.
 /// `cancel` is the run's Ctrl-C token (see main).
 pub async fn run(command: Command, global: &GlobalArgs, cancel: CancellationToken) -> Result<()> {
     if let Command::Completions(args) = command {
         return completions::run(args);
+    }
+    if let Command::Defaults(args) = command {
+        return defaults::run(args);
     }
     if let Some(explained) = explain(&command, global) {
         return explained?.print(&Style::decide(global.output, global.color));
@@ -121,6 +125,6 @@ pub async fn run(command: Command, global: &GlobalArgs, cancel: CancellationToke
         Command::GetItem(a) => get_item::run(a, &ctx).await,
         Command::Query(a) => query::run(a, &ctx).await,
         Command::Sql(a) => sql::run(a, &ctx).await,
-        Command::Completions(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Defaults(_) => unreachable!("handled above"),
     }
 }
