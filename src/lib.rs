@@ -19,6 +19,7 @@ pub mod output;
 pub mod query;
 pub mod render;
 pub mod retry;
+pub mod safe;
 pub mod schema;
 pub mod seed_plan;
 pub mod stream_record;

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::Ctx;
 use crate::errors::{api_error, Subject};
 use crate::output;
+use crate::safe::terminal_safe;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}
@@ -69,11 +70,11 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
             .join(", ")
     };
     let mut table = ctx.style.table(&[]);
-    table.add_row(["table".to_string(), info.table.clone()]);
-    table.add_row(["status".to_string(), info.status.clone()]);
-    table.add_row(["keys".to_string(), keys(&info.key_schema)]);
+    add(&mut table, ["table".to_string(), info.table.clone()]);
+    add(&mut table, ["status".to_string(), info.status.clone()]);
+    add(&mut table, ["keys".to_string(), keys(&info.key_schema)]);
     for i in &info.global_secondary_indexes {
-        table.add_row([
+        add(&mut table, [
             "gsi".to_string(),
             format!(
                 "{}: {}; projection {}; {}",
@@ -84,7 +85,7 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
             ),
         ]);
     }
-    table.add_row([
+    add(&mut table, [
         "stream".to_string(),
         match (&info.stream.view_type, &info.stream.arn) {
             (Some(v), Some(a)) if info.stream.enabled => format!("{v}, {a}"),
@@ -92,14 +93,14 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
             _ => "off".to_string(),
         },
     ]);
-    table.add_row([
+    add(&mut table, [
         "items".to_string(),
         format!(
             "{} ({} bytes; refreshed about every 6 hours on AWS)",
             info.item_count, info.size_bytes
         ),
     ]);
-    table.add_row([
+    add(&mut table, [
         "billing".to_string(),
         match (
             info.billing.read_capacity_units,
@@ -111,7 +112,7 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
             _ => info.billing.mode.clone(),
         },
     ]);
-    table.add_row([
+    add(&mut table, [
         "deletion protection".to_string(),
         if info.deletion_protection {
             "on"
@@ -121,9 +122,14 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
         .to_string(),
     ]);
     if let Some(c) = &info.created_at {
-        table.add_row(["created".to_string(), c.clone()]);
+        add(&mut table, ["created".to_string(), c.clone()]);
     }
     output::print_table(&table)
+}
+
+/// One labelled row; names and ARNs come from the service, so the value is made terminal-safe.
+fn add(table: &mut comfy_table::Table, [label, value]: [String; 2]) {
+    table.add_row([label, terminal_safe(&value).into_owned()]);
 }
 
 pub async fn fetch(ctx: &Ctx) -> Result<TableDescription> {

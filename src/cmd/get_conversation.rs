@@ -10,6 +10,7 @@ use crate::model::{msg_pk, normalize_timestamp, Message};
 use crate::output::{self, Style};
 use crate::query::{self, SkRange};
 use crate::render::{self, Row};
+use crate::safe::{terminal_safe, terminal_safe_lines};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -176,7 +177,7 @@ fn render_chat(style: &Style, chat: &[&Message]) -> String {
         let date = local.map(|t| t.date_naive());
         if date != last_date || out.is_empty() {
             let label = local.map_or_else(
-                || m.created_at.clone(),
+                || terminal_safe(&m.created_at).into_owned(),
                 |t| t.format("%a %Y-%m-%d").to_string(),
             );
             if !out.is_empty() {
@@ -193,7 +194,12 @@ fn render_chat(style: &Style, chat: &[&Message]) -> String {
         out.push_str(&" ".repeat(pad + 2));
         out.push_str(&style.dim(&time));
         out.push_str("  ");
-        let lines = textwrap::wrap(&m.message, &wrap);
+        // The message's own line breaks stay; every other control character is made visible.
+        let lines: Vec<String> = terminal_safe_lines(&m.message)
+            .iter()
+            .flat_map(|l| textwrap::wrap(l, &wrap))
+            .map(|l| l.into_owned())
+            .collect();
         for (i, l) in lines.iter().enumerate() {
             if i > 0 {
                 out.push_str(&" ".repeat(indent));

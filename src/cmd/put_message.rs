@@ -12,6 +12,7 @@ use crate::fixture::{self, is_uuid};
 use crate::item::{item_size, item_to_plain, to_plain};
 use crate::model::{timestamp, Message, User};
 use crate::output;
+use crate::safe::terminal_safe;
 use crate::seed_plan::MAX_ITEM_BYTES;
 
 /// A new timestamp per attempt: two writers in the same microsecond collide on the key.
@@ -150,7 +151,7 @@ fn render(ctx: &Ctx, message: &Message) -> Result<()> {
             serde_json::Value::String(s) => s,
             other => other.to_string(),
         };
-        table.add_row(vec![name.clone(), value]);
+        table.add_row(vec![terminal_safe(name).into_owned(), terminal_safe(&value).into_owned()]);
     }
     output::print_table(&table)
 }

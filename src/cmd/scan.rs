@@ -16,6 +16,7 @@ use crate::item::{item_to_plain, item_to_typed, to_plain, Item};
 use crate::output::OutputFormat;
 use crate::output::{self, Style};
 use crate::render;
+use crate::safe::terminal_safe;
 
 /// Rows per printed table in table output: each chunk is printed as soon as it is full.
 pub const TABLE_CHUNK: usize = 100;
@@ -250,9 +251,10 @@ impl Sink {
 
     /// pk, sk and the other attributes as one line of JSON, cut to fit.
     fn row(&self, item: &Item) -> [String; 3] {
+        // Keys are shown whole but terminal-safe; the attributes go through render::truncate.
         let key = |name: &str| match item.get(name) {
-            Some(AttributeValue::S(s)) => s.clone(),
-            Some(v) => to_plain(v).to_string(),
+            Some(AttributeValue::S(s)) => terminal_safe(s).into_owned(),
+            Some(v) => terminal_safe(&to_plain(v).to_string()).into_owned(),
             None => String::new(),
         };
         let mut value = self.value(item);

@@ -15,6 +15,7 @@ use crate::errors::Failure;
 use crate::handler::{Handler, Outcome, RecordResult};
 use crate::output::OutputFormat;
 use crate::output::{self, Style};
+use crate::safe::terminal_safe;
 use crate::stream_record::{self, StreamRecord};
 use crate::stream_source::{self, Checkpoint, Next, Reader, StartAt};
 
@@ -290,8 +291,8 @@ impl Report {
             "{}  {:<6}  {} {}  {outcome}{retries}",
             self.style.dim(&rec.sequence_number),
             rec.event_name.as_str(),
-            rec.pk(),
-            rec.sk()
+            terminal_safe(&rec.pk()),
+            terminal_safe(&rec.sk())
         )
     }
 
