@@ -63,7 +63,13 @@ pub fn width(style: &Style) -> usize {
 pub fn truncate(text: &str, max: usize) -> String {
     let flat: String = text
         .chars()
-        .map(|c| if matches!(c, '\n' | '\r' | '\t') { ' ' } else { c })
+        .map(|c| {
+            if matches!(c, '\n' | '\r' | '\t') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     let flat = terminal_safe(&flat).into_owned();
     if flat.chars().count() <= max {

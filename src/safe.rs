@@ -70,7 +70,10 @@ mod tests {
                 !shown.chars().any(|x| x.is_control()),
                 "U+{code:04X} left a control character in {shown:?}"
             );
-            assert!(shown.starts_with("a\\") && shown.ends_with('b'), "{shown:?}");
+            assert!(
+                shown.starts_with("a\\") && shown.ends_with('b'),
+                "{shown:?}"
+            );
             let expected = match code {
                 0x09 => "a\\tb".to_string(),
                 0x0a => "a\\nb".to_string(),

@@ -74,53 +74,68 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
     add(&mut table, ["status".to_string(), info.status.clone()]);
     add(&mut table, ["keys".to_string(), keys(&info.key_schema)]);
     for i in &info.global_secondary_indexes {
-        add(&mut table, [
-            "gsi".to_string(),
-            format!(
-                "{}: {}; projection {}; {}",
-                i.name,
-                keys(&i.key_schema),
-                i.projection,
-                i.status
-            ),
-        ]);
+        add(
+            &mut table,
+            [
+                "gsi".to_string(),
+                format!(
+                    "{}: {}; projection {}; {}",
+                    i.name,
+                    keys(&i.key_schema),
+                    i.projection,
+                    i.status
+                ),
+            ],
+        );
     }
-    add(&mut table, [
-        "stream".to_string(),
-        match (&info.stream.view_type, &info.stream.arn) {
-            (Some(v), Some(a)) if info.stream.enabled => format!("{v}, {a}"),
-            (Some(v), None) if info.stream.enabled => v.clone(),
-            _ => "off".to_string(),
-        },
-    ]);
-    add(&mut table, [
-        "items".to_string(),
-        format!(
-            "{} ({} bytes; refreshed about every 6 hours on AWS)",
-            info.item_count, info.size_bytes
-        ),
-    ]);
-    add(&mut table, [
-        "billing".to_string(),
-        match (
-            info.billing.read_capacity_units,
-            info.billing.write_capacity_units,
-        ) {
-            (Some(r), Some(w)) if info.billing.mode == "PROVISIONED" => {
-                format!("PROVISIONED, {r} RCU / {w} WCU")
+    add(
+        &mut table,
+        [
+            "stream".to_string(),
+            match (&info.stream.view_type, &info.stream.arn) {
+                (Some(v), Some(a)) if info.stream.enabled => format!("{v}, {a}"),
+                (Some(v), None) if info.stream.enabled => v.clone(),
+                _ => "off".to_string(),
+            },
+        ],
+    );
+    add(
+        &mut table,
+        [
+            "items".to_string(),
+            format!(
+                "{} ({} bytes; refreshed about every 6 hours on AWS)",
+                info.item_count, info.size_bytes
+            ),
+        ],
+    );
+    add(
+        &mut table,
+        [
+            "billing".to_string(),
+            match (
+                info.billing.read_capacity_units,
+                info.billing.write_capacity_units,
+            ) {
+                (Some(r), Some(w)) if info.billing.mode == "PROVISIONED" => {
+                    format!("PROVISIONED, {r} RCU / {w} WCU")
+                }
+                _ => info.billing.mode.clone(),
+            },
+        ],
+    );
+    add(
+        &mut table,
+        [
+            "deletion protection".to_string(),
+            if info.deletion_protection {
+                "on"
+            } else {
+                "off"
             }
-            _ => info.billing.mode.clone(),
-        },
-    ]);
-    add(&mut table, [
-        "deletion protection".to_string(),
-        if info.deletion_protection {
-            "on"
-        } else {
-            "off"
-        }
-        .to_string(),
-    ]);
+            .to_string(),
+        ],
+    );
     if let Some(c) = &info.created_at {
         add(&mut table, ["created".to_string(), c.clone()]);
     }

@@ -4,9 +4,9 @@
 use anyhow::Result;
 
 use super::Ctx;
+use crate::checked;
 use crate::errors::Failure;
-use crate::fixture::is_uuid;
-use crate::model::{msg_pk, normalize_timestamp, Message};
+use crate::model::{msg_pk, Message};
 use crate::output::{self, Style};
 use crate::query::{self, SkRange};
 use crate::render::{self, Row};
@@ -15,7 +15,7 @@ use crate::safe::{terminal_safe, terminal_safe_lines};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The conversation (message_group_uuid)
-    #[arg(value_name = "GROUP_UUID")]
+    #[arg(value_name = "GROUP_UUID", value_parser = checked::uuid)]
     pub group: String,
 
     /// Show the N most recent messages
@@ -27,15 +27,15 @@ pub struct Args {
     pub all: bool,
 
     /// Only messages from this year (UTC), e.g. 2026
-    #[arg(long, value_name = "YYYY", conflicts_with_all = ["since", "until"])]
+    #[arg(long, value_name = "YYYY", conflicts_with_all = ["since", "until"], value_parser = checked::year)]
     pub year: Option<String>,
 
     /// Only messages at or after this RFC 3339 time, e.g. 2026-01-31T12:00:00Z
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", value_parser = checked::time)]
     pub since: Option<String>,
 
     /// Only messages at or before this RFC 3339 time
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", value_parser = checked::time)]
     pub until: Option<String>,
 
     /// Report the read capacity consumed (summed over pages) on stderr
@@ -52,28 +52,11 @@ pub struct Conversation {
 }
 
 impl Args {
-    /// Check the arguments clap cannot (exit 8 names the bad value) and turn the time options
-    /// into a sort-key range, before any request is made.
+    /// Turn the time options (each checked by clap) into a sort-key range; a window that ends
+    /// before it starts is a usage error (exit 2), before any request is made.
     fn range(&self) -> Result<SkRange> {
-        if !is_uuid(&self.group) {
-            return Err(invalid(format!(
-                "GROUP_UUID '{}' is not a uuid (8-4-4-4-12 hex digits, e.g. 5ae290ed-55d1-47a0-bc6d-fe2bc2700399)",
-                self.group
-            )));
-        }
-        let time = |option: &str, value: &Option<String>| -> Result<Option<String>> {
-            value
-                .as_deref()
-                .map(|v| normalize_timestamp(v).map_err(|e| invalid(format!("{option}: {e}"))))
-                .transpose()
-        };
-        let (since, until) = (time("--since", &self.since)?, time("--until", &self.until)?);
+        let (since, until) = (self.since.clone(), self.until.clone());
         Ok(match (&self.year, since, until) {
-            (Some(y), _, _) if y.len() != 4 || !y.chars().all(|c| c.is_ascii_digit()) => {
-                return Err(invalid(format!(
-                    "--year: '{y}' is not a 4-digit year (e.g. 2026)"
-                )))
-            }
             (Some(y), _, _) => SkRange::Prefix(y.clone()),
             (None, Some(a), Some(b)) if a > b => {
                 return Err(invalid(format!(
@@ -89,7 +72,7 @@ impl Args {
 }
 
 fn invalid(message: String) -> anyhow::Error {
-    Failure::InvalidInput(message).into()
+    Failure::Usage(message).into()
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {

@@ -7,19 +7,19 @@ use anyhow::{bail, Result};
 use comfy_table::{ColumnConstraint, Table};
 
 use super::Ctx;
-use crate::errors::Failure;
-use crate::fixture::{self, is_uuid};
+use crate::checked;
+use crate::fixture;
 use crate::model::{grp_pk, MessageGroup};
 use crate::output::{self, Style};
-use crate::safe::terminal_safe;
 use crate::query::{self, SkRange};
 use crate::render::{self, Row};
+use crate::safe::terminal_safe;
 
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("user").required(true).args(["user_uuid", "handle"]))]
 pub struct Args {
     /// Whose conversations (user uuid)
-    #[arg(long, value_name = "UUID")]
+    #[arg(long, value_name = "UUID", value_parser = checked::uuid)]
     pub user_uuid: Option<String>,
 
     /// Whose conversations, by handle looked up in the fixture's users
@@ -53,12 +53,6 @@ pub struct Conversations {
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let (user_uuid, who) = match (&args.user_uuid, &args.handle) {
-        (Some(uuid), _) if !is_uuid(uuid) => {
-            return Err(Failure::InvalidInput(format!(
-                "--user-uuid: '{uuid}' is not a uuid (8-4-4-4-12 hex digits)"
-            ))
-            .into())
-        }
         (Some(uuid), _) => (uuid.clone(), uuid.clone()),
         (None, Some(handle)) => {
             let path = args.fixture.clone().unwrap_or_else(fixture::default_path);
@@ -140,7 +134,9 @@ pub fn conversation_table(style: &Style, groups: &[MessageGroup]) -> Table {
         )
     };
     let message_width = if style.stdout_tty {
-        width.saturating_sub(others + columns * 3 + 1).clamp(12, 100)
+        width
+            .saturating_sub(others + columns * 3 + 1)
+            .clamp(12, 100)
     } else {
         60
     };
@@ -231,7 +227,10 @@ mod tests {
                     "line wider than {columns}: {line}"
                 );
             }
-            assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text}");
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{7}'),
+                "{text}"
+            );
             assert!(text.contains("\\e]0;"), "{text}");
         }
     }

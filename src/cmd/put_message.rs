@@ -8,7 +8,7 @@ use chrono::Utc;
 
 use super::Ctx;
 use crate::errors::{api_error, Failure, Subject};
-use crate::fixture::{self, is_uuid};
+use crate::fixture;
 use crate::item::{item_size, item_to_plain, to_plain};
 use crate::model::{timestamp, Message, User};
 use crate::output;
@@ -22,7 +22,7 @@ const MAX_ATTEMPTS: u32 = 3;
 #[command(group(clap::ArgGroup::new("sender").required(true).args(["handle", "user_uuid"])))]
 pub struct Args {
     /// The conversation (message_group_uuid)
-    #[arg(long, value_name = "UUID")]
+    #[arg(long, value_name = "UUID", value_parser = crate::checked::uuid)]
     pub group: String,
 
     /// Sender, by handle from the fixture's users
@@ -34,7 +34,7 @@ pub struct Args {
     pub user_uuid: Option<String>,
 
     /// The message text
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", value_parser = crate::checked::non_empty)]
     pub message: String,
 
     /// Where the users come from [default: $DDB_FIXTURE or fixtures/seed.json]
@@ -43,15 +43,6 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    if !is_uuid(&args.group) {
-        return Err(invalid(format!(
-            "--group: '{}' is not a uuid (8-4-4-4-12 hex digits)",
-            args.group
-        )));
-    }
-    if args.message.trim().is_empty() {
-        return Err(invalid("--message: empty message".into()));
-    }
     let path = args.fixture.unwrap_or_else(fixture::default_path);
     let sender = match (&args.handle, &args.user_uuid) {
         (Some(handle), _) => fixture::resolve_handle(&path, handle)?,
@@ -151,7 +142,10 @@ fn render(ctx: &Ctx, message: &Message) -> Result<()> {
             serde_json::Value::String(s) => s,
             other => other.to_string(),
         };
-        table.add_row(vec![terminal_safe(name).into_owned(), terminal_safe(&value).into_owned()]);
+        table.add_row(vec![
+            terminal_safe(name).into_owned(),
+            terminal_safe(&value).into_owned(),
+        ]);
     }
     output::print_table(&table)
 }

@@ -291,8 +291,8 @@ impl Report {
             "{}  {:<6}  {} {}  {outcome}{retries}",
             self.style.dim(&rec.sequence_number),
             rec.event_name.as_str(),
-            terminal_safe(&rec.pk()),
-            terminal_safe(&rec.sk())
+            terminal_safe(rec.pk()),
+            terminal_safe(rec.sk())
         )
     }
 
