@@ -276,7 +276,7 @@ impl Report {
     }
 
     fn line(&self, rec: &StreamRecord, r: &RecordResult) -> String {
-        let text = r.outcome.text();
+        let text = terminal_safe(&r.outcome.text()).into_owned();
         let outcome = match r.outcome {
             Outcome::Updated(_) => self.style.green(&text),
             Outcome::Skipped(_) => self.style.dim(&text),
