@@ -112,7 +112,7 @@ pub async fn fetch(
 
 /// The conversations as a table for people. The conversation uuid is what a person copies
 /// next, so it never wraps or gets cut; the other columns give way: below 100 columns the
-/// name goes, the last message gets what is left (at least 12 characters) and the rest wraps.
+/// name goes, the last message gets what is left (at least 8 characters) and the rest wraps.
 /// Every text is terminal-safe (`render::truncate`, `safe::terminal_safe`).
 pub fn conversation_table(style: &Style, groups: &[MessageGroup]) -> Table {
     let width = style.width();
@@ -136,12 +136,12 @@ pub fn conversation_table(style: &Style, groups: &[MessageGroup]) -> Table {
     let message_width = if style.stdout_tty {
         width
             .saturating_sub(others + columns * 3 + 1)
-            .clamp(12, 100)
+            .clamp(8, 100)
     } else {
         60
     };
     let header: &[&str] = if narrow {
-        &["with", "last message", "when", "conversation"]
+        &["with", "message", "when", "conversation"]
     } else {
         &["with", "name", "last message", "when", "conversation"]
     };
