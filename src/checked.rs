@@ -91,6 +91,38 @@ pub fn url_credentials(url: &str) -> Option<String> {
     authority.rfind('@').map(|at| authority[..at].to_string())
 }
 
+/// `text` with the credentials of every URL in it (`scheme://user:password@host`) replaced by
+/// `***`: for lines that quote a URL as given, e.g. clap's "invalid value '…'".
+pub fn redact_urls_in(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| {
+                c == '/'
+                    || c == '?'
+                    || c == '#'
+                    || c.is_whitespace()
+                    || c == '\''
+                    || c == '`'
+                    || c == '"'
+            })
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                out.push_str(&tail[at..end]);
+            }
+            None => out.push_str(&tail[..end]),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// An AWS region name as the SDK accepts it: a DNS label (letters, digits, '-'), e.g.
 /// us-east-1. Whether the region exists is for AWS to say.
 pub fn region(s: &str) -> Result<String, String> {
@@ -197,6 +229,15 @@ mod tests {
         }
         let err = check_endpoint("http://user:secret@[::1").unwrap_err();
         assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn urls_in_text_lose_their_credentials() {
+        assert_eq!(
+            redact_urls_in("invalid value 'http://u:p@[::1' for x; at https://a:b@h:1/p@q"),
+            "invalid value 'http://***@[::1' for x; at https://***@h:1/p@q"
+        );
+        assert_eq!(redact_urls_in("no urls here"), "no urls here");
     }
 
     #[test]

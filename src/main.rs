@@ -58,7 +58,7 @@ fn main() -> ExitCode {
 /// An error line as printed: no credentials (errors::scrub), and table text quoted in it made
 /// terminal-safe.
 fn printable(text: &str) -> String {
-    terminal_safe(&scrub(text)).into_owned()
+    terminal_safe(&scrub(&ddb::checked::redact_urls_in(text))).into_owned()
 }
 
 /// clap's errors on one line and exit 2 (help and --version print as usual, exit 0). A bad

@@ -96,10 +96,11 @@ fn table_text_never_reaches_the_terminal_raw() {
     assert!(r.stderr.contains(SHOWN), "{}", r.stderr);
 
     // Programs get the exact text: JSON escapes it, and it parses back to the original.
-    let rows: serde_json::Value = run(env
-        .ddb()
-        .args(["get-conversation", MAIN_GROUP, "-o", "json"]))
-    .json();
+    let rows: serde_json::Value =
+        run(env
+            .ddb()
+            .args(["get-conversation", MAIN_GROUP, "-o", "json"]))
+        .json();
     assert_eq!(rows.as_array().unwrap().last().unwrap()["message"], ATTACK);
     let out = run(env.ddb().args(["scan", "-o", "ndjson"])).ok();
     let exact = out
@@ -108,14 +109,11 @@ fn table_text_never_reaches_the_terminal_raw() {
         .filter(|v| v["pk"] == format!("MSG#{ATTACK}").as_str())
         .count();
     assert_eq!(exact, 1, "{out}");
-    let groups: serde_json::Value = run(env.ddb().args([
-        "list-conversations",
-        "--user-uuid",
-        ANDREW,
-        "-o",
-        "json",
-    ]))
-    .json();
+    let groups: serde_json::Value =
+        run(env
+            .ddb()
+            .args(["list-conversations", "--user-uuid", ANDREW, "-o", "json"]))
+        .json();
     assert!(
         groups
             .as_array()
@@ -138,7 +136,10 @@ fn at_80_columns(env: &TestEnv, args: &str) -> String {
         .args(["-qec", &cmd, "/dev/null"])
         .current_dir(common::repo_root())
         .env("AWS_CONFIG_FILE", "/nonexistent/ddb-test-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/ddb-test-credentials")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/ddb-test-credentials",
+        )
         .output()
         .expect("run script(1) (util-linux)");
     assert!(
@@ -153,14 +154,11 @@ fn at_80_columns(env: &TestEnv, args: &str) -> String {
 fn uuids_and_keys_stay_whole_at_80_columns() {
     let env = TestEnv::with_table("term-80");
     run(env.ddb().arg("seed")).ok();
-    let groups: serde_json::Value = run(env.ddb().args([
-        "list-conversations",
-        "--user-uuid",
-        ANDREW,
-        "-o",
-        "json",
-    ]))
-    .json();
+    let groups: serde_json::Value =
+        run(env
+            .ddb()
+            .args(["list-conversations", "--user-uuid", ANDREW, "-o", "json"]))
+        .json();
     let uuids: Vec<String> = groups
         .as_array()
         .unwrap()
@@ -188,7 +186,9 @@ fn uuids_and_keys_stay_whole_at_80_columns() {
     let mut keys = 0;
     for (i, line) in lines.iter().enumerate() {
         assert!(line.chars().count() <= 80, "wider than 80: {line}\n{out}");
-        let Some(at) = line.find("MSG#") else { continue };
+        let Some(at) = line.find("MSG#") else {
+            continue;
+        };
         let pk: String = line[at..].chars().take(40).collect();
         assert!(common_uuid(&pk[4..]), "pk cut: {line}\n{out}");
         let sk = lines[i + 1].trim_start_matches(['│', '|', ' ']);
@@ -204,7 +204,11 @@ fn uuids_and_keys_stay_whole_at_80_columns() {
 
 fn common_uuid(s: &str) -> bool {
     s.len() == 36
-        && s.chars()
-            .enumerate()
-            .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
+        && s.chars().enumerate().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
 }

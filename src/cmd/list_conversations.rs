@@ -134,9 +134,7 @@ pub fn conversation_table(style: &Style, groups: &[MessageGroup]) -> Table {
         )
     };
     let message_width = if style.stdout_tty {
-        width
-            .saturating_sub(others + columns * 3 + 1)
-            .clamp(8, 100)
+        width.saturating_sub(others + columns * 3 + 1).clamp(8, 100)
     } else {
         60
     };
