@@ -256,8 +256,9 @@ fn invalid_fixtures_write_nothing() {
         assert!(r.stdout.is_empty(), "{name}: {}", r.stdout);
         assert_eq!(env.count(), 0, "{name}: nothing written");
     }
+    // A malformed option value is a usage error (2).
     let r = run(env.ddb().args(["seed", "--now", "yesterday"]));
-    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--now"), "{}", r.stderr);
     assert_eq!(env.count(), 0);
 }
@@ -317,7 +318,7 @@ fn synthetic_counts_and_determinism() {
     let r = run(env
         .ddb()
         .args(["seed", "--synthetic", "3", "--groups", "4"]));
-    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--groups"), "{}", r.stderr);
 }
 
