@@ -331,3 +331,28 @@ fn io_reason(err: &(dyn std::error::Error + 'static)) -> String {
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     failure_of(err).map_or(exit::FAILURE, Failure::exit_code)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_dumps_are_cut_from_causes() {
+        let sdk = "failed to apply endpoint `http://[::1` to request `Request { body: SdkBody { inner: Once(Some(b\"{}\")) }, uri: Uri { as_string: \"/\" } }`: endpoint is not a valid URI";
+        assert_eq!(
+            without_dumps(sdk),
+            "failed to apply endpoint `http://[::1` to request …: endpoint is not a valid URI"
+        );
+        assert_eq!(
+            without_dumps("unhandled error (ValidationException): Error { code: \"ValidationException\", message: \"x\" }"),
+            "unhandled error (ValidationException)"
+        );
+        assert_eq!(without_dumps("plain words: fine"), "plain words: fine");
+    }
+
+    #[test]
+    fn secrets_are_scrubbed() {
+        scrub_secret("user:s3cr3t".into());
+        assert_eq!(scrub("at http://user:s3cr3t@h"), "at http://***@h");
+    }
+}
