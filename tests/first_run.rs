@@ -95,8 +95,19 @@ fn the_demo_survives_a_recreated_table_and_a_restarted_instance() {
     );
 }
 
+/// `just demo` and `just local-up` must not run `local-install` (npm) first: their recipe
+/// headers name no such dependency, and the script below decides.
 #[test]
 fn local_up_uses_what_answers_without_npm_or_java() {
+    let justfile = std::fs::read_to_string(common::repo_root().join("justfile")).unwrap();
+    for recipe in ["demo:", "local-up:"] {
+        let header = justfile
+            .lines()
+            .find(|l| l.starts_with(recipe))
+            .unwrap_or_else(|| panic!("no {recipe} recipe"));
+        assert!(!header.contains("local-install"), "{header}");
+    }
+
     let local = common::local();
     let empty = tempfile::tempdir().unwrap();
     // A PATH with the basic tools but without npm and java.
