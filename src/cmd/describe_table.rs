@@ -63,6 +63,8 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
     if ctx.style.is_json() {
         return output::print_json(ctx.style.format, &info);
     }
+    // Names and ARNs come from the service: shown to people only terminal-safe.
+    let info = info.terminal_safe();
     let keys = |ks: &[Key]| {
         ks.iter()
             .map(|k| format!("{} ({}, {})", k.attribute, k.key_type, k.attribute_type))
@@ -70,81 +72,83 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
             .join(", ")
     };
     let mut table = ctx.style.table(&[]);
-    add(&mut table, ["table".to_string(), info.table.clone()]);
-    add(&mut table, ["status".to_string(), info.status.clone()]);
-    add(&mut table, ["keys".to_string(), keys(&info.key_schema)]);
+    table.add_row(["table".to_string(), info.table.clone()]);
+    table.add_row(["status".to_string(), info.status.clone()]);
+    table.add_row(["keys".to_string(), keys(&info.key_schema)]);
     for i in &info.global_secondary_indexes {
-        add(
-            &mut table,
-            [
-                "gsi".to_string(),
-                format!(
-                    "{}: {}; projection {}; {}",
-                    i.name,
-                    keys(&i.key_schema),
-                    i.projection,
-                    i.status
-                ),
-            ],
-        );
-    }
-    add(
-        &mut table,
-        [
-            "stream".to_string(),
-            match (&info.stream.view_type, &info.stream.arn) {
-                (Some(v), Some(a)) if info.stream.enabled => format!("{v}, {a}"),
-                (Some(v), None) if info.stream.enabled => v.clone(),
-                _ => "off".to_string(),
-            },
-        ],
-    );
-    add(
-        &mut table,
-        [
-            "items".to_string(),
+        table.add_row([
+            "gsi".to_string(),
             format!(
-                "{} ({} bytes; refreshed about every 6 hours on AWS)",
-                info.item_count, info.size_bytes
+                "{}: {}; projection {}; {}",
+                i.name,
+                keys(&i.key_schema),
+                i.projection,
+                i.status
             ),
-        ],
-    );
-    add(
-        &mut table,
-        [
-            "billing".to_string(),
-            match (
-                info.billing.read_capacity_units,
-                info.billing.write_capacity_units,
-            ) {
-                (Some(r), Some(w)) if info.billing.mode == "PROVISIONED" => {
-                    format!("PROVISIONED, {r} RCU / {w} WCU")
-                }
-                _ => info.billing.mode.clone(),
-            },
-        ],
-    );
-    add(
-        &mut table,
-        [
-            "deletion protection".to_string(),
-            if info.deletion_protection {
-                "on"
-            } else {
-                "off"
+        ]);
+    }
+    table.add_row([
+        "stream".to_string(),
+        match (&info.stream.view_type, &info.stream.arn) {
+            (Some(v), Some(a)) if info.stream.enabled => format!("{v}, {a}"),
+            (Some(v), None) if info.stream.enabled => v.clone(),
+            _ => "off".to_string(),
+        },
+    ]);
+    table.add_row([
+        "items".to_string(),
+        format!(
+            "{} ({} bytes; refreshed about every 6 hours on AWS)",
+            info.item_count, info.size_bytes
+        ),
+    ]);
+    table.add_row([
+        "billing".to_string(),
+        match (
+            info.billing.read_capacity_units,
+            info.billing.write_capacity_units,
+        ) {
+            (Some(r), Some(w)) if info.billing.mode == "PROVISIONED" => {
+                format!("PROVISIONED, {r} RCU / {w} WCU")
             }
-            .to_string(),
-        ],
-    );
+            _ => info.billing.mode.clone(),
+        },
+    ]);
+    table.add_row([
+        "deletion protection".to_string(),
+        if info.deletion_protection {
+            "on"
+        } else {
+            "off"
+        }
+        .to_string(),
+    ]);
     if let Some(c) = &info.created_at {
-        add(&mut table, ["created".to_string(), c.clone()]);
+        table.add_row(["created".to_string(), c.clone()]);
     }
     output::print_table(&table)
 }
 
-/// One labelled row; names and ARNs come from the service, so the value is made terminal-safe.
-fn add(table: &mut comfy_table::Table, [label, value]: [String; 2]) {
-    table.add_row([label, terminal_safe(&value).into_owned()]);
+impl TableInfo {
+    /// Every text field made safe for a terminal (`safe::terminal_safe`).
+    fn terminal_safe(mut self) -> TableInfo {
+        let safe = |s: &mut String| *s = terminal_safe(s).into_owned();
+        let keys = |ks: &mut Vec<Key>| {
+            for k in ks {
+                safe(&mut k.attribute);
+            }
+        };
+        safe(&mut self.table);
+        keys(&mut self.key_schema);
+        for i in &mut self.global_secondary_indexes {
+            safe(&mut i.name);
+            keys(&mut i.key_schema);
+        }
+        for s in [&mut self.stream.arn, &mut self.arn].into_iter().flatten() {
+            safe(s);
+        }
+        self
+    }
 }
 
 pub async fn fetch(ctx: &Ctx) -> Result<TableDescription> {
