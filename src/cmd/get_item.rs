@@ -118,7 +118,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         return output::print_json(ctx.style.format, &value);
     }
     if args.raw {
-        return output::line(show::terminal_safe(&serde_json::to_string_pretty(&value)?));
+        return output::line(crate::safe::terminal_safe(&serde_json::to_string_pretty(
+            &value,
+        )?));
     }
     let mut key_names = vec![keys.partition.name.as_str()];
     key_names.extend(keys.sort.as_ref().map(|k| k.name.as_str()));
