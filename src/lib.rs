@@ -21,6 +21,7 @@ pub mod render;
 pub mod retry;
 pub mod schema;
 pub mod seed_plan;
+pub mod settle;
 pub mod stream_record;
 pub mod stream_source;
 pub mod synthetic;

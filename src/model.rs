@@ -224,12 +224,24 @@ mod tests {
             timestamp(utc("2026-11-25T15:13:25")),
             "2026-11-25T15:13:25.000000+00:00"
         );
-        assert_eq!(utc("2026-11-25T11:13:25-04:00"), utc("2026-11-25T15:13:25Z"));
-        assert_eq!(utc("2026-11-25 15:13:25.5"), utc("2026-11-25T15:13:25.500+00:00"));
+        assert_eq!(
+            utc("2026-11-25T11:13:25-04:00"),
+            utc("2026-11-25T15:13:25Z")
+        );
+        assert_eq!(
+            utc("2026-11-25 15:13:25.5"),
+            utc("2026-11-25T15:13:25.500+00:00")
+        );
         assert!(parse_timestamp("2026-13-01T00:00:00").is_err());
         // Newer by instant, not by string: 12:00-04:00 is 16:00 UTC.
-        assert!(is_newer("2026-11-25T12:00:00-04:00", "2026-11-25T15:00:00.999999"));
-        assert!(is_newer("2026-11-25T15:00:00.000001", "2026-11-25T15:00:00+00:00"));
+        assert!(is_newer(
+            "2026-11-25T12:00:00-04:00",
+            "2026-11-25T15:00:00.999999"
+        ));
+        assert!(is_newer(
+            "2026-11-25T15:00:00.000001",
+            "2026-11-25T15:00:00+00:00"
+        ));
         // One instant, two spellings: a fixed order by the string, never equal.
         assert_eq!(
             compare_sk("2026-11-25T15:00:00Z", "2026-11-25T15:00:00+00:00"),
@@ -238,7 +250,9 @@ mod tests {
         assert_eq!(compare_sk("x", "x"), Ordering::Equal);
         assert!(is_newer("2020-01-01T00:00:00Z", "not a time"));
         assert_eq!(
-            wall_clock("2026-11-25T11:13:25.5-04:00").unwrap().to_string(),
+            wall_clock("2026-11-25T11:13:25.5-04:00")
+                .unwrap()
+                .to_string(),
             "2026-11-25 11:13:25"
         );
     }
