@@ -21,6 +21,7 @@ pub mod render;
 pub mod retry;
 pub mod schema;
 pub mod seed_plan;
+pub mod seed_rows;
 pub mod settle;
 pub mod stream_record;
 pub mod stream_source;
