@@ -133,6 +133,10 @@ async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()>
         plan.conversations.len() as u64,
         start.elapsed(),
     );
+    // The rows come after the messages: a run that stops here wrote none of them.
+    if outcome.cancelled || outcome.error.is_some() {
+        summary.failed_items += total - messages;
+    }
     // Ctrl-C first: a batch stopped in its retry pause reports an error too, but the run
     // was interrupted, not failed (exit 130, with exactly what landed).
     if outcome.cancelled {
@@ -203,6 +207,7 @@ fn finish_rows(ctx: &Ctx, summary: &mut Summary, rows: RowsReport) -> Result<()>
     summary.stale_deleted += rows.rows_deleted;
     summary.retries += rows.retries;
     if rows.cancelled {
+        summary.failed_items += 2 * (summary.groups - rows.conversations - rows.failed_count);
         print_summary(ctx, summary)?;
         return Err(Failure::Interrupted(format!(
             "interrupted: the messages were written, but the GRP# rows of {} of {} conversations were not settled; run the same seed again to finish",
@@ -240,6 +245,9 @@ async fn seed_synthetic(ctx: &Ctx, spec: &Spec, opts: &WriteOptions) -> Result<(
     )
     .await;
     let mut summary = summarize(&outcome.report, spec.messages, spec.groups, start.elapsed());
+    if outcome.cancelled || outcome.error.is_some() {
+        summary.failed_items += total - spec.messages;
+    }
     if outcome.cancelled {
         return interrupted(ctx, &summary, total);
     }
