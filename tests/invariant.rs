@@ -681,3 +681,53 @@ fn coalescing_changes_no_final_state() {
     }
     assert_eq!(finals[0], finals[1]);
 }
+
+/// A conversation that fails makes every record of it in the batch fail (so a checkpoint or
+/// Lambda retries them all); other conversations go on.
+#[test]
+fn a_failed_conversation_fails_all_its_records() {
+    let env = TestEnv::with_table("inv-fail");
+    let bad = conversation(30);
+    let good = conversation(31);
+    start(&env, &bad, T0);
+    start(&env, &good, T0);
+    // bad.a already has another conversation's row at the sk bad's newest message wants:
+    // moving there would overwrite that conversation, so it must fail.
+    let clash = item(&[
+        ("pk", &format!("GRP#{}", bad.a)),
+        ("sk", &at(9)),
+        ("message_group_uuid", "99999999-0000-4000-8000-000000000000"),
+        ("message", "another conversation"),
+        ("user_uuid", "c"),
+        ("user_display_name", "Cy"),
+        ("user_handle", "cy"),
+    ]);
+    env.put_items(vec![clash]);
+    let older = message(&bad, &at(3), "older");
+    let newer = message(&bad, &at(9), "collides");
+    let fine = message(&good, &at(8), "fine");
+    env.put_items(vec![older.clone(), newer.clone(), fine.clone()]);
+    let r = run_event(
+        &env,
+        None,
+        &[
+            record(&env, 1, "INSERT", &older),
+            record(&env, 2, "INSERT", &fine),
+            record(&env, 3, "INSERT", &newer),
+        ],
+    );
+    assert_eq!(r.code, 7, "{}\n{}", r.stderr, r.stdout);
+    let out: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        out["batchItemFailures"],
+        json!([{"itemIdentifier": format!("{:021}", 1)}, {"itemIdentifier": format!("{:021}", 3)}])
+    );
+    let t = texts(&out);
+    assert!(
+        t[0].starts_with("failed: ") && t[0].contains("another conversation"),
+        "{t:?}"
+    );
+    assert_eq!(t[0], t[2]);
+    assert_eq!(t[1], "updated 2 groups");
+    assert!(r.stderr.contains("2 of 3 records failed"), "{}", r.stderr);
+}
