@@ -5,8 +5,8 @@
 //! A batch is coalesced per conversation: of its INSERT/MODIFY records only the newest message
 //! (by instant, the string as tie-break; the last record of equal keys) is applied, after one
 //! read of the conversation's rows through the group index; older ones are reported as
-//! `superseded by <sk>`. The rows move forward to it through `Settler::run`, whose transaction
-//! checks that the message still exists (a replay never revives a deleted message: the next
+//! `superseded by <sk>`. The rows move forward to it together, in one transaction
+//! (`Settler::run`) that checks the message still exists (a replay never revives a deleted message: the next
 //! newest of the batch is tried instead). A REMOVE of the message a row shows settles the rows
 //! on the newest message that remains (`Settler::settle`). Conversations run in parallel; one
 //! conversation's failure makes every record of it in the batch Failed, so a checkpoint or
@@ -431,32 +431,19 @@ impl<'a> Handler<'a> {
                 .values()
                 .map(|owned| plan_owner(owned, &target, None, Mode::Forward))
                 .collect();
-            // The rows belong to different users and move independently: all at once.
-            let ran = futures::future::join_all(plans.iter().map(|p| async {
-                let mut t = Tally::default();
-                (settler.run(group, &target, p, &mut t).await, t)
-            }))
-            .await;
-            let mut again = false;
-            let mut failure = None;
-            for (r, t) in ran {
-                tally.add(t);
-                match r {
-                    Ok(ran) => {
-                        updated += usize::from(ran.put);
-                        again |= ran.more;
-                    }
-                    Err(RunError::Changed) => again = true,
-                    Err(RunError::TargetGone) => {
-                        gone.insert(up.sk.as_str());
-                        again = true;
-                    }
-                    Err(RunError::Failed(e)) => failure = Some(e),
+            // Every row of the conversation in one transaction: they move together.
+            let again = match settler.run(group, &target, &plans, tally).await {
+                Ok(ran) => {
+                    updated += ran.put as usize;
+                    ran.more
                 }
-            }
-            if let Some(e) = failure {
-                return Err(failed(e, updated));
-            }
+                Err(RunError::Changed) => true,
+                Err(RunError::TargetGone) => {
+                    gone.insert(up.sk.as_str());
+                    true
+                }
+                Err(RunError::Failed(e)) => return Err(failed(e, updated)),
+            };
             if !again {
                 return Ok(lane
                     .records

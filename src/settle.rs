@@ -4,8 +4,9 @@
 //! shows is removed) and seed (settling every seeded conversation) both go through it.
 //!
 //! For each participant ("owner") of a conversation, `plan_owner` decides from the rows read
-//! what one TransactWriteItems must do, and `Settler::run` sends it, guarded so that a decision
-//! made on a stale read can never be applied:
+//! what must happen to its rows, and `Settler::run` sends the plans of all owners as ONE
+//! TransactWriteItems (the rows of a conversation move together and never disagree), guarded
+//! so that a decision made on a stale read can never be applied:
 //! - ConditionCheck `attribute_exists(pk)` on the message the row moves to (MSG#g, sk): a replay
 //!   can never revive a deleted message, and the check is in the same transaction as the move;
 //! - moving back (the row shows a newer message than the newest existing one): ConditionCheck
@@ -163,13 +164,15 @@ pub enum Role {
     Duplicate,
 }
 
-/// The actions of one owner's transaction, in order, with their roles. At most
-/// `MAX_TRANSACT_ITEMS`; duplicates beyond that are left for the next read (`true`).
+/// The actions of one conversation's transaction, in order, with their roles: one check that
+/// the target exists (when any row moves), one check per message rows move back from (a
+/// transaction may touch an item once), then each owner's Delete, Put and duplicate Deletes.
+/// At most `MAX_TRANSACT_ITEMS`; duplicates beyond that are left for the next read (`true`).
 pub fn actions(
     table: &str,
     group: &str,
     target: &Target,
-    plan: &OwnerPlan,
+    plans: &[OwnerPlan],
 ) -> Result<(Vec<(TransactWriteItem, Role)>, bool), String> {
     let g = AttributeValue::S(group.to_string());
     let key = |row: &Item| -> Item {
@@ -199,43 +202,56 @@ pub fn actions(
             .map_err(|e| e.to_string())
     };
     let mut out = Vec::new();
-    let deletes = match plan {
-        OwnerPlan::Stay { deletes } => deletes,
-        OwnerPlan::Move {
-            from,
-            row,
-            deletes,
-            back,
-        } => {
-            out.push((
-                message_check(&target.sk, "attribute_exists(pk)")?,
-                Role::Target,
-            ));
-            if let Some(from) = from {
-                if *back {
-                    out.push((
-                        message_check(sk(from), "attribute_not_exists(pk)")?,
-                        Role::Gone,
-                    ));
-                }
-                out.push((guarded_delete(from)?, Role::From));
+    if plans.iter().any(|p| matches!(p, OwnerPlan::Move { .. })) {
+        out.push((
+            message_check(&target.sk, "attribute_exists(pk)")?,
+            Role::Target,
+        ));
+    }
+    let mut gone_checked: BTreeSet<&str> = BTreeSet::new();
+    for plan in plans {
+        if let OwnerPlan::Move {
+            from: Some(from),
+            back: true,
+            ..
+        } = plan
+        {
+            if gone_checked.insert(sk(from)) {
+                out.push((
+                    message_check(sk(from), "attribute_not_exists(pk)")?,
+                    Role::Gone,
+                ));
             }
-            let put = Put::builder()
-                .table_name(table)
-                .set_item(Some(row.clone()))
-                .condition_expression("attribute_not_exists(pk) OR message_group_uuid = :g")
-                .expression_attribute_values(":g", g.clone())
-                .build()
-                .map_err(|e| e.to_string())?;
-            out.push((TransactWriteItem::builder().put(put).build(), Role::Put));
-            deletes
         }
-    };
-    let room = MAX_TRANSACT_ITEMS - out.len();
-    for row in deletes.iter().take(room) {
+    }
+    let mut duplicates: Vec<&Item> = Vec::new();
+    for plan in plans {
+        let deletes = match plan {
+            OwnerPlan::Stay { deletes } => deletes,
+            OwnerPlan::Move {
+                from, row, deletes, ..
+            } => {
+                if let Some(from) = from {
+                    out.push((guarded_delete(from)?, Role::From));
+                }
+                let put = Put::builder()
+                    .table_name(table)
+                    .set_item(Some(row.clone()))
+                    .condition_expression("attribute_not_exists(pk) OR message_group_uuid = :g")
+                    .expression_attribute_values(":g", g.clone())
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                out.push((TransactWriteItem::builder().put(put).build(), Role::Put));
+                deletes
+            }
+        };
+        duplicates.extend(deletes);
+    }
+    let room = MAX_TRANSACT_ITEMS.saturating_sub(out.len());
+    for row in duplicates.iter().take(room) {
         out.push((guarded_delete(row)?, Role::Duplicate));
     }
-    Ok((out, deletes.len() > room))
+    Ok((out, duplicates.len() > room))
 }
 
 /// Calls repeated and reads done again, counted for the report.
@@ -270,8 +286,8 @@ pub enum RunError {
 /// What a transaction did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Ran {
-    /// A row was put at the target (moved, created or rewritten).
-    pub put: bool,
+    /// Rows put at the target (moved, created or rewritten).
+    pub put: u32,
     pub deleted: u32,
     /// Duplicates were left for another round (more than a transaction holds).
     pub more: bool,
@@ -447,20 +463,21 @@ impl<'a> Settler<'a> {
         ))
     }
 
-    /// Send one owner's plan as one TransactWriteItems, retried (same token) on throttling,
-    /// conflicts, 5xx and lost connections.
+    /// Send the plans of a conversation's owners as one TransactWriteItems (its rows move
+    /// together, so they never disagree), retried (same token) on throttling, conflicts, 5xx
+    /// and lost connections.
     pub async fn run(
         &self,
         group: &str,
         target: &Target,
-        plan: &OwnerPlan,
+        plans: &[OwnerPlan],
         tally: &mut Tally,
     ) -> Result<Ran, RunError> {
-        if plan.is_noop() {
+        if plans.iter().all(OwnerPlan::is_noop) {
             return Ok(Ran::default());
         }
         let (items, more) =
-            actions(&self.db.table, group, target, plan).map_err(RunError::Failed)?;
+            actions(&self.db.table, group, target, plans).map_err(RunError::Failed)?;
         let roles: Vec<Role> = items.iter().map(|(_, r)| *r).collect();
         let items: Vec<TransactWriteItem> = items.into_iter().map(|(i, _)| i).collect();
         // One token per transaction, kept across its own retries only.
@@ -480,7 +497,7 @@ impl<'a> Settler<'a> {
             let err = match sent {
                 Ok(_) => {
                     tally.retries += tries.retries;
-                    let put = roles.contains(&Role::Put);
+                    let put = roles.iter().filter(|r| **r == Role::Put).count() as u32;
                     let deleted = roles
                         .iter()
                         .filter(|r| matches!(r, Role::From | Role::Duplicate))
@@ -499,12 +516,19 @@ impl<'a> Settler<'a> {
                     };
                     if failed(Role::Put) {
                         tally.retries += tries.retries;
-                        let pk = match plan {
-                            OwnerPlan::Move { row, .. } => get_s(row, "pk").unwrap_or(""),
-                            OwnerPlan::Stay { .. } => "",
-                        };
+                        let puts = plans.iter().filter_map(|p| match p {
+                            OwnerPlan::Move { row, .. } => get_s(row, "pk"),
+                            OwnerPlan::Stay { .. } => None,
+                        });
+                        let failed_put = codes
+                            .iter()
+                            .zip(&roles)
+                            .filter(|(_, r)| **r == Role::Put)
+                            .zip(puts)
+                            .find(|((c, _), _)| *c == "ConditionalCheckFailed")
+                            .map_or("", |(_, pk)| pk);
                         return Err(RunError::Failed(format!(
-                            "{pk} already has a row at sk {} for another conversation",
+                            "{failed_put} already has a row at sk {} for another conversation",
                             target.sk
                         )));
                     }
@@ -600,24 +624,15 @@ impl<'a> Settler<'a> {
                     }
                 })
                 .collect();
-            let ran = futures::future::join_all(plans.iter().map(|p| async {
-                let mut t = Tally::default();
-                (self.run(group, &target, p, &mut t).await, t)
-            }))
-            .await;
-            let mut again = false;
-            for (r, t) in ran {
-                tally.add(t);
-                match r {
-                    Ok(ran) => {
-                        settled.rows_put += u32::from(ran.put);
-                        settled.rows_deleted += ran.deleted;
-                        again |= ran.more;
-                    }
-                    Err(RunError::Changed | RunError::TargetGone) => again = true,
-                    Err(RunError::Failed(e)) => return Err(e),
+            let again = match self.run(group, &target, &plans, tally).await {
+                Ok(ran) => {
+                    settled.rows_put += ran.put;
+                    settled.rows_deleted += ran.deleted;
+                    ran.more
                 }
-            }
+                Err(RunError::Changed | RunError::TargetGone) => true,
+                Err(RunError::Failed(e)) => return Err(e),
+            };
             if !again {
                 return Ok(settled);
             }
@@ -764,13 +779,23 @@ mod tests {
     fn transactions_check_the_message_and_guard_every_row() {
         let rows = [row("a", T1, "one"), row("a", T3, "gone")];
         let plan = plan_owner(&rows, &target(T2, "two"), None, Mode::Exact);
-        let (items, more) = actions("t", "g", &target(T2, "two"), &plan).unwrap();
+        let other = plan_owner(
+            &[row("b", T3, "gone")],
+            &target(T2, "two"),
+            None,
+            Mode::Exact,
+        );
+        let (items, more) = actions("t", "g", &target(T2, "two"), &[plan, other]).unwrap();
         let roles: Vec<Role> = items.iter().map(|(_, r)| *r).collect();
+        // Both rows in one transaction, and one Gone check for the message both move back
+        // from: a transaction may touch an item only once.
         assert_eq!(
             roles,
             [
                 Role::Target,
                 Role::Gone,
+                Role::From,
+                Role::Put,
                 Role::From,
                 Role::Put,
                 Role::Duplicate
