@@ -49,7 +49,8 @@ python3 - "$WORK/ddb.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))["summary"]
 print(f"    ddb: {s['processed']} records, updated {s['updated']} ({s['rows_updated']} rows), "
-      f"skipped {s['skipped']} (superseded), failed {s['failed']}, retries {s['retries']}")
+      f"skipped {s['skipped']} (superseded), failed {s['failed']}, retries {s['retries']}; "
+      f"its own clock: {s['messages_per_s']} messages/s over {s['elapsed_s']} s")
 PY
 python3 - "$N" "$WALL_PY" "$WALL_DDB" <<'PY'
 import sys
