@@ -24,6 +24,8 @@ pub mod retry;
 pub mod safe;
 pub mod schema;
 pub mod seed_plan;
+pub mod seed_rows;
+pub mod settle;
 pub mod stream_checkpoint;
 pub mod stream_record;
 pub mod stream_report;
