@@ -13,7 +13,9 @@ use crate::output::{self, Style};
 pub mod completions;
 pub mod describe_table;
 pub mod drop;
+pub mod export;
 pub mod get_conversation;
+pub mod import;
 pub mod list_conversations;
 pub mod list_tables;
 pub mod put_message;
@@ -122,6 +124,8 @@ pub async fn run(command: Command, global: &GlobalArgs) -> Result<()> {
         Command::ListConversations(a) => list_conversations::run(a, &ctx).await,
         Command::Scan(a) => scan::run(a, &ctx).await,
         Command::SimulateStream(a) => simulate_stream::run(a, &ctx).await,
+        Command::Export(a) => export::run(a, &ctx).await,
+        Command::Import(a) => import::run(a, &ctx).await,
         Command::Completions(_) => unreachable!("handled above"),
     }
 }
