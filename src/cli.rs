@@ -1,8 +1,9 @@
 //! The clap command tree: global options and one variant per subcommand.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::cmd;
+use crate::output::{ColorChoice, OutputFormat};
 
 pub const DEFAULT_TABLE: &str = "cruddur-messages";
 
@@ -58,20 +59,6 @@ pub struct GlobalArgs {
     /// Print the resolved target to stderr, and the SDK's detail after an error
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Output")]
     pub verbose: u8,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Table,
-    Json,
-    Ndjson,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Debug, Subcommand)]

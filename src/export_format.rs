@@ -250,7 +250,7 @@ pub struct LineReader {
 }
 
 enum Lines {
-    Gzip(BufReader<MultiGzDecoder<BufReader<Hashing<File>>>>),
+    Gzip(Box<BufReader<MultiGzDecoder<BufReader<Hashing<File>>>>>),
     Plain(BufReader<Hashing<File>>),
 }
 
@@ -267,10 +267,10 @@ impl LineReader {
             bytes: 0,
         };
         let inner = if n == 2 && magic == [0x1f, 0x8b] {
-            Lines::Gzip(BufReader::with_capacity(
+            Lines::Gzip(Box::new(BufReader::with_capacity(
                 1 << 16,
                 MultiGzDecoder::new(BufReader::with_capacity(1 << 16, hashing)),
-            ))
+            )))
         } else {
             Lines::Plain(BufReader::with_capacity(1 << 16, hashing))
         };

@@ -226,12 +226,13 @@ pub struct Checked {
 
 /// Read every data file once: each line parses, each item passes `rules`, no BatchWriteItem
 /// call would carry the same key twice, and each file matches its manifest entry (MD5, ETag
-/// when single-part, item count). `on_items(n)` reports progress. The first problem is
-/// returned as `file:line: what`.
+/// when single-part, item count). `on_items(n)` reports progress; `cancelled()` is polled
+/// between items (Ctrl-C). The first problem is returned as `file:line: what`.
 pub fn validate(
     source: &Source,
     rules: &ItemRules,
     on_items: &dyn Fn(u64),
+    cancelled: &dyn Fn() -> bool,
 ) -> Result<Checked, Failure> {
     let mut checked = Checked::default();
     // Keys of the batch being filled, as the writer will group them (BATCH_SIZE in order).
@@ -278,6 +279,11 @@ pub fn validate(
             checked.items += 1;
             if checked.items % 1024 == 0 {
                 on_items(1024);
+                if cancelled() {
+                    return Err(Failure::Interrupted(
+                        "interrupted while checking the export; nothing was written".into(),
+                    ));
+                }
             }
         }
         let md5 = reader

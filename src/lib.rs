@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod client;
 pub mod cmd;
+pub mod db;
 pub mod errors;
 pub mod export_format;
 pub mod export_read;

@@ -128,14 +128,22 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
 
 pub async fn fetch(ctx: &Ctx) -> Result<TableDescription> {
     let out = ctx
-        .ddb()
+        .db
+        .dynamodb
         .describe_table()
-        .table_name(&ctx.table)
+        .table_name(&ctx.db.table)
         .send()
         .await
-        .map_err(|e| api_error(ctx.target(), "DescribeTable", Subject::Table(&ctx.table), e))?;
+        .map_err(|e| {
+            api_error(
+                &ctx.db.target,
+                "DescribeTable",
+                Subject::Table(&ctx.db.table),
+                e,
+            )
+        })?;
     out.table
-        .ok_or_else(|| anyhow::anyhow!("DescribeTable returned no table for '{}'", ctx.table))
+        .ok_or_else(|| anyhow::anyhow!("DescribeTable returned no table for '{}'", ctx.db.table))
 }
 
 fn keys(desc: &TableDescription, ks: &[KeySchemaElement]) -> Vec<Key> {

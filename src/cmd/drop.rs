@@ -24,19 +24,19 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    ctx.confirm_destructive(&format!("drop table '{}'", ctx.table), args.yes)?;
+    ctx.confirm_destructive(&format!("drop table '{}'", ctx.db.table), args.yes)?;
     match delete_and_wait(ctx, Duration::from_secs(args.wait_timeout)).await {
         Ok(elapsed) => {
             if ctx.style.is_json() {
                 output::print_json(
                     ctx.style.format,
-                    &serde_json::json!({"table": ctx.table, "dropped": true, "elapsed_ms": elapsed.as_millis() as u64}),
+                    &serde_json::json!({"table": ctx.db.table, "dropped": true, "elapsed_ms": elapsed.as_millis() as u64}),
                 )
             } else {
                 output::line(format!(
                     "dropped table '{}' at {} ({:.1}s)",
-                    ctx.table,
-                    ctx.target().endpoint_label(),
+                    ctx.db.table,
+                    ctx.db.target.endpoint_label(),
                     elapsed.as_secs_f64()
                 ))
             }
@@ -44,7 +44,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         Err(e) if args.if_exists && matches!(failure_of(&e), Some(Failure::NotFound(_))) => {
             output::note(format!(
                 "table '{}' does not exist; nothing to drop",
-                ctx.table
+                ctx.db.table
             ));
             Ok(())
         }
@@ -55,9 +55,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
 /// DeleteTable, then poll DescribeTable until it reports the table gone.
 pub async fn delete_and_wait(ctx: &Ctx, timeout: Duration) -> Result<Duration> {
     let start = Instant::now();
-    ctx.ddb()
+    ctx.db.dynamodb
         .delete_table()
-        .table_name(&ctx.table)
+        .table_name(&ctx.db.table)
         .send()
         .await
         .map_err(|e| {
@@ -68,22 +68,24 @@ pub async fn delete_and_wait(ctx: &Ctx, timeout: Duration) -> Result<Duration> {
             if protected {
                 anyhow::anyhow!(
                     "table '{}' has deletion protection on; turn it off first (aws dynamodb update-table --table-name {} --no-deletion-protection-enabled)",
-                    ctx.table,
-                    ctx.table
+                    ctx.db.table,
+                    ctx.db.table
                 )
             } else {
-                api_error(ctx.target(), "DeleteTable", Subject::Table(&ctx.table), e)
+                api_error(&ctx.db.target, "DeleteTable", Subject::Table(&ctx.db.table), e)
             }
         })?;
-    let spinner = ctx
-        .style
-        .spinner(format!("waiting for table '{}' to be deleted", ctx.table));
+    let spinner = ctx.style.spinner(format!(
+        "waiting for table '{}' to be deleted",
+        ctx.db.table
+    ));
     let mut delay = Duration::from_millis(50);
     loop {
         let r = ctx
-            .ddb()
+            .db
+            .dynamodb
             .describe_table()
-            .table_name(&ctx.table)
+            .table_name(&ctx.db.table)
             .send()
             .await;
         match r {
@@ -97,9 +99,9 @@ pub async fn delete_and_wait(ctx: &Ctx, timeout: Duration) -> Result<Duration> {
             Err(e) => {
                 spinner.finish_and_clear();
                 return Err(api_error(
-                    ctx.target(),
+                    &ctx.db.target,
                     "DescribeTable",
-                    Subject::Table(&ctx.table),
+                    Subject::Table(&ctx.db.table),
                     e,
                 ));
             }
@@ -107,7 +109,7 @@ pub async fn delete_and_wait(ctx: &Ctx, timeout: Duration) -> Result<Duration> {
                 spinner.finish_and_clear();
                 bail!(
                     "table '{}' still exists after {}s",
-                    ctx.table,
+                    ctx.db.table,
                     timeout.as_secs()
                 );
             }

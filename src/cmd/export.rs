@@ -4,23 +4,20 @@
 //! removes its folder, so a folder with a `manifest-summary.json` is a complete export.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
 use super::{describe_table, Ctx};
-use crate::client::Target;
-use crate::errors::{api_error, Failure, Subject};
+use crate::db::Db;
+use crate::errors::Failure;
 use crate::export_format::{
     self as format, new_export_id, write_with_checksums, DataFileWriter, WrittenFile,
 };
-use crate::interrupt::Interrupt;
 use crate::item::Item;
 use crate::output;
 
@@ -59,12 +56,11 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     std::fs::create_dir_all(export_dir.join(format::DATA_DIR))
         .with_context(|| format!("creating {}", export_dir.display()))?;
 
-    let interrupt = Interrupt::watch("the pages in flight");
     let bar = counter(ctx);
     let result = async {
         std::fs::write(export_dir.join(format::STARTED_FILE), b"")?;
-        let files = scan_to_files(ctx, &args, &export_dir, &key_prefix, &bar, &interrupt).await?;
-        if interrupt.raised() {
+        let files = scan_to_files(ctx, &args, &export_dir, &key_prefix, &bar).await?;
+        if ctx.db.cancelled() {
             return Err(Failure::Interrupted(format!(
                 "interrupted: the export was not finished and {} was removed",
                 export_dir.display()
@@ -99,7 +95,7 @@ fn counter(ctx: &Ctx) -> ProgressBar {
     bar.set_style(
         ProgressStyle::with_template(&format!(
             "{{spinner}} exporting '{}': {{human_pos}} items ({{per_sec}}, {{elapsed}})",
-            ctx.table
+            ctx.db.table
         ))
         .expect("static template"),
     );
@@ -114,19 +110,15 @@ async fn scan_to_files(
     export_dir: &Path,
     key_prefix: &str,
     bar: &ProgressBar,
-    interrupt: &Interrupt,
 ) -> Result<Vec<WrittenFile>> {
     let mut tasks = JoinSet::new();
     for segment in 0..args.segments {
         let job = Segment {
-            client: ctx.ddb().clone(),
-            target: ctx.target().clone(),
-            table: ctx.table.clone(),
+            db: ctx.db.clone(),
             segment: (segment as i32, args.segments as i32),
             writer: DataFileWriter::create(export_dir, key_prefix)
                 .with_context(|| format!("creating a data file in {}", export_dir.display()))?,
             bar: bar.clone(),
-            stop: interrupt.clone(),
         };
         tasks.spawn(job.run());
     }
@@ -140,13 +132,10 @@ async fn scan_to_files(
 }
 
 struct Segment {
-    client: Client,
-    target: Target,
-    table: String,
+    db: Db,
     segment: (i32, i32),
     writer: DataFileWriter,
     bar: ProgressBar,
-    stop: Interrupt,
 }
 
 impl Segment {
@@ -155,21 +144,22 @@ impl Segment {
         let (segment, total) = self.segment;
         loop {
             let page = self
-                .client
+                .db
+                .dynamodb
                 .scan()
-                .table_name(&self.table)
+                .table_name(&self.db.table)
                 .segment(segment)
                 .total_segments(total)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| api_error(&self.target, "Scan", Subject::Table(&self.table), e))?;
+                .map_err(|e| self.db.table_error("Scan", e))?;
             let items = page.items.unwrap_or_default();
             for item in &items {
                 self.writer.write_item(item)?;
             }
             self.bar.inc(items.len() as u64);
-            if stopped(self.stop.flag()) {
+            if self.db.cancelled() {
                 break;
             }
             match page.last_evaluated_key {
@@ -179,10 +169,6 @@ impl Segment {
         }
         Ok(self.writer.finish()?)
     }
-}
-
-fn stopped(flag: &AtomicBool) -> bool {
-    flag.load(Ordering::SeqCst)
 }
 
 fn timestamp(t: DateTime<Utc>) -> String {
@@ -257,7 +243,7 @@ fn print_summary(ctx: &Ctx, s: &Summary) -> Result<()> {
     output::line(ctx.style.bold(&format!(
         "exported {} items of '{}' into {} file(s), {:.1} MB, in {:.2} s ({} items/s): {}",
         s.items,
-        ctx.table,
+        ctx.db.table,
         s.files,
         s.bytes as f64 / 1e6,
         s.elapsed_ms as f64 / 1000.0,

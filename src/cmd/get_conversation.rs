@@ -132,7 +132,7 @@ pub async fn fetch(
     limit: Option<usize>,
     capacity: bool,
 ) -> Result<Conversation> {
-    let read = query::newest_first(ctx, &msg_pk(group), range, limit, capacity).await?;
+    let read = query::newest_first(&ctx.db, &msg_pk(group), range, limit, capacity).await?;
     let messages = read
         .items
         .iter()

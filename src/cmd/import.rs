@@ -13,7 +13,6 @@ use super::{describe_table, Ctx};
 use crate::errors::Failure;
 use crate::export_read::{self, Checked, ItemStream};
 use crate::import_check::ItemRules;
-use crate::interrupt::Interrupt;
 use crate::output;
 use crate::retry::Backoff;
 use crate::write::{self, WriteOptions, WriteReport};
@@ -67,8 +66,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let start = Instant::now();
     let source = export_read::open(&args.path)?;
     let desc = describe_table::fetch(ctx).await?;
-    let rules =
-        ItemRules::from_table(&desc).map_err(|e| anyhow::anyhow!("table '{}': {e}", ctx.table))?;
+    let rules = ItemRules::from_table(&desc)
+        .map_err(|e| anyhow::anyhow!("table '{}': {e}", ctx.db.table))?;
     if !args.dry_run {
         let what = format!("import {} into the table", args.path.display());
         ctx.confirm_destructive(&what, args.yes)?;
@@ -81,8 +80,6 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         return print_summary(ctx, &summary);
     }
 
-    // Listen only once the input is known good: Ctrl-C before that just quits.
-    let interrupt = Interrupt::watch("the batches in flight");
     let opts = WriteOptions {
         concurrency: args.concurrency,
         backoff: Backoff {
@@ -92,27 +89,37 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     };
     let bar = ctx.style.progress(checked.items, "items");
     let mut items = ItemStream::new(&source);
-    let outcome = write::write_all(
-        ctx.ddb(),
-        ctx.target(),
-        &ctx.table,
-        items.by_ref().map(write::put),
-        &opts,
-        interrupt.flag(),
-        &|n| bar.inc(n),
-    )
-    .await;
+    // Stop reading at Ctrl-C: the writer counts what it was not given by draining the
+    // iterator, and the summary counts from the checked total instead.
+    let requests = items
+        .by_ref()
+        .take_while(|_| !ctx.db.cancelled())
+        .map(write::put);
+    let outcome = write::write_all(&ctx.db, requests, &opts, &|n| bar.inc(n)).await;
     bar.finish_and_clear();
     let summary = summarize(&checked, &outcome.report, false, check_time, start);
     let total = checked.items;
+    // Ctrl-C first: a batch stopped in its retry pause reports an error too, but the run was
+    // interrupted, not failed (exit 130, with exactly what landed).
+    if outcome.cancelled {
+        print_summary(ctx, &summary)?;
+        return Err(Failure::Interrupted(format!(
+            "interrupted: {} of {total} items written to '{}', {} not written; run the same import again to finish (it puts the same items)",
+            summary.items_written, ctx.db.table, summary.failed_items
+        ))
+        .into());
+    }
     if let Some(err) = outcome.error {
         if outcome.report.written == 0 && !outcome.exhausted {
-            return Err(err.context(format!("importing into '{}': no items written", ctx.table)));
+            return Err(err.context(format!(
+                "importing into '{}': no items written",
+                ctx.db.table
+            )));
         }
         print_summary(ctx, &summary)?;
         return Err(Failure::Partial(format!(
             "{} of {total} items were NOT written to '{}' ({} written, {} retries): {err:#}; importing again is safe (it puts the same items)",
-            summary.failed_items, ctx.table, summary.items_written, summary.retries
+            summary.failed_items, ctx.db.table, summary.items_written, summary.retries
         ))
         .into());
     }
@@ -120,15 +127,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         print_summary(ctx, &summary)?;
         return Err(Failure::Partial(format!(
             "{e}: {} of {total} items written to '{}'",
-            summary.items_written, ctx.table
-        ))
-        .into());
-    }
-    if outcome.cancelled {
-        print_summary(ctx, &summary)?;
-        return Err(Failure::Interrupted(format!(
-            "interrupted: {} of {total} items written to '{}', {} not written; run the same import again to finish (it puts the same items)",
-            summary.items_written, ctx.table, summary.failed_items
+            summary.items_written, ctx.db.table
         ))
         .into());
     }
@@ -140,9 +139,9 @@ fn check(ctx: &Ctx, source: &export_read::Source, rules: &ItemRules) -> Result<C
     let bar = ctx.style.spinner(format!(
         "checking {} data file(s) against table '{}'",
         source.files.len(),
-        ctx.table
+        ctx.db.table
     ));
-    let result = export_read::validate(source, rules, &|n| bar.inc(n));
+    let result = export_read::validate(source, rules, &|n| bar.inc(n), &|| ctx.db.cancelled());
     bar.finish_and_clear();
     result.map_err(|e| match e {
         Failure::InvalidInput(msg) => {
@@ -169,7 +168,7 @@ fn summarize(
         failed_items: if dry_run {
             0
         } else {
-            checked.items - report.written
+            checked.items.saturating_sub(report.written)
         },
         dry_run,
         check_ms: check_time.as_millis() as u64,
@@ -191,7 +190,7 @@ fn print_summary(ctx: &Ctx, s: &Summary) -> Result<()> {
             "checked {} items in {} file(s) against '{}' in {:.2} s: all good, nothing written (--dry-run)",
             s.items,
             s.files,
-            ctx.table,
+            ctx.db.table,
             s.check_ms as f64 / 1000.0
         )
     } else {
@@ -199,7 +198,7 @@ fn print_summary(ctx: &Ctx, s: &Summary) -> Result<()> {
             "imported {} items from {} file(s) into '{}' in {:.2} s: {} items/s, {} retries",
             s.items_written,
             s.files,
-            ctx.table,
+            ctx.db.table,
             s.elapsed_ms as f64 / 1000.0,
             s.items_per_sec.round(),
             s.retries

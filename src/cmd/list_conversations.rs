@@ -127,7 +127,8 @@ pub async fn fetch(
     limit: Option<usize>,
     capacity: bool,
 ) -> Result<Conversations> {
-    let read = query::newest_first(ctx, &grp_pk(user_uuid), &SkRange::All, limit, capacity).await?;
+    let read =
+        query::newest_first(&ctx.db, &grp_pk(user_uuid), &SkRange::All, limit, capacity).await?;
     let groups = read
         .items
         .iter()

@@ -108,9 +108,10 @@ pub async fn put(ctx: &Ctx, group: &str, sender: &User, text: &str) -> Result<Me
             )));
         }
         let result = ctx
-            .ddb()
+            .db
+            .dynamodb
             .put_item()
-            .table_name(&ctx.table)
+            .table_name(&ctx.db.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .send()
@@ -126,9 +127,9 @@ pub async fn put(ctx: &Ctx, group: &str, sender: &User, text: &str) -> Result<Me
             }
             Err(e) => {
                 return Err(api_error(
-                    ctx.target(),
+                    &ctx.db.target,
                     "PutItem",
-                    Subject::Table(&ctx.table),
+                    Subject::Table(&ctx.db.table),
                     e,
                 ))
             }

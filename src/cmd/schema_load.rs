@@ -50,7 +50,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let timeout = Duration::from_secs(args.wait_timeout);
     if args.recreate {
         ctx.confirm_destructive(
-            &format!("drop and recreate table '{}'", ctx.table),
+            &format!("drop and recreate table '{}'", ctx.db.table),
             args.yes,
         )?;
     }
@@ -67,8 +67,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             if !differences.is_empty() {
                 return Err(Failure::Mismatch(format!(
                     "table '{}' exists at {} but differs from {}:\n  {}\n(use --recreate to drop and recreate it)",
-                    ctx.table,
-                    ctx.target().endpoint_label(),
+                    ctx.db.table,
+                    ctx.db.target.endpoint_label(),
                     args.schema.display(),
                     differences.join("\n  ")
                 ))
@@ -84,9 +84,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let desc = wait_active(ctx, timeout).await?;
     let info = describe_table::TableInfo::from(&desc);
     let summary = Summary {
-        table: ctx.table.clone(),
+        table: ctx.db.table.clone(),
         outcome,
-        endpoint: ctx.target().endpoint_label(),
+        endpoint: ctx.db.target.endpoint_label(),
         keys: schema::shape_of(&desc).keys.join(""),
         indexes: info
             .global_secondary_indexes
@@ -123,9 +123,10 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
 
 async fn describe(ctx: &Ctx) -> Result<Option<TableDescription>> {
     match ctx
-        .ddb()
+        .db
+        .dynamodb
         .describe_table()
-        .table_name(&ctx.table)
+        .table_name(&ctx.db.table)
         .send()
         .await
     {
@@ -137,9 +138,9 @@ async fn describe(ctx: &Ctx) -> Result<Option<TableDescription>> {
             Ok(None)
         }
         Err(e) => Err(api_error(
-            ctx.target(),
+            &ctx.db.target,
             "DescribeTable",
-            Subject::Table(&ctx.table),
+            Subject::Table(&ctx.db.table),
             e,
         )),
     }
@@ -148,9 +149,10 @@ async fn describe(ctx: &Ctx) -> Result<Option<TableDescription>> {
 async fn create(ctx: &Ctx, schema: &Schema) -> Result<()> {
     let sdk = schema.to_sdk().context("schema")?;
     let mut req = ctx
-        .ddb()
+        .db
+        .dynamodb
         .create_table()
-        .table_name(&ctx.table)
+        .table_name(&ctx.db.table)
         .set_attribute_definitions(Some(sdk.attribute_definitions))
         .set_key_schema(Some(sdk.key_schema))
         .billing_mode(sdk.billing_mode)
@@ -159,13 +161,18 @@ async fn create(ctx: &Ctx, schema: &Schema) -> Result<()> {
     if !sdk.global_secondary_indexes.is_empty() {
         req = req.set_global_secondary_indexes(Some(sdk.global_secondary_indexes));
     }
-    if !ctx.target().local {
+    if !&ctx.db.target.local {
         // A shared environment's table should survive a stray delete.
         req = req.deletion_protection_enabled(true);
     }
-    req.send()
-        .await
-        .map_err(|e| api_error(ctx.target(), "CreateTable", Subject::Table(&ctx.table), e))?;
+    req.send().await.map_err(|e| {
+        api_error(
+            &ctx.db.target,
+            "CreateTable",
+            Subject::Table(&ctx.db.table),
+            e,
+        )
+    })?;
     Ok(())
 }
 
@@ -174,7 +181,7 @@ pub async fn wait_active(ctx: &Ctx, timeout: Duration) -> Result<TableDescriptio
     let start = Instant::now();
     let spinner = ctx
         .style
-        .spinner(format!("waiting for table '{}' to be ACTIVE", ctx.table));
+        .spinner(format!("waiting for table '{}' to be ACTIVE", ctx.db.table));
     let mut delay = Duration::from_millis(50);
     loop {
         let desc = describe_table::fetch(ctx).await?;
@@ -193,7 +200,7 @@ pub async fn wait_active(ctx: &Ctx, timeout: Duration) -> Result<TableDescriptio
             spinner.finish_and_clear();
             bail!(
                 "table '{}' not ACTIVE after {}s (status {:?}, indexes not active: {})",
-                ctx.table,
+                ctx.db.table,
                 timeout.as_secs(),
                 desc.table_status(),
                 pending.join(", ")
@@ -201,7 +208,7 @@ pub async fn wait_active(ctx: &Ctx, timeout: Duration) -> Result<TableDescriptio
         }
         spinner.set_message(format!(
             "waiting for table '{}' to be ACTIVE ({})",
-            ctx.table,
+            ctx.db.table,
             desc.table_status().map(|s| s.as_str()).unwrap_or("?")
         ));
         tokio::time::sleep(delay).await;
