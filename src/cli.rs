@@ -122,9 +122,9 @@ pub enum Command {
     )]
     Scan(cmd::scan::Args),
 
-    /// Write the table as an export in AWS's export-to-S3 layout (DYNAMODB_JSON), read with a parallel scan [API: DescribeTable, Scan]
+    /// Write the table in AWS's export-to-S3 layout (DYNAMODB_JSON) [API: DescribeTable, Scan]
     ///
-    /// The export goes to DIR/AWSDynamoDB/<ExportId>/: manifest-summary.json, manifest-files.json
+    /// A parallel scan writes DIR/AWSDynamoDB/<ExportId>/: manifest-summary.json, manifest-files.json
     /// (with their .md5 and .checksum files) and one gzip JSON Lines data file per segment under
     /// data/. `ddb import` reads it back, and so does AWS's ImportTable once it is copied to S3.
     /// Memory stays flat in the table's size; an interrupted export removes its folder.
@@ -133,14 +133,14 @@ pub enum Command {
     )]
     Export(cmd::export::Args),
 
-    /// Load an export (AWS's export-to-S3 layout, DYNAMODB_JSON) or a data file into the table [API: DescribeTable, BatchWriteItem]
+    /// Load an export (AWS's S3 layout) or a data file into the table [API: DescribeTable, BatchWriteItem]
     ///
     /// Reads PATH twice, streaming: first every manifest, checksum, item count and line is
     /// checked, and every item against the table's keys and DynamoDB's limits; on any problem
     /// it names file:line, exits 8 and writes nothing. Then the items are written in batches
     /// with retries. Importing again is safe: it puts the same items.
     #[command(
-        after_help = "Examples:\n  aws s3 cp --recursive s3://my-bucket/exports/ ./staging-export\n  ddb --local import ./staging-export\n  ddb --local import ./snap/AWSDynamoDB/01645072900758-ee1232a3 --dry-run\n  ddb --local import items.json.gz -o json"
+        after_help = "Examples:\n  ddb --local import ./snap\n  aws s3 cp --recursive s3://my-bucket/exports/ ./staging-export && ddb --local import ./staging-export\n  ddb --local import ./snap/AWSDynamoDB/01645072900758-ee1232a3 --dry-run\n  ddb --local import items.json.gz -o json"
     )]
     Import(cmd::import::Args),
 

@@ -18,6 +18,8 @@ const SUBCOMMANDS: &[&str] = &[
     "list-conversations",
     "scan",
     "simulate-stream",
+    "export",
+    "import",
     "completions",
 ];
 

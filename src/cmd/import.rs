@@ -64,14 +64,15 @@ pub struct Summary {
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let start = Instant::now();
-    let source = export_read::open(&args.path)?;
-    let desc = describe_table::fetch(ctx).await?;
-    let rules = ItemRules::from_table(&desc)
-        .map_err(|e| anyhow::anyhow!("table '{}': {e}", ctx.db.table))?;
+    let source = export_read::open(&args.path).map_err(nothing_written)?;
     if !args.dry_run {
+        // Before any request: a refusal costs nothing.
         let what = format!("import {} into the table", args.path.display());
         ctx.confirm_destructive(&what, args.yes)?;
     }
+    let desc = describe_table::fetch(ctx).await?;
+    let rules = ItemRules::from_table(&desc)
+        .map_err(|e| anyhow::anyhow!("table '{}': {e}", ctx.db.table))?;
 
     let checked = check(ctx, &source, &rules)?;
     let check_time = start.elapsed();
@@ -143,12 +144,16 @@ fn check(ctx: &Ctx, source: &export_read::Source, rules: &ItemRules) -> Result<C
     ));
     let result = export_read::validate(source, rules, &|n| bar.inc(n), &|| ctx.db.cancelled());
     bar.finish_and_clear();
-    result.map_err(|e| match e {
-        Failure::InvalidInput(msg) => {
-            Failure::InvalidInput(format!("{msg}; nothing was written")).into()
-        }
-        other => other.into(),
-    })
+    result.map_err(nothing_written)
+}
+
+/// Bad input found before any write says so: the table is untouched.
+fn nothing_written(e: Failure) -> anyhow::Error {
+    match e {
+        Failure::InvalidInput(msg) => Failure::InvalidInput(format!("{msg}; nothing was written")),
+        other => other,
+    }
+    .into()
 }
 
 fn summarize(
