@@ -329,6 +329,8 @@ fn check_md5(file: &DataFile, expect: &FileEntry, md5: &[u8; 16]) -> Result<(), 
 /// A bad line: when the file does not match its manifest's MD5 either, that is the better
 /// explanation (a damaged download), and the line comes second.
 fn bad_line(file: &DataFile, line: u64, what: &str) -> Failure {
+    // Attribute names and values come from the file: one line, no control characters.
+    let what = crate::render::truncate(what, 300);
     let at = format!("{}:{line}", file.path.display());
     if let Some(expect) = &file.expect {
         if let Ok(md5) = file_md5(&file.path) {
