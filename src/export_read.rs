@@ -203,6 +203,11 @@ fn open_export(dir: &Path) -> Result<Source, Failure> {
 
 /// One line of a DYNAMODB_JSON data file, `{"Item": {...}}`, as an item.
 pub fn parse_line(line: &[u8]) -> Result<Item, String> {
+    if let Some(item) = crate::typed_line::parse(line) {
+        return Ok(item);
+    }
+    // Something is off: the precise way names the attribute (or accepts an oddity, such as
+    // {"NULL": 1}, that the fast way does not).
     let value: Value = serde_json::from_slice(line)
         .map_err(|e| format!("{} (column {})", jsonfile::message(&e), e.column()))?;
     let item = value
@@ -236,7 +241,7 @@ pub fn validate(
 ) -> Result<Checked, Failure> {
     let mut checked = Checked::default();
     // Keys of the batch being filled, as the writer will group them (BATCH_SIZE in order).
-    let mut batch: Vec<(Vec<u8>, String)> = Vec::with_capacity(BATCH_SIZE);
+    let mut batch: Vec<(Vec<u8>, &Path, u64)> = Vec::with_capacity(BATCH_SIZE);
     let mut buf = Vec::new();
     for file in &source.files {
         let shown = file.path.display().to_string();
@@ -264,17 +269,18 @@ pub fn validate(
                 batch.clear();
             }
             let key = rules.key_bytes(&item);
-            if let Some((_, first)) = batch.iter().find(|(k, _)| *k == key) {
+            if let Some((_, path, first)) = batch.iter().find(|(k, _, _)| *k == key) {
                 return Err(bad_line(
                     file,
                     line,
                     &format!(
-                        "the same key ({}) as {first}; DynamoDB rejects a batch that writes one key twice",
-                        key_text(rules, &item)
+                        "the same key ({}) as {}:{first}; DynamoDB rejects a batch that writes one key twice",
+                        key_text(rules, &item),
+                        path.display()
                     ),
                 ));
             }
-            batch.push((key, format!("{shown}:{line}")));
+            batch.push((key, &file.path, line));
             items += 1;
             checked.items += 1;
             if checked.items % 1024 == 0 {

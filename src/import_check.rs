@@ -118,7 +118,7 @@ impl ItemRules {
             if name.is_empty() {
                 return Err("an attribute name is empty".into());
             }
-            check_value(value, name, 1)?;
+            check_value(value, 1).map_err(|(path, msg)| format!("{name}{path}: {msg}"))?;
         }
         let size = item_size(item);
         if size > MAX_ITEM_BYTES {
@@ -189,63 +189,59 @@ fn check_key(key: &KeyAttr, value: Option<&AttributeValue>) -> Result<(), String
     Ok(())
 }
 
-fn check_value(value: &AttributeValue, path: &str, depth: usize) -> Result<(), String> {
+/// Check one value; an error carries the path below `value` (`.k[2]`) and what is wrong,
+/// built only when something is (the good path allocates nothing).
+fn check_value(value: &AttributeValue, depth: usize) -> Result<(), (String, String)> {
+    let here = |msg: String| (String::new(), msg);
     match value {
-        AttributeValue::N(n) => check_number(n)
-            .map(|_| ())
-            .map_err(|e| format!("{path}: {e}")),
-        AttributeValue::Ss(set) => check_set(
-            path,
-            "SS",
-            set.len(),
-            set.iter().collect::<HashSet<_>>().len(),
-        ),
+        AttributeValue::N(n) => check_number(n).map(|_| ()).map_err(here),
+        AttributeValue::Ss(set) => {
+            check_set("SS", set.len(), set.iter().collect::<HashSet<_>>().len()).map_err(here)
+        }
         AttributeValue::Bs(set) => check_set(
-            path,
             "BS",
             set.len(),
             set.iter().map(|b| b.as_ref()).collect::<HashSet<_>>().len(),
-        ),
+        )
+        .map_err(here),
         AttributeValue::Ns(set) => {
             let mut seen = HashSet::new();
             for n in set {
-                let canonical = check_number(n).map_err(|e| format!("{path}: {e}"))?;
-                seen.insert(canonical);
+                seen.insert(check_number(n).map_err(here)?);
             }
-            check_set(path, "NS", set.len(), seen.len())
+            check_set("NS", set.len(), seen.len()).map_err(here)
         }
         AttributeValue::L(list) => {
-            deeper(path, depth)?;
-            list.iter()
-                .enumerate()
-                .try_for_each(|(i, v)| check_value(v, &format!("{path}[{i}]"), depth + 1))
+            deeper(depth).map_err(here)?;
+            for (i, v) in list.iter().enumerate() {
+                check_value(v, depth + 1).map_err(|(p, m)| (format!("[{i}]{p}"), m))?;
+            }
+            Ok(())
         }
         AttributeValue::M(map) => {
-            deeper(path, depth)?;
-            map.iter()
-                .try_for_each(|(k, v)| check_value(v, &format!("{path}.{k}"), depth + 1))
+            deeper(depth).map_err(here)?;
+            for (k, v) in map {
+                check_value(v, depth + 1).map_err(|(p, m)| (format!(".{k}{p}"), m))?;
+            }
+            Ok(())
         }
         _ => Ok(()),
     }
 }
 
-fn deeper(path: &str, depth: usize) -> Result<(), String> {
+fn deeper(depth: usize) -> Result<(), String> {
     if depth > MAX_DEPTH {
-        Err(format!(
-            "{path}: nested deeper than DynamoDB's {MAX_DEPTH} levels"
-        ))
+        Err(format!("nested deeper than DynamoDB's {MAX_DEPTH} levels"))
     } else {
         Ok(())
     }
 }
 
-fn check_set(path: &str, tag: &str, len: usize, distinct: usize) -> Result<(), String> {
+fn check_set(tag: &str, len: usize, distinct: usize) -> Result<(), String> {
     if len == 0 {
-        Err(format!(
-            "{path}: an empty {tag} set (DynamoDB has no empty sets)"
-        ))
+        Err(format!("an empty {tag} set (DynamoDB has no empty sets)"))
     } else if distinct < len {
-        Err(format!("{path}: the {tag} set has duplicate values"))
+        Err(format!("the {tag} set has duplicate values"))
     } else {
         Ok(())
     }

@@ -27,4 +27,5 @@ pub mod seed_plan;
 pub mod stream_record;
 pub mod stream_source;
 pub mod synthetic;
+pub mod typed_line;
 pub mod write;
