@@ -622,3 +622,64 @@ fn ctrl_c_mid_import_then_rerun_converges() {
     assert_eq!(summary["items_written"], 2000, "{summary}");
     assert_eq!(contents(&env), typed_items(&all));
 }
+
+/// Ctrl-C in the middle of an export: exit 130 and no folder left behind that could pass for
+/// an export. Every Scan page is throttled twice (the SDK retries with backoff), so the export
+/// takes seconds, and the interrupt lands while pages are still being read.
+#[test]
+fn ctrl_c_mid_export_leaves_nothing_behind() {
+    let env = TestEnv::with_table("export-interrupt");
+    let big = "x".repeat(10_000);
+    env.put_items(
+        (0..400)
+            .map(|i| {
+                [
+                    ("pk", AttributeValue::S(format!("MSG#{i}"))),
+                    ("sk", AttributeValue::S("s".into())),
+                    ("body", AttributeValue::S(big.clone())),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect()
+            })
+            .collect(),
+    );
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        Faults {
+            throttle: 1.0,
+            targets: vec!["Scan".into()],
+            seed: 3,
+            max_consecutive: 2,
+            ..Faults::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = env
+        .ddb_via(&proxy.endpoint())
+        .args(["export", "--segments", "1"])
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let exports = dir.path().join("AWSDynamoDB");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while proxy.stats().throttled == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "export ended early");
+        assert!(Instant::now() < deadline, "no Scan within 60s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(exports.is_dir(), "the export folder exists while it runs");
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!exports.exists(), "the unfinished export was removed");
+}

@@ -77,6 +77,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         Err(e) => {
             // Nothing half-written: a partial export is removed, not left to be imported.
             let _ = std::fs::remove_dir_all(&export_dir);
+            // And AWSDynamoDB/ if this export was all it held.
+            let _ = std::fs::remove_dir(args.dir.join(format::EXPORTS_DIR));
             return Err(e);
         }
     };
