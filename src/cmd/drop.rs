@@ -2,11 +2,12 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use super::Ctx;
-use crate::errors::{api_error, failure_of, Failure, Subject};
+use crate::errors::{failure_of, Failure};
 use crate::output;
+use crate::table;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -52,71 +53,15 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     }
 }
 
-/// DeleteTable, then poll DescribeTable until it reports the table gone.
+/// DeleteTable, then wait (spinner on a terminal) until DescribeTable says it is gone.
 pub async fn delete_and_wait(ctx: &Ctx, timeout: Duration) -> Result<Duration> {
     let start = Instant::now();
-    ctx.db.dynamodb
-        .delete_table()
-        .table_name(&ctx.db.table)
-        .send()
-        .await
-        .map_err(|e| {
-            let protected = e
-                .as_service_error()
-                .and_then(|s| aws_sdk_dynamodb::error::ProvideErrorMetadata::message(s))
-                .is_some_and(|m| m.contains("deletion protection"));
-            if protected {
-                anyhow::anyhow!(
-                    "table '{}' has deletion protection on; turn it off first (aws dynamodb update-table --table-name {} --no-deletion-protection-enabled)",
-                    ctx.db.table,
-                    ctx.db.table
-                )
-            } else {
-                api_error(&ctx.db.target, "DeleteTable", Subject::Table(&ctx.db.table), e)
-            }
-        })?;
+    table::delete(&ctx.db).await?;
     let spinner = ctx.style.spinner(format!(
         "waiting for table '{}' to be deleted",
         ctx.db.table
     ));
-    let mut delay = Duration::from_millis(50);
-    loop {
-        let r = ctx
-            .db
-            .dynamodb
-            .describe_table()
-            .table_name(&ctx.db.table)
-            .send()
-            .await;
-        match r {
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                spinner.finish_and_clear();
-                return Ok(start.elapsed());
-            }
-            Err(e) => {
-                spinner.finish_and_clear();
-                return Err(api_error(
-                    &ctx.db.target,
-                    "DescribeTable",
-                    Subject::Table(&ctx.db.table),
-                    e,
-                ));
-            }
-            Ok(_) if start.elapsed() > timeout => {
-                spinner.finish_and_clear();
-                bail!(
-                    "table '{}' still exists after {}s",
-                    ctx.db.table,
-                    timeout.as_secs()
-                );
-            }
-            Ok(_) => {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
-        }
-    }
+    let gone = table::wait_gone(&ctx.db, timeout).await;
+    spinner.finish_and_clear();
+    gone.map(|()| start.elapsed())
 }

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use super::{describe_table, Ctx};
+use super::Ctx;
 use crate::db::Db;
 use crate::errors::Failure;
 use crate::export_format::{
@@ -20,6 +20,7 @@ use crate::export_format::{
 };
 use crate::item::Item;
 use crate::output;
+use crate::table;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -47,7 +48,7 @@ pub struct Summary {
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let desc = describe_table::fetch(ctx).await?;
+    let desc = table::describe_existing(&ctx.db).await?;
     let started = Utc::now();
     let start = Instant::now();
     let export_id = new_export_id(started.timestamp_millis().max(0) as u128);

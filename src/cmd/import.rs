@@ -9,12 +9,13 @@ use anyhow::Result;
 use clap::builder::TypedValueParser as _;
 use serde::Serialize;
 
-use super::{describe_table, Ctx};
+use super::Ctx;
 use crate::errors::Failure;
 use crate::export_read::{self, Checked, ItemStream};
 use crate::import_check::ItemRules;
 use crate::output;
 use crate::retry::Backoff;
+use crate::table;
 use crate::write::{self, WriteOptions, WriteReport};
 
 #[derive(Debug, clap::Args)]
@@ -70,7 +71,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         let what = format!("import {} into the table", args.path.display());
         ctx.confirm_destructive(&what, args.yes)?;
     }
-    let desc = describe_table::fetch(ctx).await?;
+    let desc = table::describe_existing(&ctx.db).await?;
     let rules = ItemRules::from_table(&desc)
         .map_err(|e| anyhow::anyhow!("table '{}': {e}", ctx.db.table))?;
 

@@ -14,6 +14,7 @@ use crate::errors::Failure;
 use crate::output::{self, Style};
 
 pub mod completions;
+pub mod defaults;
 pub mod describe_table;
 pub mod drop;
 pub mod export;
@@ -80,11 +81,14 @@ impl Ctx {
     }
 }
 
-/// Run the parsed command. `completions` needs no client, so it runs before one is built.
+/// Run the parsed command. `completions` and `defaults` need no client, so it runs before one is built.
 /// `cancel` is the run's Ctrl-C token (see main).
 pub async fn run(command: Command, global: &GlobalArgs, cancel: CancellationToken) -> Result<()> {
     if let Command::Completions(args) = command {
         return completions::run(args);
+    }
+    if let Command::Defaults(args) = command {
+        return defaults::run(args);
     }
     let ctx = Ctx::build(global, cancel).await?;
     match command {
@@ -100,6 +104,6 @@ pub async fn run(command: Command, global: &GlobalArgs, cancel: CancellationToke
         Command::SimulateStream(a) => simulate_stream::run(a, &ctx).await,
         Command::Export(a) => export::run(a, &ctx).await,
         Command::Import(a) => import::run(a, &ctx).await,
-        Command::Completions(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Defaults(_) => unreachable!("handled above"),
     }
 }

@@ -19,8 +19,10 @@ use crate::item::{get_s, Item};
 use crate::model::{msg_pk, GROUP_INDEX, GRP_PREFIX};
 use crate::output;
 use crate::retry::Backoff;
+use crate::schema::Needs;
 use crate::seed_plan::{self, Plan};
 use crate::synthetic::Spec;
+use crate::table;
 use crate::write::{self, WriteOptions, WriteOutcome, WriteReport};
 
 /// Measured on the 2-core dev box (shared, load ~6-10), 20,000 synthetic messages into a fresh,
@@ -35,7 +37,7 @@ const MAX_PAGES: usize = 1_000;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Fixture file [default: $DDB_FIXTURE or fixtures/seed.json]
+    /// Fixture file [default: $DDB_FIXTURE, else the built-in fixture (`ddb defaults fixture`)]
     #[arg(long, value_name = "FILE", conflicts_with = "synthetic")]
     pub fixture: Option<PathBuf>,
 
@@ -70,6 +72,11 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = Backoff::default().max_attempts,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: u32,
+
+    /// Confirm seeding a remote (non-loopback) target: seed overwrites items and deletes stale
+    /// items of earlier seeds
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// The end-of-run summary; other tools read these exact keys from `-o json`.
@@ -102,16 +109,31 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 spec.end = now;
             }
             spec.validate().map_err(Failure::InvalidInput)?;
+            guard(ctx, args.yes).await?;
             seed_synthetic(ctx, &spec, &opts).await
         }
         None => {
-            let path = args.fixture.unwrap_or_else(fixture::default_path);
-            let fixture = fixture::load(&path)?;
+            let (fixture, name) = fixture::load_chosen(args.fixture)?;
             let plan = seed_plan::plan(&fixture, now.unwrap_or_else(Utc::now))
-                .map_err(|msg| Failure::InvalidInput(format!("{}: {msg}", path.display())))?;
+                .map_err(|msg| Failure::InvalidInput(format!("{name}: {msg}")))?;
+            guard(ctx, args.yes).await?;
             seed_fixture(ctx, &plan, &opts).await
         }
     }
+}
+
+/// Before the first write: a remote target needs `--yes` (seed overwrites, and deletes stale
+/// items of earlier seeds), and the table must have the model's keys.
+async fn guard(ctx: &Ctx, yes: bool) -> Result<()> {
+    ctx.confirm_destructive(
+        &format!(
+            "seed table '{}' (overwrites items and deletes stale items of earlier seeds)",
+            ctx.db.table
+        ),
+        yes,
+    )?;
+    table::check_model(&ctx.db, Needs::KeysAndGroupIndex).await?;
+    Ok(())
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>> {
