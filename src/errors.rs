@@ -5,6 +5,8 @@ use std::fmt::Debug;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
 use crate::db::Target;
 
 /// Exit codes, documented in the README. Anything not listed is 1.
@@ -25,6 +27,12 @@ pub mod exit {
 /// own; context added around it only says where it happened.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
+    /// A bad option, argument or environment value, seen before any work (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// A service error no other kind covers (exit 1): its code and message.
+    #[error("{0}")]
+    Service(String),
     #[error("{0}")]
     Unreachable(String),
     #[error("{0}")]
@@ -44,6 +52,8 @@ pub enum Failure {
 impl Failure {
     pub fn exit_code(&self) -> u8 {
         match self {
+            Failure::Usage(_) => exit::USAGE,
+            Failure::Service(_) => exit::FAILURE,
             Failure::Unreachable(_) => exit::UNREACHABLE,
             Failure::NotFound(_) => exit::NOT_FOUND,
             Failure::Mismatch(_) => exit::MISMATCH,
@@ -93,20 +103,44 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: Debug + Send + Sync + 'static,
 {
-    let Some(failure) = classify(target, op, subject, &err) else {
-        let code = err.code().map(str::to_string);
-        let message = err.message().unwrap_or("").to_string();
-        let at = target.endpoint_label();
-        let line = match code {
-            Some(code) => format!("{code} on {op}: {message} (at {at})"),
-            None => format!("{op} failed at {at}: {}", causes(&err)),
-        };
-        return anyhow::Error::new(err).context(line);
-    };
+    let failure =
+        classify(target, op, subject, &err).unwrap_or_else(|| unclassified(target, op, &err));
     anyhow::Error::new(Classified {
         failure,
         source: Box::new(err),
     })
+}
+
+/// Every other SDK error, still one line: a service error's code and message; an answer that
+/// is not DynamoDB's (an HTML page, a 404) by its HTTP status, as unreachable DynamoDB; anything
+/// else by its causes without the SDK's Debug dumps.
+fn unclassified<E, R>(target: &Target, op: &str, err: &SdkError<E, R>) -> Failure
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    let at = target.endpoint_label();
+    if let Some(code) = err.code() {
+        let message = err.message().unwrap_or("(no message)");
+        return Failure::Service(format!("{code} on {op}: {message} (at {at})"));
+    }
+    let raw = err
+        .raw_response()
+        .and_then(|r| (r as &dyn std::any::Any).downcast_ref::<HttpResponse>());
+    if let Some(response) = raw {
+        let status = response.status().as_u16();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .map(|c| format!(", {}", c.split(';').next().unwrap_or(c).trim()))
+            .unwrap_or_default();
+        return Failure::Unreachable(format!(
+            "{op} at {at}: the server answered HTTP {status}{kind}, which is not a DynamoDB answer; \
+             is this DynamoDB's endpoint? (check --endpoint-url / AWS_ENDPOINT_URL{})",
+            if target.local { ", or whether something else uses the port" } else { "" }
+        ));
+    }
+    Failure::Service(format!("{op} failed at {at}: {}", causes(err)))
 }
 
 fn classify<E, R>(
@@ -140,7 +174,7 @@ where
             match (code, subject) {
                 ("ResourceNotFoundException", Subject::Table(t)) => Failure::NotFound(format!(
                     "ResourceNotFoundException on {op}: table '{t}' not found at {at}{}",
-                    schema_hint(target)
+                    schema_hint(target, op, t)
                 )),
                 ("ResourceNotFoundException", Subject::Index(t, i)) => Failure::NotFound(format!(
                     "ResourceNotFoundException on {op}: index '{i}' of table '{t}' not found at {at}"
@@ -182,13 +216,70 @@ pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(c) = cause {
         let text = c.to_string();
-        let first_line = text.lines().next().unwrap_or("").trim().to_string();
+        let first_line = without_dumps(text.lines().next().unwrap_or("").trim());
         if !first_line.is_empty() && !parts.iter().any(|p| p.contains(&first_line)) {
             parts.push(first_line);
         }
         cause = c.source();
     }
     parts.join(": ")
+}
+
+/// A cause's text without the Debug dumps some SDK errors embed (`` `Request { body: … }` ``,
+/// `Error { code: … }`): backquoted parts longer than a URL and anything from a `Name {` on.
+fn without_dumps(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('`') {
+        let Some(len) = rest[open + 1..].find('`') else {
+            break;
+        };
+        let quoted = &rest[open + 1..open + 1 + len];
+        out.push_str(&rest[..open]);
+        if quoted.len() <= 80 && !quoted.contains(" { ") {
+            out.push('`');
+            out.push_str(quoted);
+            out.push('`');
+        } else {
+            out.push('…');
+        }
+        rest = &rest[open + len + 2..];
+    }
+    out.push_str(rest);
+    // `Error { code: …` and the like: a type name followed by " { ".
+    if let Some(i) = out.find(" { ") {
+        let start = out[..i].rfind([' ', ':', '(']).map_or(0, |j| j + 1);
+        if out[start..i].chars().next().is_some_and(char::is_uppercase) {
+            out.truncate(start);
+            out = out.trim_end_matches([' ', ':']).to_string();
+        }
+    }
+    out
+}
+
+/// Credentials seen in this run's configuration (an endpoint URL's `user:password`), removed
+/// from every line printed by [`scrub`].
+static SECRETS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Remember `secret` so that [`scrub`] never lets it through.
+pub fn scrub_secret(secret: String) {
+    if !secret.is_empty() {
+        if let Ok(mut s) = SECRETS.lock() {
+            s.push(secret);
+        }
+    }
+}
+
+/// `text` with every remembered secret replaced by `***`: applied by main to every error line,
+/// verbose detail included.
+pub fn scrub(text: &str) -> String {
+    let mut out = text.to_string();
+    if let Ok(secrets) = SECRETS.lock() {
+        for s in secrets.iter() {
+            out = out.replace(s.as_str(), "***");
+        }
+    }
+    out
 }
 
 fn is_credentials_code(code: &str) -> bool {
@@ -204,18 +295,22 @@ fn is_credentials_code(code: &str) -> bool {
 
 fn local_hint(target: &Target) -> &'static str {
     if target.local {
-        "; is DynamoDB Local running? try `just local-up`"
+        "; is DynamoDB Local running? (`just local-up` in the ddb repository, or `docker run -p 8000:8000 amazon/dynamodb-local`)"
     } else {
         ""
     }
 }
 
-fn schema_hint(target: &Target) -> String {
-    if target.local {
-        "; create it with `ddb schema-load`".to_string()
-    } else {
-        String::new()
+/// How to create the missing table, aimed at the same target and table; none after a
+/// DeleteTable (whoever drops a table does not want it created).
+fn schema_hint(target: &Target, op: &str, table: &str) -> String {
+    if op == "DeleteTable" {
+        return String::new();
     }
+    format!(
+        "; create it with `{}`",
+        target.suggest(table, "schema-load")
+    )
 }
 
 /// The innermost io reason ("Connection refused (os error 111)") without the SDK's framing.
@@ -235,4 +330,29 @@ fn io_reason(err: &(dyn std::error::Error + 'static)) -> String {
 /// The exit code for an error chain: the first classified failure wins.
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     failure_of(err).map_or(exit::FAILURE, Failure::exit_code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_dumps_are_cut_from_causes() {
+        let sdk = "failed to apply endpoint `http://[::1` to request `Request { body: SdkBody { inner: Once(Some(b\"{}\")) }, uri: Uri { as_string: \"/\" } }`: endpoint is not a valid URI";
+        assert_eq!(
+            without_dumps(sdk),
+            "failed to apply endpoint `http://[::1` to request …: endpoint is not a valid URI"
+        );
+        assert_eq!(
+            without_dumps("unhandled error (ValidationException): Error { code: \"ValidationException\", message: \"x\" }"),
+            "unhandled error (ValidationException)"
+        );
+        assert_eq!(without_dumps("plain words: fine"), "plain words: fine");
+    }
+
+    #[test]
+    fn secrets_are_scrubbed() {
+        scrub_secret("user:s3cr3t".into());
+        assert_eq!(scrub("at http://user:s3cr3t@h"), "at http://***@h");
+    }
 }

@@ -3,6 +3,7 @@
 //! The binary (`src/main.rs`) is a thin shell over this library so that benchmarks and
 //! examples can reuse the model and the generators without going through the CLI.
 
+pub mod checked;
 pub mod cli;
 pub mod client;
 pub mod cmd;
@@ -23,6 +24,7 @@ pub mod output;
 pub mod query;
 pub mod render;
 pub mod retry;
+pub mod safe;
 pub mod schema;
 pub mod seed_plan;
 pub mod stream_checkpoint;

@@ -1,13 +1,17 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use ddb::cli::Cli;
-use ddb::errors::{exit, exit_code_for, Failure};
+use ddb::errors::{exit, exit_code_for, scrub, Failure};
+use ddb::safe::terminal_safe;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let verbose = cli.global.verbose;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -39,16 +43,65 @@ fn main() -> ExitCode {
         // A closed stdout is not an error (output::with_stdout): it never hides a failure.
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            ddb::output::note(format!("error: {}", printable(&one_line(&e))));
             if verbose > 0 {
                 // Every cause, the SDK's own detail included, for bug reports.
                 for (i, cause) in e.chain().enumerate().skip(1) {
-                    eprintln!("  {i}: {cause}");
+                    ddb::output::note(format!("  {i}: {}", printable(&cause.to_string())));
                 }
             }
             ExitCode::from(exit_code_for(&e))
         }
     }
+}
+
+/// An error line as printed: no credentials (errors::scrub), and table text quoted in it made
+/// terminal-safe.
+fn printable(text: &str) -> String {
+    terminal_safe(&scrub(&ddb::checked::redact_urls_in(text))).into_owned()
+}
+
+/// clap's errors on one line and exit 2 (help and --version print as usual, exit 0). A bad
+/// value is a usage error like a missing argument: see `ddb::checked` for the rule.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(exit::USAGE));
+    }
+    let text = e.render().to_string();
+    let body = text
+        .split("\n\nUsage:")
+        .next()
+        .unwrap_or("")
+        .split("\n\nFor more information")
+        .next()
+        .unwrap_or("");
+    let mut line = body
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if let Some(rest) = line.strip_prefix("error: ") {
+        line = rest.to_string();
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sub = Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .find(|name| args.iter().any(|a| a == name));
+    let help = match sub {
+        Some(s) => format!("ddb {s} --help"),
+        None => "ddb --help".to_string(),
+    };
+    ddb::output::note(format!("error: {}; see `{help}`", printable(&line)));
+    ExitCode::from(exit::USAGE)
 }
 
 /// The cause chain on one line, skipping causes already contained in the line (the SDK and

@@ -64,6 +64,9 @@ pub struct Style {
     pub stdout_tty: bool,
     /// stderr is a terminal: progress bars and spinners are drawn.
     pub stderr_tty: bool,
+    /// Width of the terminal on stdout (`$COLUMNS` when exported, else the tty's size);
+    /// `None` off a terminal.
+    pub columns: Option<usize>,
 }
 
 impl Style {
@@ -81,6 +84,7 @@ impl Style {
             color,
             stdout_tty,
             stderr_tty: io::stderr().is_terminal(),
+            columns: stdout_tty.then(terminal_columns).flatten(),
         }
     }
 
@@ -93,9 +97,12 @@ impl Style {
     pub fn table(&self, header: &[&str]) -> Table {
         let mut table = Table::new();
         if self.stdout_tty {
+            // The width is set here, not detected by comfy-table, so that it holds with colour
+            // off (force_no_tty also turns off its detection) and honours $COLUMNS.
             table
                 .load_preset(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic);
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(u16::try_from(self.width()).unwrap_or(u16::MAX));
         } else {
             table.load_preset(ASCII_MARKDOWN);
         }
@@ -106,6 +113,11 @@ impl Style {
             table.set_header(header.iter().copied());
         }
         table
+    }
+
+    /// Columns available on stdout: the terminal's width (at least 20), else 80.
+    pub fn width(&self) -> usize {
+        self.columns.map_or(80, |c| c.max(20))
     }
 
     /// Bold/dim text for labels when colour is on.
@@ -174,6 +186,19 @@ impl Style {
         );
         bar
     }
+}
+
+/// `$COLUMNS` when exported (a person or a test asking for a width), else the terminal's.
+fn terminal_columns() -> Option<usize> {
+    let exported = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0);
+    exported.or_else(|| {
+        terminal_size::terminal_size()
+            .map(|(terminal_size::Width(w), _)| usize::from(w))
+            .filter(|&w| w > 0)
+    })
 }
 
 /// Print a line to stdout.

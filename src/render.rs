@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::model::parse_timestamp;
 use crate::output::OutputFormat;
 use crate::output::{self, Style};
+use crate::safe::terminal_safe;
 
 /// One message or conversation as programs see it; field order is the documented key order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -47,27 +48,30 @@ pub fn local_time(sk: &str) -> Option<DateTime<Local>> {
 /// `2026-03-04 05:06` in local time, or the raw value if it is not a timestamp.
 pub fn local_datetime(sk: &str) -> String {
     local_time(sk).map_or_else(
-        || sk.to_string(),
+        || terminal_safe(sk).into_owned(),
         |t| t.format("%Y-%m-%d %H:%M").to_string(),
     )
 }
 
-/// Columns available on stdout: the terminal's width on a tty, else 80.
+/// Columns available on stdout (see `Style::width`).
 pub fn width(style: &Style) -> usize {
-    if style.stdout_tty {
-        if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size() {
-            return usize::from(w).max(20);
-        }
-    }
-    80
+    style.width()
 }
 
-/// One line of at most `max` characters: newlines become spaces, and a cut ends in `…`.
+/// One terminal-safe line of at most `max` characters: line breaks and tabs become spaces,
+/// other control characters are made visible (`safe::terminal_safe`), and a cut ends in `…`.
 pub fn truncate(text: &str, max: usize) -> String {
     let flat: String = text
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if matches!(c, '\n' | '\r' | '\t') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
+    let flat = terminal_safe(&flat).into_owned();
     if flat.chars().count() <= max {
         return flat;
     }
@@ -86,11 +90,13 @@ mod tests {
         assert_eq!(truncate("a\nb", 10), "a b");
         assert_eq!(truncate("héllo wörld", 6), "héllo…");
         assert_eq!(truncate("héllo", 5), "héllo");
+        assert_eq!(truncate("a\u{1b}[2Jb", 20), "a\\e[2Jb");
     }
 
     #[test]
     fn unparsable_times_are_shown_as_stored() {
         assert_eq!(local_datetime("not a time"), "not a time");
+        assert_eq!(local_datetime("x\u{7}"), "x\\u{7}");
         assert!(local_time("2026-03-04T05:06:07.000000+00:00").is_some());
     }
 

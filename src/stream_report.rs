@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crate::errors::Failure;
 use crate::handler::{Outcome, RecordResult, Skip};
 use crate::output::{self, OutputFormat, Style};
+use crate::safe::terminal_safe;
 use crate::stream_record::StreamRecord;
 
 #[derive(Debug, Default, Serialize)]
@@ -125,7 +126,8 @@ impl Report {
     }
 
     fn line(&self, rec: &StreamRecord, r: &RecordResult, dead_lettered: bool) -> String {
-        let mut text = r.outcome.text();
+        // Keys and reasons quote table text: shown to people only terminal-safe.
+        let mut text = terminal_safe(&r.outcome.text()).into_owned();
         if dead_lettered {
             text.push_str(" (sent to the dead-letter file)");
         }
@@ -141,10 +143,10 @@ impl Report {
         };
         format!(
             "{}  {:<6}  {} {}  {outcome}{retries}",
-            self.style.dim(&rec.sequence_number),
+            self.style.dim(&terminal_safe(&rec.sequence_number)),
             rec.event_name.as_str(),
-            rec.pk(),
-            rec.sk()
+            terminal_safe(rec.pk()),
+            terminal_safe(rec.sk())
         )
     }
 

@@ -250,9 +250,10 @@ fn invalid_schema_definition_is_explained() {
 #[test]
 fn bad_endpoint_url_is_a_clear_error() {
     let r = run(bare_ddb().args(["--endpoint-url", "localhost:8000", "list-tables"]));
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2);
     assert!(
-        r.stderr.contains("invalid endpoint URL 'localhost:8000'"),
+        r.stderr
+            .contains("invalid value 'localhost:8000' for '--endpoint-url <URL>'"),
         "{}",
         r.stderr
     );

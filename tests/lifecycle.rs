@@ -53,7 +53,7 @@ impl Fake {
 fn table(status: &str, index_status: &str) -> Value {
     let key = |name: &str, t: &str| json!({"AttributeName": name, "KeyType": t});
     json!({
-        "TableName": "t",
+        "TableName": "lifecycle",
         "TableStatus": status,
         "AttributeDefinitions": [
             {"AttributeName": "pk", "AttributeType": "S"},
@@ -146,7 +146,7 @@ fn serve(conn: TcpStream, script: Arc<Mutex<Script>>) {
 
 fn ddb(fake: &Fake) -> std::process::Command {
     let mut cmd = bare_ddb();
-    cmd.args(["--endpoint-url", &fake.endpoint, "--table", "t"]);
+    cmd.args(["--endpoint-url", &fake.endpoint, "--table", "lifecycle"]);
     cmd
 }
 
@@ -160,7 +160,7 @@ fn schema_load_waits_for_the_table_and_its_index() {
         Some(("ACTIVE", "ACTIVE")),
     ]);
     let out = run(ddb(&fake).arg("schema-load")).ok();
-    assert!(out.contains("table 't' created: ACTIVE"), "{out}");
+    assert!(out.contains("table 'lifecycle' created: ACTIVE"), "{out}");
     assert!(out.contains("message-group-sk-index (ACTIVE)"), "{out}");
     assert_eq!(
         fake.calls(),
@@ -181,7 +181,7 @@ fn waits_give_up_after_the_timeout() {
     let r = run(ddb(&fake).args(["drop", "--wait-timeout", "1"]));
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
-        r.stderr.contains("table 't' still exists after 1s"),
+        r.stderr.contains("table 'lifecycle' still exists after 1s"),
         "{}",
         r.stderr
     );
@@ -191,7 +191,7 @@ fn waits_give_up_after_the_timeout() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains(
-            "table 't' not ACTIVE after 1s (status CREATING; waiting for the table, index 'message-group-sk-index')"
+            "table 'lifecycle' not ACTIVE after 1s (status CREATING; waiting for the table, index 'message-group-sk-index')"
         ),
         "{}",
         r.stderr

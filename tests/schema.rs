@@ -180,8 +180,9 @@ fn describe_missing_table_names_table_and_endpoint() {
     assert_eq!(
         r.stderr.trim(),
         format!(
-            "error: ResourceNotFoundException on DescribeTable: table '{}' not found at {}; create it with `ddb schema-load`",
-            env.table, env.endpoint
+            "error: ResourceNotFoundException on DescribeTable: table '{t}' not found at {e}; create it with `ddb --endpoint-url {e} --table {t} schema-load`",
+            t = env.table,
+            e = env.endpoint
         )
     );
 }

@@ -258,8 +258,9 @@ fn invalid_fixtures_write_nothing() {
         assert!(r.stdout.is_empty(), "{name}: {}", r.stdout);
         assert_eq!(env.count(), 0, "{name}: nothing written");
     }
+    // A malformed option value is a usage error (2).
     let r = run(env.ddb().args(["seed", "--now", "yesterday"]));
-    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--now"), "{}", r.stderr);
     assert_eq!(env.count(), 0);
 }
@@ -319,7 +320,7 @@ fn synthetic_counts_and_determinism() {
     let r = run(env
         .ddb()
         .args(["seed", "--synthetic", "3", "--groups", "4"]));
-    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--groups"), "{}", r.stderr);
 }
 
@@ -401,17 +402,18 @@ fn put_message_writes_one_message_and_no_group_rows() {
 #[test]
 fn put_message_rejects_bad_input_and_writes_nothing() {
     let env = TestEnv::with_table("put-bad");
-    let cases: [(&[&str], &str); 4] = [
+    // Names absent from the fixture are invalid input (8); malformed values are usage (2).
+    let cases: [(&[&str], &str, i32); 4] = [
         (&["--group", MAIN_GROUP, "--handle", "ghost", "--message", "x"],
-         "unknown handle 'ghost' in the built-in fixture (known: andrewbrown, bayko, jinx, londo, mira, tomas)"),
+         "unknown handle 'ghost' in the built-in fixture (known: andrewbrown, bayko, jinx, londo, mira, tomas)", 8),
         (&["--group", MAIN_GROUP, "--user-uuid", "00000000-0000-4000-8000-000000000000", "--message", "x"],
-         "--user-uuid: '00000000-0000-4000-8000-000000000000' is not a user"),
-        (&["--group", MAIN_GROUP, "--handle", "bayko", "--message", "   "], "--message: empty message"),
-        (&["--group", "not-a-group", "--handle", "bayko", "--message", "x"], "--group: 'not-a-group' is not a uuid"),
+         "--user-uuid: '00000000-0000-4000-8000-000000000000' is not a user", 8),
+        (&["--group", MAIN_GROUP, "--handle", "bayko", "--message", "   "], "for '--message <TEXT>': it is empty", 2),
+        (&["--group", "not-a-group", "--handle", "bayko", "--message", "x"], "invalid value 'not-a-group' for '--group <UUID>': not a uuid", 2),
     ];
-    for (args, want) in cases {
+    for (args, want, code) in cases {
         let r = run(env.ddb().arg("put-message").args(args));
-        assert_eq!(r.code, 8, "{args:?}: {}", r.stderr);
+        assert_eq!(r.code, code, "{args:?}: {}", r.stderr);
         assert!(
             r.stderr.contains(want),
             "{args:?}: want {want:?} in:\n{}",

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::output;
+use crate::safe::terminal_safe;
 use crate::schema::{self, AttrType, BillingMode, KeyType, Keys, ProjectionType, StreamView};
 use crate::table;
 
@@ -74,6 +75,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     if ctx.style.is_json() {
         return output::print_json(ctx.style.format, &info);
     }
+    // Names and ARNs come from the service: shown to people only terminal-safe.
+    let info = info.terminal_safe();
     let keys = |ks: &[Key]| {
         ks.iter()
             .map(|k| {
@@ -150,6 +153,28 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         },
     ]);
     output::print_table(&table)
+}
+
+impl TableInfo {
+    /// Every text field made safe for a terminal (`safe::terminal_safe`).
+    fn terminal_safe(mut self) -> TableInfo {
+        let safe = |s: &mut String| *s = terminal_safe(s).into_owned();
+        let keys = |ks: &mut Vec<Key>| {
+            for k in ks {
+                safe(&mut k.attribute);
+            }
+        };
+        safe(&mut self.table);
+        keys(&mut self.key_schema);
+        for i in &mut self.global_secondary_indexes {
+            safe(&mut i.name);
+            keys(&mut i.key_schema);
+        }
+        for s in [&mut self.stream.arn, &mut self.arn].into_iter().flatten() {
+            safe(s);
+        }
+        self
+    }
 }
 
 fn keys(ks: &Keys) -> Vec<Key> {

@@ -4,19 +4,20 @@
 use anyhow::Result;
 
 use super::Ctx;
+use crate::checked;
 use crate::errors::Failure;
-use crate::fixture::is_uuid;
-use crate::model::{msg_pk, normalize_timestamp, Message};
+use crate::model::{msg_pk, Message};
 use crate::output::{self, Style};
 use crate::query::{self, SkRange};
 use crate::render::{self, Row};
+use crate::safe::{terminal_safe, terminal_safe_lines};
 use crate::schema::Needs;
 use crate::table;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The conversation (message_group_uuid)
-    #[arg(value_name = "GROUP_UUID")]
+    #[arg(value_name = "GROUP_UUID", value_parser = checked::uuid)]
     pub group: String,
 
     /// Show the N most recent messages
@@ -28,15 +29,15 @@ pub struct Args {
     pub all: bool,
 
     /// Only messages from this year (UTC), e.g. 2026
-    #[arg(long, value_name = "YYYY", conflicts_with_all = ["since", "until"])]
+    #[arg(long, value_name = "YYYY", conflicts_with_all = ["since", "until"], value_parser = checked::year)]
     pub year: Option<String>,
 
     /// Only messages at or after this RFC 3339 time, e.g. 2026-01-31T12:00:00Z
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", value_parser = checked::time)]
     pub since: Option<String>,
 
     /// Only messages at or before this RFC 3339 time
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", value_parser = checked::time)]
     pub until: Option<String>,
 
     /// Report the read capacity consumed (summed over pages) on stderr
@@ -53,28 +54,11 @@ pub struct Conversation {
 }
 
 impl Args {
-    /// Check the arguments clap cannot (exit 8 names the bad value) and turn the time options
-    /// into a sort-key range, before any request is made.
+    /// Turn the time options (each checked by clap) into a sort-key range; a window that ends
+    /// before it starts is a usage error (exit 2), before any request is made.
     fn range(&self) -> Result<SkRange> {
-        if !is_uuid(&self.group) {
-            return Err(invalid(format!(
-                "GROUP_UUID '{}' is not a uuid (8-4-4-4-12 hex digits, e.g. 5ae290ed-55d1-47a0-bc6d-fe2bc2700399)",
-                self.group
-            )));
-        }
-        let time = |option: &str, value: &Option<String>| -> Result<Option<String>> {
-            value
-                .as_deref()
-                .map(|v| normalize_timestamp(v).map_err(|e| invalid(format!("{option}: {e}"))))
-                .transpose()
-        };
-        let (since, until) = (time("--since", &self.since)?, time("--until", &self.until)?);
+        let (since, until) = (self.since.clone(), self.until.clone());
         Ok(match (&self.year, since, until) {
-            (Some(y), _, _) if y.len() != 4 || !y.chars().all(|c| c.is_ascii_digit()) => {
-                return Err(invalid(format!(
-                    "--year: '{y}' is not a 4-digit year (e.g. 2026)"
-                )))
-            }
             (Some(y), _, _) => SkRange::Prefix(y.clone()),
             (None, Some(a), Some(b)) if a > b => {
                 return Err(invalid(format!(
@@ -90,7 +74,7 @@ impl Args {
 }
 
 fn invalid(message: String) -> anyhow::Error {
-    Failure::InvalidInput(message).into()
+    Failure::Usage(message).into()
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
@@ -179,7 +163,7 @@ fn render_chat(style: &Style, chat: &[&Message]) -> String {
         let date = local.map(|t| t.date_naive());
         if date != last_date || out.is_empty() {
             let label = local.map_or_else(
-                || m.created_at.clone(),
+                || terminal_safe(&m.created_at).into_owned(),
                 |t| t.format("%a %Y-%m-%d").to_string(),
             );
             if !out.is_empty() {
@@ -196,7 +180,12 @@ fn render_chat(style: &Style, chat: &[&Message]) -> String {
         out.push_str(&" ".repeat(pad + 2));
         out.push_str(&style.dim(&time));
         out.push_str("  ");
-        let lines = textwrap::wrap(&m.message, &wrap);
+        // The message's own line breaks stay; every other control character is made visible.
+        let lines: Vec<String> = terminal_safe_lines(&m.message)
+            .iter()
+            .flat_map(|l| textwrap::wrap(l, &wrap))
+            .map(|l| l.into_owned())
+            .collect();
         for (i, l) in lines.iter().enumerate() {
             if i > 0 {
                 out.push_str(&" ".repeat(indent));

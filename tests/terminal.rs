@@ -1,0 +1,214 @@
+//! What reaches a person's terminal: text from the table never carries a raw control or escape
+//! character (a sender must not retitle or clear the reader's terminal), `-o json` stays exact,
+//! and at 80 columns the uuids and keys a person copies stay whole.
+
+mod common;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::{run, TestEnv, ANDREW, MAIN_GROUP};
+
+/// ESC ] 0 ; title BEL (retitle the terminal), ESC [ 2 J (clear it), and a one-byte C1 CSI.
+const ATTACK: &str = "hello \u{1b}]0;pwned\u{7}\u{1b}[2J bye \u{9b}31m";
+/// The same text as `safe::terminal_safe` shows it.
+const SHOWN: &str = "hello \\e]0;pwned\\u{7}\\e[2J bye \\u{9b}31m";
+
+fn assert_inert(what: &str, text: &str) {
+    for (c, name) in [('\u{1b}', "ESC"), ('\u{7}', "BEL"), ('\u{9b}', "CSI")] {
+        assert!(
+            !text.contains(c),
+            "{what}: a raw {name} reached the terminal:\n{text:?}"
+        );
+    }
+}
+
+#[test]
+fn table_text_never_reaches_the_terminal_raw() {
+    let env = TestEnv::with_table("term-safe");
+    run(env.ddb().arg("seed")).ok();
+
+    // put-message's echo.
+    let out = run(env.ddb().args([
+        "put-message",
+        "--group",
+        MAIN_GROUP,
+        "--handle",
+        "bayko",
+        "--message",
+        ATTACK,
+    ]))
+    .ok();
+    assert_inert("put-message", &out);
+    assert!(out.contains(SHOWN), "{out}");
+
+    // An item whose keys carry escapes, written behind ddb's back.
+    let evil_pk = format!("MSG#{ATTACK}");
+    env.put_items(vec![[
+        ("pk".to_string(), AttributeValue::S(evil_pk)),
+        ("sk".to_string(), AttributeValue::S(ATTACK.to_string())),
+        ("message".to_string(), AttributeValue::S(ATTACK.to_string())),
+    ]
+    .into_iter()
+    .collect()]);
+
+    let out = run(env.ddb().args(["get-conversation", MAIN_GROUP])).ok();
+    assert_inert("get-conversation", &out);
+    assert!(out.contains(SHOWN), "{out}");
+
+    let out = run(env.ddb().args(["scan", "-o", "table"])).ok();
+    assert_inert("scan -o table", &out);
+    assert!(
+        out.contains(&format!("MSG#{SHOWN}")),
+        "the key is shown whole and escaped:\n{out}"
+    );
+
+    // The stream handler moves both GRP# rows to the message; its lines name the evil keys.
+    let r = run(env
+        .ddb()
+        .args(["-v", "simulate-stream", "--from", "trim-horizon"]));
+    assert!(r.code == 0 || r.code == 7, "{}", r.stderr);
+    assert_inert("simulate-stream stdout", &r.stdout);
+    assert_inert("simulate-stream stderr", &r.stderr);
+
+    let out = run(env
+        .ddb()
+        .args(["list-conversations", "--handle", "andrewbrown"]))
+    .ok();
+    assert_inert("list-conversations", &out);
+    assert!(out.contains("hello \\e]0;pwned"), "{out}");
+
+    let out = run(env.ddb().args(["describe-table"])).ok();
+    assert_inert("describe-table", &out);
+    let out = run(env.ddb().args(["list-tables"])).ok();
+    assert_inert("list-tables", &out);
+
+    // Error lines quoting the input: an unknown handle.
+    let r = run(env.ddb().args([
+        "put-message",
+        "--group",
+        MAIN_GROUP,
+        "--handle",
+        ATTACK,
+        "--message",
+        "x",
+    ]));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_inert("an error line", &r.stderr);
+    assert!(r.stderr.contains(SHOWN), "{}", r.stderr);
+
+    // Programs get the exact text: JSON escapes it, and it parses back to the original.
+    let rows: serde_json::Value =
+        run(env
+            .ddb()
+            .args(["get-conversation", MAIN_GROUP, "-o", "json"]))
+        .json();
+    assert_eq!(rows.as_array().unwrap().last().unwrap()["message"], ATTACK);
+    let out = run(env.ddb().args(["scan", "-o", "ndjson"])).ok();
+    let exact = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["pk"] == format!("MSG#{ATTACK}").as_str())
+        .count();
+    assert_eq!(exact, 1, "{out}");
+    let groups: serde_json::Value =
+        run(env
+            .ddb()
+            .args(["list-conversations", "--user-uuid", ANDREW, "-o", "json"]))
+        .json();
+    assert!(
+        groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["message"] == ATTACK),
+        "{groups}"
+    );
+}
+
+/// `script` gives ddb a real terminal; COLUMNS=80 sets its width.
+fn at_80_columns(env: &TestEnv, args: &str) -> String {
+    let cmd = format!(
+        "COLUMNS=80 '{}' --endpoint-url {} --table {} --color never {args}",
+        env!("CARGO_BIN_EXE_ddb"),
+        env.endpoint,
+        env.table
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(common::repo_root())
+        .env("AWS_CONFIG_FILE", "/nonexistent/ddb-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/ddb-test-credentials",
+        )
+        .output()
+        .expect("run script(1) (util-linux)");
+    assert!(
+        out.status.success(),
+        "{args}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).replace('\r', "")
+}
+
+#[test]
+fn uuids_and_keys_stay_whole_at_80_columns() {
+    let env = TestEnv::with_table("term-80");
+    run(env.ddb().arg("seed")).ok();
+    let groups: serde_json::Value =
+        run(env
+            .ddb()
+            .args(["list-conversations", "--user-uuid", ANDREW, "-o", "json"]))
+        .json();
+    let uuids: Vec<String> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["uuid"].as_str().unwrap().to_string())
+        .collect();
+    assert!(uuids.len() >= 2, "{groups}");
+
+    let out = at_80_columns(&env, "list-conversations --handle andrewbrown");
+    for uuid in &uuids {
+        assert_eq!(
+            out.lines().filter(|l| l.contains(uuid.as_str())).count(),
+            1,
+            "conversation {uuid} is not whole on one line:\n{out}"
+        );
+    }
+    for line in out.lines() {
+        assert!(line.chars().count() <= 80, "wider than 80: {line}\n{out}");
+    }
+
+    // scan: a message key is 40 + 32 characters; at 80 columns the sort key goes under the
+    // partition key, each whole on its line.
+    let out = at_80_columns(&env, "scan --pk-prefix MSG# --limit 5");
+    let lines: Vec<&str> = out.lines().collect();
+    let mut keys = 0;
+    for (i, line) in lines.iter().enumerate() {
+        assert!(line.chars().count() <= 80, "wider than 80: {line}\n{out}");
+        let Some(at) = line.find("MSG#") else {
+            continue;
+        };
+        let pk: String = line[at..].chars().take(40).collect();
+        assert!(common_uuid(&pk[4..]), "pk cut: {line}\n{out}");
+        let sk = lines[i + 1].trim_start_matches(['│', '|', ' ']);
+        assert!(
+            sk.len() > 32 && sk[..32].ends_with("+00:00"),
+            "sk not whole under its pk: {}\n{out}",
+            lines[i + 1]
+        );
+        keys += 1;
+    }
+    assert_eq!(keys, 5, "{out}");
+}
+
+fn common_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.chars().enumerate().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
