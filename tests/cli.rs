@@ -19,6 +19,8 @@ const SUBCOMMANDS: &[&str] = &[
     "scan",
     "simulate-stream",
     "defaults",
+    "export",
+    "import",
     "completions",
 ];
 

@@ -17,7 +17,9 @@ pub mod completions;
 pub mod defaults;
 pub mod describe_table;
 pub mod drop;
+pub mod export;
 pub mod get_conversation;
+pub mod import;
 pub mod list_conversations;
 pub mod list_tables;
 pub mod put_message;
@@ -100,6 +102,8 @@ pub async fn run(command: Command, global: &GlobalArgs, cancel: CancellationToke
         Command::ListConversations(a) => list_conversations::run(a, &ctx).await,
         Command::Scan(a) => scan::run(a, &ctx).await,
         Command::SimulateStream(a) => simulate_stream::run(a, &ctx).await,
+        Command::Export(a) => export::run(a, &ctx).await,
+        Command::Import(a) => import::run(a, &ctx).await,
         Command::Completions(_) | Command::Defaults(_) => unreachable!("handled above"),
     }
 }
