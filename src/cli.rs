@@ -88,7 +88,7 @@ pub enum Command {
     )]
     Drop(cmd::drop::Args),
 
-    /// Write the fixture (or synthetic data): MSG# items and GRP# rows; reseeding replaces the fixture's conversations; remote targets need --yes [API: DescribeTable, BatchWriteItem, Query]
+    /// Write the fixture (or synthetic data): MSG# items and GRP# rows; reseeding replaces the fixture's conversations; remote targets need --yes [API: DescribeTable, BatchWriteItem, Query, TransactWriteItems]
     #[command(
         after_help = "Examples:\n  ddb --local seed\n  ddb --local seed --fixture my-fixture.json --now 2026-01-01T12:00:00Z\n  ddb --local seed --synthetic 20000 --groups 200 -o json"
     )]
@@ -155,6 +155,28 @@ pub enum Command {
     )]
     Sql(cmd::sql::Args),
 
+    /// Write the table in AWS's export-to-S3 layout (DYNAMODB_JSON) [API: DescribeTable, Scan]
+    ///
+    /// A parallel scan writes DIR/AWSDynamoDB/<ExportId>/: manifest-summary.json, manifest-files.json
+    /// (with their .md5 and .checksum files) and one gzip JSON Lines data file per segment under
+    /// data/. `ddb import` reads it back, and so does AWS's ImportTable once it is copied to S3.
+    /// Memory stays flat in the table's size; an interrupted export removes its folder.
+    #[command(
+        after_help = "Examples:\n  ddb --local export ./snap\n  ddb --local export ./snap --segments 8 -o json\n  ddb --local --table copy schema-load && ddb --local --table copy import ./snap"
+    )]
+    Export(cmd::export::Args),
+
+    /// Load an export (AWS's S3 layout) or a data file into the table [API: DescribeTable, BatchWriteItem]
+    ///
+    /// Reads PATH twice, streaming: first every manifest, checksum, item count and line is
+    /// checked, and every item against the table's keys and DynamoDB's limits; on any problem
+    /// it names file:line, exits 8 and writes nothing. Then the items are written in batches
+    /// with retries. Importing again is safe: it puts the same items.
+    #[command(
+        after_help = "Examples:\n  ddb --local import ./snap\n  aws s3 cp --recursive s3://my-bucket/exports/ ./staging-export && ddb --local import ./staging-export\n  ddb --local import ./snap/AWSDynamoDB/01645072900758-ee1232a3 --dry-run\n  ddb --local import items.json.gz -o json"
+    )]
+    Import(cmd::import::Args),
+
     /// Run the stream handler (access pattern D) on an event file or the table's stream [API: Query, TransactWriteItems; DescribeTable, DescribeStream, GetShardIterator, GetRecords]
     #[command(
         after_help = "Examples:\n  ddb --local simulate-stream --from trim-horizon\n  ddb --local simulate-stream --event event.json\n  ddb --local simulate-stream --event - -o json < event.json\n  ddb --local simulate-stream --from latest --follow --checkpoint .ddb-checkpoint.json\n  ddb --local simulate-stream --from trim-horizon --checkpoint cp.json --dead-letter failed.ndjson"
@@ -178,6 +200,9 @@ impl Command {
     /// Commands that shut down cleanly on Ctrl-C themselves (saving a checkpoint, say); for
     /// the rest, main stops the work and exits 130.
     pub fn handles_ctrl_c(&self) -> bool {
-        matches!(self, Command::SimulateStream(_) | Command::Seed(_))
+        matches!(
+            self,
+            Command::SimulateStream(_) | Command::Seed(_) | Command::Export(_) | Command::Import(_)
+        )
     }
 }

@@ -86,7 +86,8 @@ pub fn entry(
     let mut record = json!({
         "eventName": rec.event_name.as_str(),
         "eventSource": "aws:dynamodb",
-        "eventSourceARN": stream_arn,
+        // The record's own source when it came with one (an event file), else the stream read.
+        "eventSourceARN": rec.event_source_arn.as_deref().unwrap_or(stream_arn),
         "dynamodb": dynamodb,
     });
     if let Some(id) = &rec.event_id {
@@ -118,6 +119,9 @@ mod tests {
         assert_eq!(line["sequence_number"], "42");
         assert_eq!(line["shard_id"], "shard-1");
         let again = json!({ "Records": [line["record"].clone()] }).to_string();
-        assert_eq!(&parse_event(&again).unwrap()[0], rec);
+        // Read from the stream, the record had no source ARN: the entry names the stream's.
+        let mut expected = rec.clone();
+        expected.event_source_arn = Some("arn:s".into());
+        assert_eq!(parse_event(&again).unwrap()[0], expected);
     }
 }

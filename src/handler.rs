@@ -1,46 +1,33 @@
-//! The stream handler (access pattern D): what the Lambda on the table's stream runs. For every
-//! new message it moves both GRP# rows of the conversation to the message's sk and text.
+//! The stream handler (access pattern D): what the Lambda on the table's stream runs. It keeps
+//! THE INVARIANT (src/settle.rs): each participant has exactly one GRP# row per conversation,
+//! carrying the newest message of it that still exists.
 //!
-//! Invariants, kept under concurrent handlers, replays and out-of-order delivery:
-//! - exactly one GRP# row per (user, group);
-//! - a row's last message is never replaced by an older (or equal) one.
+//! A batch is coalesced per conversation: of its INSERT/MODIFY records only the newest message
+//! (by instant, the string as tie-break; the last record of equal keys) is applied, after one
+//! read of the conversation's rows through the group index; older ones are reported as
+//! `superseded by <sk>`. The rows move forward to it together, in one transaction
+//! (`Settler::run`) that checks the message still exists (a replay never revives a deleted message: the next
+//! newest of the batch is tried instead). A REMOVE of the message a row shows settles the rows
+//! on the newest message that remains (`Settler::settle`). Conversations run in parallel; one
+//! conversation's failure makes every record of it in the batch Failed, so a checkpoint or
+//! Lambda retries them all (every step is idempotent, so the retry changes nothing done).
 //!
-//! The key of a GRP# row contains its sk, so moving it is delete + put. Each row moves in its
-//! own TransactWriteItems:
-//! - Delete (pk, old sk) if `attribute_exists(pk) AND message_group_uuid = :g`: the row is
-//!   still where we read it. Every move deletes the old key in the same transaction as it puts
-//!   the new one, so "the old row still exists" means "nobody moved it since we looked": a
-//!   concurrent handler that moved it (to a newer or older message) makes us re-read and
-//!   re-decide instead of overwriting it.
-//! - Put (pk, new sk) if `attribute_not_exists(pk) OR message_group_uuid = :g`: never
-//!   overwrite another conversation's row that happens to share the timestamp (that would lose
-//!   a conversation); a row of this conversation already there (left by an earlier non-atomic
-//!   writer) is the same message, and the delete then removes its duplicate.
-//!
-//! One transaction per row rather than one for both rows (4 actions): the invariants are per
-//! row, each row is owned by one user and can be in a different state (one already moved by a
-//! concurrent handler or a replay, the other not), and a cancelled 4-action transaction would
-//! throw away the half that was fine. Smaller transactions also conflict less. A crash between
-//! the two leaves one row behind, which the next delivery (the stream retries) or any newer
-//! message brings forward, since every step is idempotent.
+//! Records that are not ours are skipped with the reason and never fail a batch: another
+//! table's stream (eventSourceARN), unknown event names (DynamoDB Local's TTL deletions), keys
+//! of another shape, non-`MSG#` keys, records without a NewImage.
 
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures::StreamExt;
 
 use crate::db::Db;
-use crate::errors::causes;
 use crate::item::{get_s, type_tag, Item};
-use crate::model::{parse_timestamp, GROUP_INDEX, GRP_PREFIX, MSG_PREFIX};
-use crate::retry::{is_retryable, is_throttling_code, sdk_retries_off, Backoff, Stop};
+use crate::model::{compare_sk, is_newer, parse_timestamp, MSG_PREFIX};
+use crate::retry::{Backoff, Stop};
+use crate::settle::{owner_of, plan_owner, Mode, RunError, Settled, Settler, Tally, Target};
 use crate::stream_record::{EventName, StreamRecord};
 
-/// Pages of the group query we are prepared to read: a conversation has two rows.
-const MAX_QUERY_PAGES: usize = 20;
 /// GRP# rows a conversation has: one per participant.
 const PARTICIPANTS: usize = 2;
 /// Extra reads of the index when it shows fewer rows than participants.
@@ -48,11 +35,26 @@ const SHORT_READ_RETRIES: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Skip {
+    /// The rows already carry this message or a newer one.
     OlderThanCurrent,
+    /// A REMOVE of a message no GRP# row shows: nothing to move.
     Remove,
     NotAMessage(String),
     NoNewImage,
     NoGroupRows(String),
+    /// A newer message of the same conversation in the batch was applied instead (its sk).
+    Superseded(String),
+    /// The message was deleted since: applying it would revive it.
+    MessageGone,
+    /// A REMOVE took the conversation's last message; the rows stay (they are the only record
+    /// of who the participants are).
+    NoMessagesLeft,
+    /// `eventSourceARN` names another table's stream (the ARN).
+    OtherTable(String),
+    /// An event name other than INSERT, MODIFY, REMOVE (DynamoDB Local's TTL deletions).
+    UnknownEvent(String),
+    /// Keys without string `pk` and `sk` (the key names found).
+    OtherKeys(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,14 +79,43 @@ impl Outcome {
         match self {
             Outcome::Updated(1) => "updated 1 group".to_string(),
             Outcome::Updated(n) => format!("updated {n} groups"),
-            Outcome::Skipped(Skip::OlderThanCurrent) => "skipped: older than current".to_string(),
-            Outcome::Skipped(Skip::Remove) => "skipped: REMOVE".to_string(),
-            Outcome::Skipped(Skip::NotAMessage(pk)) => format!("skipped: not a message ({pk})"),
-            Outcome::Skipped(Skip::NoNewImage) => "skipped: no NewImage".to_string(),
-            Outcome::Skipped(Skip::NoGroupRows(g)) => {
-                format!("skipped: no GRP# rows for group {g}")
-            }
+            Outcome::Skipped(skip) => format!("skipped: {}", skip.reason()),
             Outcome::Failed(reason) => format!("failed: {reason}"),
+        }
+    }
+}
+
+impl Skip {
+    /// The kind of skip without its details, to count skips by.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Skip::OlderThanCurrent => "older than current",
+            Skip::Remove => "remove",
+            Skip::NotAMessage(_) => "not a message",
+            Skip::NoNewImage => "no new image",
+            Skip::NoGroupRows(_) => "no group rows",
+            Skip::Superseded(_) => "superseded",
+            Skip::MessageGone => "message gone",
+            Skip::NoMessagesLeft => "no messages left",
+            Skip::OtherTable(_) => "other table",
+            Skip::UnknownEvent(_) => "unknown event",
+            Skip::OtherKeys(_) => "other keys",
+        }
+    }
+
+    pub fn reason(&self) -> String {
+        match self {
+            Skip::OlderThanCurrent => "older than current".to_string(),
+            Skip::Remove => "REMOVE of a message no row shows".to_string(),
+            Skip::NotAMessage(pk) => format!("not a message ({pk})"),
+            Skip::NoNewImage => "no NewImage".to_string(),
+            Skip::NoGroupRows(g) => format!("no GRP# rows for group {g}"),
+            Skip::Superseded(sk) => format!("superseded by {sk}"),
+            Skip::MessageGone => "message no longer exists".to_string(),
+            Skip::NoMessagesLeft => "no message of the conversation is left".to_string(),
+            Skip::OtherTable(arn) => format!("record of another table's stream ({arn})"),
+            Skip::UnknownEvent(name) => format!("unknown event name '{name}'"),
+            Skip::OtherKeys(keys) => format!("keys of another shape ({keys})"),
         }
     }
 }
@@ -94,8 +125,10 @@ impl Outcome {
 pub struct RecordResult {
     pub outcome: Outcome,
     /// Attempts repeated after throttling, 5xx, dropped connections or transaction conflicts.
+    /// A coalesced conversation's calls are counted on one of its records (the one applied),
+    /// so totals over a batch are exact.
     pub retries: u32,
-    /// Times the group's rows were re-read because one changed under us.
+    /// Times the group's rows were re-read because one changed under us (or looked short).
     pub rechecks: u32,
     /// The record was a message the handler acted on (not skipped before any call).
     pub is_message: bool,
@@ -112,20 +145,32 @@ pub struct MessageUpdate {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Work {
     Apply(MessageUpdate),
+    /// A message was deleted: (group, sk).
+    Remove(String, String),
     Skip(Skip),
 }
 
-/// Decide what a record asks for, without any call. An error is a record that claims to be a
-/// message but is not a valid one; it names the field relative to the record's `dynamodb`
-/// (`.NewImage.message: ...`).
+/// Decide what a record asks for, without any call and without knowing the table (see
+/// `classify_for`). An error is a record that claims to be a message but is not a valid one;
+/// it names the field relative to the record's `dynamodb` (`.NewImage.message: ...`).
 pub fn classify(rec: &StreamRecord) -> Result<Work, String> {
-    if rec.event_name == EventName::Remove {
-        return Ok(Work::Skip(Skip::Remove));
+    if let EventName::Other(name) = &rec.event_name {
+        return Ok(Work::Skip(Skip::UnknownEvent(name.clone())));
     }
-    let pk = rec.pk();
+    let (Some(pk), Some(sk)) = (get_s(&rec.keys, "pk"), get_s(&rec.keys, "sk")) else {
+        let mut names: Vec<&str> = rec.keys.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        return Ok(Work::Skip(Skip::OtherKeys(names.join(", "))));
+    };
     let Some(group) = pk.strip_prefix(MSG_PREFIX) else {
         return Ok(Work::Skip(Skip::NotAMessage(pk.to_string())));
     };
+    if group.is_empty() {
+        return Err(".Keys.pk: 'MSG#' without a message group".to_string());
+    }
+    if rec.event_name == EventName::Remove {
+        return Ok(Work::Remove(group.to_string(), sk.to_string()));
+    }
     let Some(image) = &rec.new_image else {
         return Ok(Work::Skip(Skip::NoNewImage));
     };
@@ -145,11 +190,7 @@ pub fn classify(rec: &StreamRecord) -> Result<Work, String> {
             return Err(format!(".NewImage.{key}: '{v}' differs from Keys.{key}"));
         }
     }
-    let sk = field("sk")?;
     parse_timestamp(sk).map_err(|e| format!(".NewImage.sk: {e}"))?;
-    if group.is_empty() {
-        return Err(".Keys.pk: 'MSG#' without a message group".to_string());
-    }
     field("message_uuid")?;
     field("user_uuid")?;
     Ok(Work::Apply(MessageUpdate {
@@ -159,25 +200,29 @@ pub fn classify(rec: &StreamRecord) -> Result<Work, String> {
     }))
 }
 
+/// `classify`, and records of another table's stream (by `eventSourceARN`) skipped.
+pub fn classify_for(rec: &StreamRecord, table: &str) -> Result<Work, String> {
+    if let Some(source) = rec.source_table() {
+        if source != table {
+            let arn = rec.event_source_arn.clone().unwrap_or_default();
+            return Ok(Work::Skip(Skip::OtherTable(arn)));
+        }
+    }
+    classify(rec)
+}
+
 /// The handler: the database handle and how hard to retry.
 pub struct Handler<'a> {
     db: &'a Db,
     backoff: Backoff,
-    /// Conversations handled at once within a batch; records of one conversation always run
-    /// in stream order.
+    /// Conversations handled at once within a batch.
     concurrency: usize,
 }
 
-#[derive(Default)]
-struct Tally {
-    retries: u32,
-    rechecks: u32,
-}
-
-enum MoveError {
-    /// The row is no longer where we read it: re-read and decide again.
-    Changed,
-    Failed(String),
+/// One conversation's records in a batch, in batch order.
+struct Lane {
+    group: String,
+    records: Vec<(usize, Work)>,
 }
 
 impl<'a> Handler<'a> {
@@ -199,33 +244,52 @@ impl<'a> Handler<'a> {
         self
     }
 
-    /// Handle a batch. Records of one conversation (one pk) run in order; different
-    /// conversations may run concurrently. Once the run is cancelled (Ctrl-C), records not yet
-    /// started are left alone (None), so the caller can checkpoint the prefix that is done.
+    fn settler(&self) -> Settler<'a> {
+        Settler::new(self.db, self.backoff)
+    }
+
+    /// Handle a batch: each conversation once (coalesced), conversations concurrently. Once
+    /// the run is cancelled (Ctrl-C), conversations not yet started are left alone (None for
+    /// their records), so the caller can checkpoint the prefix that is done.
     pub async fn handle_batch(&self, records: &[StreamRecord]) -> Vec<Option<RecordResult>> {
-        let mut lanes: Vec<Vec<usize>> = Vec::new();
-        let mut lane_of: HashMap<&str, usize> = HashMap::new();
-        for (i, r) in records.iter().enumerate() {
-            let lane = *lane_of.entry(r.pk()).or_insert_with(|| {
-                lanes.push(Vec::new());
+        let mut results: Vec<Option<RecordResult>> = vec![None; records.len()];
+        let mut lanes: Vec<Lane> = Vec::new();
+        let mut lane_of: HashMap<String, usize> = HashMap::new();
+        for (i, rec) in records.iter().enumerate() {
+            let work = match classify_for(rec, &self.db.table) {
+                Ok(w) => w,
+                Err(e) => {
+                    let why = format!("invalid message record: dynamodb{e}");
+                    results[i] = Some(done(Outcome::Failed(why), false));
+                    continue;
+                }
+            };
+            let group = match &work {
+                Work::Skip(skip) => {
+                    results[i] = Some(done(Outcome::Skipped(skip.clone()), false));
+                    continue;
+                }
+                Work::Apply(up) => up.group.clone(),
+                Work::Remove(group, _) => group.clone(),
+            };
+            let lane = *lane_of.entry(group.clone()).or_insert_with(|| {
+                lanes.push(Lane {
+                    group,
+                    records: Vec::new(),
+                });
                 lanes.len() - 1
             });
-            lanes[lane].push(i);
+            lanes[lane].records.push((i, work));
         }
-        let mut results: Vec<Option<RecordResult>> = vec![None; records.len()];
-        let mut done = futures::stream::iter(lanes)
+        let mut finished = futures::stream::iter(lanes)
             .map(|lane| async move {
-                let mut out = Vec::with_capacity(lane.len());
-                for i in lane {
-                    if self.db.cancelled() {
-                        break;
-                    }
-                    out.push((i, self.handle(&records[i]).await));
+                if self.db.cancelled() {
+                    return Vec::new();
                 }
-                out
+                self.conversation(&lane).await
             })
             .buffer_unordered(self.concurrency);
-        while let Some(lane) = done.next().await {
+        while let Some(lane) = finished.next().await {
             for (i, r) in lane {
                 results[i] = Some(r);
             }
@@ -233,40 +297,94 @@ impl<'a> Handler<'a> {
         results
     }
 
-    /// Handle one record.
+    /// Handle one record (a batch of one).
     pub async fn handle(&self, rec: &StreamRecord) -> RecordResult {
-        let mut tally = Tally::default();
-        let (outcome, is_message) = match classify(rec) {
-            Err(e) => (
-                Outcome::Failed(format!("invalid message record: dynamodb{e}")),
+        let mut out = self.handle_batch(std::slice::from_ref(rec)).await;
+        out.pop().flatten().unwrap_or_else(|| {
+            done(
+                Outcome::Failed("interrupted before it started".into()),
                 false,
-            ),
-            Ok(Work::Skip(s)) => (Outcome::Skipped(s), false),
-            Ok(Work::Apply(up)) => (self.apply(&up, &mut tally).await, true),
-        };
-        RecordResult {
-            outcome,
-            retries: tally.retries,
-            rechecks: tally.rechecks,
-            is_message,
-        }
+            )
+        })
     }
 
-    async fn apply(&self, up: &MessageUpdate, tally: &mut Tally) -> Outcome {
+    /// One conversation's records: outcomes, with the calls' counts on the record applied.
+    async fn conversation(&self, lane: &Lane) -> Vec<(usize, RecordResult)> {
+        let mut tally = Tally::default();
+        let outcomes = match self.coalesce(lane, &mut tally).await {
+            Ok(outcomes) => outcomes,
+            Err(reason) => lane
+                .records
+                .iter()
+                .map(|(i, _)| (*i, Outcome::Failed(reason.clone())))
+                .collect(),
+        };
+        let lead = outcomes
+            .iter()
+            .position(|(_, o)| matches!(o, Outcome::Updated(_)))
+            .unwrap_or(0);
+        outcomes
+            .into_iter()
+            .enumerate()
+            .map(|(n, (i, outcome))| {
+                let is_message = lane
+                    .records
+                    .iter()
+                    .any(|(j, w)| *j == i && matches!(w, Work::Apply(_)));
+                let mut r = done(outcome, is_message);
+                if n == lead {
+                    r.retries = tally.retries;
+                    r.rechecks = tally.rechecks;
+                }
+                (i, r)
+            })
+            .collect()
+    }
+
+    /// Apply the newest message of a conversation's records (or settle it after a REMOVE of
+    /// the message its rows show). Err fails every record of the conversation.
+    async fn coalesce(
+        &self,
+        lane: &Lane,
+        tally: &mut Tally,
+    ) -> Result<Vec<(usize, Outcome)>, String> {
+        let group = lane.group.as_str();
+        let settler = self.settler();
+        // Newest first; of equal keys the later record (its image is the current one).
+        let mut candidates: Vec<(usize, &MessageUpdate)> = lane
+            .records
+            .iter()
+            .filter_map(|(i, w)| match w {
+                Work::Apply(up) => Some((*i, up)),
+                _ => None,
+            })
+            .collect();
+        candidates.sort_by(|a, b| compare_sk(&b.1.sk, &a.1.sk).then(b.0.cmp(&a.0)));
+        let removes: Vec<(usize, &str)> = lane
+            .records
+            .iter()
+            .filter_map(|(i, w)| match w {
+                Work::Remove(_, sk) => Some((*i, sk.as_str())),
+                _ => None,
+            })
+            .collect();
+        let mut gone: HashSet<&str> = HashSet::new();
         let mut updated = 0;
-        let mut any_rows = false;
-        // Re-reads are paced and bounded by the same mechanism as retries, counted apart.
         let short_budget = Backoff {
             max_attempts: SHORT_READ_RETRIES + 1,
             ..self.backoff
         };
         let mut short_reads = short_budget.tries(&self.db.cancel);
         let mut rereads = self.backoff.tries(&self.db.cancel);
+        let failed = |reason: String, updated: usize| {
+            if updated > 0 {
+                format!("{reason} (after updating {updated} row(s))")
+            } else {
+                reason
+            }
+        };
         loop {
-            let rows = match self.group_rows(&up.group, tally).await {
-                Ok(rows) => rows,
-                Err(e) => return self.failed(e, updated),
-            };
+            let rows = settler.group_rows(group, tally).await?;
             // A conversation has a row per participant. The index is eventually consistent, so
             // fewer may mean a row is between its delete and its put as the index sees it:
             // look again a little later (bounded: some data may really have fewer rows).
@@ -276,245 +394,171 @@ impl<'a> Handler<'a> {
                         tally.rechecks += 1;
                         continue;
                     }
-                    Err(Stop::Cancelled(())) => {
-                        return self.failed("interrupted".to_string(), updated)
-                    }
-                    Err(_) => {} // act on what is there
+                    Err(Stop::Cancelled(())) => return Err(failed("interrupted".into(), updated)),
+                    Err(_) => {}
                 }
             }
-            any_rows |= !rows.is_empty();
-            // The rows belong to different users and move independently: both at once.
-            let stale = rows
+            if rows.is_empty() {
+                return Ok(lane
+                    .records
+                    .iter()
+                    .map(|(i, w)| match w {
+                        Work::Apply(_) => (*i, Outcome::Skipped(Skip::NoGroupRows(group.into()))),
+                        _ => (*i, Outcome::Skipped(Skip::Remove)),
+                    })
+                    .collect());
+            }
+            let shown: Vec<usize> = removes
                 .iter()
-                .filter(|row| get_s(row, "sk").is_some_and(|sk| sk < up.sk.as_str()));
-            let moves = futures::future::join_all(stale.map(|row| async move {
-                let mut t = Tally::default();
-                let r = self.move_row(row, up, &mut t).await;
-                (r, t)
-            }))
-            .await;
-            let mut changed = false;
-            let mut failure = None;
-            for (r, t) in moves {
-                tally.retries += t.retries;
-                match r {
-                    Ok(()) => updated += 1,
-                    Err(MoveError::Changed) => changed = true,
-                    Err(MoveError::Failed(e)) => failure = Some(e),
+                .filter(|(_, sk)| rows.iter().any(|r| get_s(r, "sk") == Some(*sk)))
+                .map(|(i, _)| *i)
+                .collect();
+            if let Some(&trigger) = shown.last() {
+                let settled = settler
+                    .settle(group, &[], tally)
+                    .await
+                    .map_err(|e| failed(e, updated))?;
+                return Ok(after_settle(lane, &candidates, trigger, &settled));
+            }
+            let Some(&(applied, up)) = candidates
+                .iter()
+                .find(|(_, c)| !gone.contains(c.sk.as_str()))
+            else {
+                // Every message of the batch is gone (or there was none): nothing to apply.
+                return Ok(lane
+                    .records
+                    .iter()
+                    .map(|(i, w)| match w {
+                        Work::Apply(_) => (*i, Outcome::Skipped(Skip::MessageGone)),
+                        _ => (*i, Outcome::Skipped(Skip::Remove)),
+                    })
+                    .collect());
+            };
+            let target = Target {
+                sk: up.sk.clone(),
+                message: up.message.clone(),
+            };
+            let mut owners: BTreeMap<&str, Vec<Item>> = BTreeMap::new();
+            for row in &rows {
+                if let Some(owner) = owner_of(row) {
+                    owners.entry(owner).or_default().push(row.clone());
                 }
             }
-            if let Some(e) = failure {
-                return self.failed(e, updated);
-            }
-            if !changed {
-                break;
+            let plans: Vec<_> = owners
+                .values()
+                .map(|owned| plan_owner(owned, &target, None, Mode::Forward))
+                .collect();
+            // Every row of the conversation in one transaction: they move together.
+            let again = match settler.run(group, &target, &plans, tally).await {
+                Ok(ran) => {
+                    updated += ran.put as usize;
+                    ran.more
+                }
+                Err(RunError::Changed) => true,
+                Err(RunError::TargetGone) => {
+                    gone.insert(up.sk.as_str());
+                    true
+                }
+                Err(RunError::Failed(e)) => return Err(failed(e, updated)),
+            };
+            if !again {
+                return Ok(lane
+                    .records
+                    .iter()
+                    .map(|(i, w)| {
+                        let outcome = match w {
+                            Work::Apply(_) if *i == applied => {
+                                if updated > 0 {
+                                    Outcome::Updated(updated)
+                                } else {
+                                    Outcome::Skipped(Skip::OlderThanCurrent)
+                                }
+                            }
+                            Work::Apply(c) if gone.contains(c.sk.as_str()) => {
+                                Outcome::Skipped(Skip::MessageGone)
+                            }
+                            Work::Apply(_) => Outcome::Skipped(Skip::Superseded(up.sk.clone())),
+                            _ => Outcome::Skipped(Skip::Remove),
+                        };
+                        (*i, outcome)
+                    })
+                    .collect());
             }
             // The index is eventually consistent: give it a moment before reading again.
             match rereads.pause(()).await {
                 Ok(()) => tally.rechecks += 1,
-                Err(Stop::Cancelled(())) => return self.failed("interrupted".to_string(), updated),
+                Err(Stop::Cancelled(())) => return Err(failed("interrupted".into(), updated)),
                 Err(_) => {
-                    return self.failed(
+                    return Err(failed(
                         format!(
-                            "GRP# rows of group {} kept changing; gave up after {} re-reads",
-                            up.group,
+                            "GRP# rows of group {group} kept changing; gave up after {} re-reads",
                             rereads.attempts()
                         ),
                         updated,
-                    )
+                    ))
                 }
             }
         }
-        if updated > 0 {
-            Outcome::Updated(updated)
-        } else if any_rows {
-            Outcome::Skipped(Skip::OlderThanCurrent)
+    }
+}
+
+/// Outcomes once a REMOVE of the shown message made the rows settle on the newest message
+/// that remains (`settled.target`).
+fn after_settle(
+    lane: &Lane,
+    candidates: &[(usize, &MessageUpdate)],
+    trigger: usize,
+    settled: &Settled,
+) -> Vec<(usize, Outcome)> {
+    let put = settled.rows_put as usize;
+    let moved = |fallback: Skip| {
+        if put > 0 {
+            Outcome::Updated(put)
         } else {
-            Outcome::Skipped(Skip::NoGroupRows(up.group.clone()))
+            Outcome::Skipped(fallback)
         }
-    }
-
-    fn failed(&self, reason: String, updated: usize) -> Outcome {
-        if updated > 0 {
-            Outcome::Failed(format!("{reason} (after updating {updated} row(s))"))
-        } else {
-            Outcome::Failed(reason)
-        }
-    }
-
-    /// The GRP# rows of a conversation, read through the group index (all pages, bounded).
-    async fn group_rows(&self, group: &str, tally: &mut Tally) -> Result<Vec<Item>, String> {
-        let mut rows = Vec::new();
-        let mut start: Option<Item> = None;
-        for _ in 0..MAX_QUERY_PAGES {
-            let mut retries = 0;
-            let sent = self
-                .backoff
-                .call(&self.db.cancel, &mut retries, || {
-                    self.db
-                        .dynamodb
-                        .query()
-                        .table_name(&self.db.table)
-                        .index_name(GROUP_INDEX)
-                        .key_condition_expression("message_group_uuid = :g")
-                        .filter_expression("begins_with(pk, :grp)")
-                        .expression_attribute_values(":g", AttributeValue::S(group.to_string()))
-                        .expression_attribute_values(
-                            ":grp",
-                            AttributeValue::S(GRP_PREFIX.to_string()),
-                        )
-                        .set_exclusive_start_key(start.clone())
-                        .customize()
-                        .config_override(sdk_retries_off())
-                        .send()
-                })
-                .await;
-            tally.retries += retries;
-            let page = sent.map_err(|stop| sdk_reason("Query", stop.error()))?;
-            rows.extend(
-                page.items()
-                    .iter()
-                    .filter(|i| get_s(i, "pk").is_some_and(|pk| pk.starts_with(GRP_PREFIX)))
-                    .cloned(),
-            );
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(rows);
-            }
-        }
-        Err(format!(
-            "group {group} has more than {MAX_QUERY_PAGES} pages of rows in {GROUP_INDEX}"
-        ))
-    }
-
-    /// Move one GRP# row to the message: delete the old key and put the new one, atomically.
-    async fn move_row(
-        &self,
-        row: &Item,
-        up: &MessageUpdate,
-        tally: &mut Tally,
-    ) -> Result<(), MoveError> {
-        let pk = get_s(row, "pk").unwrap_or_default().to_string();
-        let old_sk = get_s(row, "sk").unwrap_or_default().to_string();
-        let group = AttributeValue::S(up.group.clone());
-        let mut new_row = row.clone();
-        new_row.insert("sk".into(), AttributeValue::S(up.sk.clone()));
-        new_row.insert("message".into(), AttributeValue::S(up.message.clone()));
-
-        let delete = Delete::builder()
-            .table_name(&self.db.table)
-            .key("pk", AttributeValue::S(pk.clone()))
-            .key("sk", AttributeValue::S(old_sk.clone()))
-            .condition_expression("attribute_exists(pk) AND message_group_uuid = :g")
-            .expression_attribute_values(":g", group.clone())
-            .build()
-            .map_err(|e| MoveError::Failed(e.to_string()))?;
-        let put = Put::builder()
-            .table_name(&self.db.table)
-            .set_item(Some(new_row))
-            .condition_expression("attribute_not_exists(pk) OR message_group_uuid = :g")
-            .expression_attribute_values(":g", group)
-            .build()
-            .map_err(|e| MoveError::Failed(e.to_string()))?;
-        // Same move, same token: a retry after a lost response is answered with the first
-        // result instead of failing its own condition.
-        let token = request_token(&[&self.db.table, &pk, &old_sk, &up.sk, &up.message]);
-
-        let mut tries = self.backoff.tries(&self.db.cancel);
-        loop {
-            let sent = self
-                .db
-                .dynamodb
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().delete(delete.clone()).build())
-                .transact_items(TransactWriteItem::builder().put(put.clone()).build())
-                .client_request_token(&token)
-                .customize()
-                .config_override(sdk_retries_off())
-                .send()
-                .await;
-            let err = match sent {
-                Ok(_) => return Ok(()),
-                Err(e) => e,
+    };
+    let Some(target) = &settled.target else {
+        return lane
+            .records
+            .iter()
+            .map(|(i, w)| match w {
+                Work::Apply(_) => (*i, Outcome::Skipped(Skip::MessageGone)),
+                _ if *i == trigger => (*i, Outcome::Skipped(Skip::NoMessagesLeft)),
+                _ => (*i, Outcome::Skipped(Skip::Remove)),
+            })
+            .collect();
+    };
+    // The record that carries the result: the newest record of the target message, if the
+    // batch has one, else the REMOVE that made the rows move.
+    let carrier = candidates
+        .iter()
+        .find(|(_, c)| c.sk == target.sk)
+        .map_or(trigger, |(i, _)| *i);
+    lane.records
+        .iter()
+        .map(|(i, w)| {
+            let outcome = match w {
+                _ if *i == carrier && carrier == trigger => moved(Skip::Remove),
+                _ if *i == carrier => moved(Skip::OlderThanCurrent),
+                Work::Apply(c) if is_newer(&c.sk, &target.sk) => {
+                    Outcome::Skipped(Skip::MessageGone)
+                }
+                Work::Apply(_) => Outcome::Skipped(Skip::Superseded(target.sk.clone())),
+                _ => Outcome::Skipped(Skip::Remove),
             };
-            let retry = match cancellation_codes(&err) {
-                Some(codes) => {
-                    let code = |i: usize| codes.get(i).map(String::as_str).unwrap_or("None");
-                    if code(0) == "ConditionalCheckFailed" {
-                        return Err(MoveError::Changed);
-                    }
-                    if code(1) == "ConditionalCheckFailed" {
-                        return Err(MoveError::Failed(format!(
-                            "{pk} already has a row at sk {} for another conversation",
-                            up.sk
-                        )));
-                    }
-                    codes.iter().any(|c| {
-                        c == "TransactionConflict"
-                            || is_throttling_code(c)
-                            || c == "ThrottlingError"
-                    })
-                }
-                None => is_retryable(&err),
-            };
-            if !retry {
-                return Err(MoveError::Failed(sdk_reason("TransactWriteItems", &err)));
-            }
-            let paused = tries.pause(err).await;
-            tally.retries = tries.retries;
-            match paused {
-                Ok(()) => {}
-                Err(Stop::Exhausted { error, attempts }) => {
-                    let why = sdk_reason("TransactWriteItems", &error);
-                    return Err(MoveError::Failed(format!(
-                        "{why} (after {attempts} attempts)"
-                    )));
-                }
-                Err(stop) => {
-                    let why = sdk_reason("TransactWriteItems", stop.error());
-                    return Err(MoveError::Failed(format!("interrupted: {why}")));
-                }
-            }
-        }
-    }
+            (*i, outcome)
+        })
+        .collect()
 }
 
-/// The per-item codes of a cancelled transaction, in TransactItems order.
-fn cancellation_codes<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
-    match err.as_service_error()? {
-        TransactWriteItemsError::TransactionCanceledException(e) => Some(
-            e.cancellation_reasons()
-                .iter()
-                .map(|r| r.code().unwrap_or("None").to_string())
-                .collect(),
-        ),
-        _ => None,
+fn done(outcome: Outcome, is_message: bool) -> RecordResult {
+    RecordResult {
+        outcome,
+        retries: 0,
+        rechecks: 0,
+        is_message,
     }
-}
-
-/// Why a call failed, in one line: the service's code and message, or the cause chain.
-fn sdk_reason<E, R>(op: &str, err: &SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
-{
-    match (err.code(), err.message()) {
-        (Some(code), Some(msg)) => format!("{code} on {op}: {msg}"),
-        (Some(code), None) => format!("{code} on {op}"),
-        _ => format!("{op}: {}", causes(err)),
-    }
-}
-
-/// A ClientRequestToken (at most 36 characters) derived from what the transaction does.
-fn request_token(parts: &[&str]) -> String {
-    let mut halves = [0u64; 2];
-    for (seed, half) in halves.iter_mut().enumerate() {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        seed.hash(&mut h);
-        parts.hash(&mut h);
-        *half = h.finish();
-    }
-    format!("ddb-{:016x}{:016x}", halves[0], halves[1])
 }
 
 #[cfg(test)]
@@ -526,6 +570,7 @@ mod tests {
         StreamRecord {
             event_id: None,
             event_name: name,
+            event_source_arn: None,
             sequence_number: "1".into(),
             keys: Item::from([
                 ("pk".into(), AttributeValue::S(pk.into())),
@@ -551,8 +596,37 @@ mod tests {
         let img = Some(message_image());
         assert_eq!(
             classify(&record(EventName::Remove, "MSG#g", img.clone())),
-            Ok(Work::Skip(Skip::Remove))
+            Ok(Work::Remove(
+                "g".into(),
+                "2026-01-01T00:00:00.000001+00:00".into()
+            ))
         );
+        assert_eq!(
+            classify(&record(
+                EventName::Other("UNKNOWN_TO_SDK_VERSION".into()),
+                "MSG#g",
+                img.clone()
+            )),
+            Ok(Work::Skip(Skip::UnknownEvent(
+                "UNKNOWN_TO_SDK_VERSION".into()
+            )))
+        );
+        let mut sample = record(EventName::Insert, "MSG#g", img.clone());
+        sample.keys = Item::from([("Id".into(), AttributeValue::N("101".into()))]);
+        assert_eq!(
+            classify(&sample),
+            Ok(Work::Skip(Skip::OtherKeys("Id".into())))
+        );
+        let mut other = record(EventName::Insert, "MSG#g", img.clone());
+        other.event_source_arn =
+            Some("arn:aws:dynamodb:us-east-1:1:table/other/stream/2026".into());
+        assert_eq!(
+            classify_for(&other, "cruddur-messages"),
+            Ok(Work::Skip(Skip::OtherTable(
+                "arn:aws:dynamodb:us-east-1:1:table/other/stream/2026".into()
+            )))
+        );
+        assert!(matches!(classify_for(&other, "other"), Ok(Work::Apply(_))));
         assert_eq!(
             classify(&record(EventName::Insert, "GRP#u", img.clone())),
             Ok(Work::Skip(Skip::NotAMessage("GRP#u".into())))
@@ -594,13 +668,5 @@ mod tests {
             Outcome::Skipped(Skip::NotAMessage("GRP#x".into())).text(),
             "skipped: not a message (GRP#x)"
         );
-    }
-
-    #[test]
-    fn request_tokens_fit_and_differ() {
-        let a = request_token(&["t", "GRP#a", "1", "2", "m"]);
-        assert!(a.len() <= 36, "{a}");
-        assert_eq!(a, request_token(&["t", "GRP#a", "1", "2", "m"]));
-        assert_ne!(a, request_token(&["t", "GRP#a", "1", "3", "m"]));
     }
 }

@@ -3,7 +3,9 @@
 
 use anyhow::{bail, Context, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, SecondsFormat, Utc};
+use std::cmp::Ordering;
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::item::{get_s, Item};
@@ -28,11 +30,43 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, false)
 }
 
-/// Parse any RFC 3339 timestamp (`Z` or an offset) into UTC.
+/// Parse a timestamp as the app writes them: RFC 3339 with `Z` or any offset, or ISO 8601
+/// without an offset (Python's `datetime.now().isoformat()`), which is taken as UTC; with or
+/// without fractions of a second, `T` or a space between date and time.
 pub fn parse_timestamp(s: &str) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .with_context(|| format!("'{s}' is not an RFC 3339 timestamp (e.g. 2026-01-31T12:00:00Z)"))
+    let t = s.trim();
+    if let Ok(with_offset) = DateTime::parse_from_rfc3339(t) {
+        return Ok(with_offset.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f"))
+        .map(|naive| naive.and_utc())
+        .with_context(|| {
+            format!("'{s}' is not an RFC 3339 timestamp (the offset may be left out for UTC; e.g. 2026-01-31T12:00:00Z, 2026-01-31T08:00:00.123456-04:00, 2026-01-31T12:00:00)")
+        })
+}
+
+/// The order of two sort-key timestamps: by instant, then by the string (two spellings of one
+/// instant, e.g. `...Z` and `...+00:00`, still have a fixed order). A value that is not a
+/// timestamp sorts before every timestamp, and among such values by the string.
+pub fn compare_sk(a: &str, b: &str) -> Ordering {
+    let instant = |s: &str| parse_timestamp(s).ok();
+    instant(a).cmp(&instant(b)).then_with(|| a.cmp(b))
+}
+
+/// `a` is strictly newer than `b` (see `compare_sk`).
+pub fn is_newer(a: &str, b: &str) -> bool {
+    compare_sk(a, b) == Ordering::Greater
+}
+
+/// The wall-clock reading of a timestamp with its offset ignored (`2026-01-31T08:00:00-04:00`
+/// reads 08:00): string order of sort keys follows this reading, and the true instant is within
+/// a day of it, which lets a descending query stop early.
+pub fn wall_clock(s: &str) -> Option<NaiveDateTime> {
+    let head = s.trim().get(..19)?;
+    NaiveDateTime::parse_from_str(head, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(head, "%Y-%m-%d %H:%M:%S"))
+        .ok()
 }
 
 /// Normalise a user-supplied timestamp to the sort-key form.
@@ -175,6 +209,52 @@ mod tests {
         let a = timestamp(t);
         let b = timestamp(t + chrono::Duration::microseconds(1));
         assert!(a < b);
+    }
+
+    #[test]
+    fn the_apps_timestamps_parse_and_compare_by_instant() {
+        let utc = |s: &str| parse_timestamp(s).unwrap();
+        // Python's datetime.now().isoformat(): no offset, taken as UTC; with and without
+        // microseconds (isoformat drops them when they are zero).
+        assert_eq!(
+            timestamp(utc("2026-11-25T15:13:25.012737")),
+            "2026-11-25T15:13:25.012737+00:00"
+        );
+        assert_eq!(
+            timestamp(utc("2026-11-25T15:13:25")),
+            "2026-11-25T15:13:25.000000+00:00"
+        );
+        assert_eq!(
+            utc("2026-11-25T11:13:25-04:00"),
+            utc("2026-11-25T15:13:25Z")
+        );
+        assert_eq!(
+            utc("2026-11-25 15:13:25.5"),
+            utc("2026-11-25T15:13:25.500+00:00")
+        );
+        assert!(parse_timestamp("2026-13-01T00:00:00").is_err());
+        // Newer by instant, not by string: 12:00-04:00 is 16:00 UTC.
+        assert!(is_newer(
+            "2026-11-25T12:00:00-04:00",
+            "2026-11-25T15:00:00.999999"
+        ));
+        assert!(is_newer(
+            "2026-11-25T15:00:00.000001",
+            "2026-11-25T15:00:00+00:00"
+        ));
+        // One instant, two spellings: a fixed order by the string, never equal.
+        assert_eq!(
+            compare_sk("2026-11-25T15:00:00Z", "2026-11-25T15:00:00+00:00"),
+            Ordering::Greater
+        );
+        assert_eq!(compare_sk("x", "x"), Ordering::Equal);
+        assert!(is_newer("2020-01-01T00:00:00Z", "not a time"));
+        assert_eq!(
+            wall_clock("2026-11-25T11:13:25.5-04:00")
+                .unwrap()
+                .to_string(),
+            "2026-11-25 11:13:25"
+        );
     }
 
     #[test]

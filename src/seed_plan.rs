@@ -37,6 +37,21 @@ impl Plan {
         self.message_count() + 2 * self.conversations.len()
     }
 
+    /// Every message item (seed writes these; the GRP# rows are settled after them).
+    pub fn messages(&self) -> impl Iterator<Item = Item> + '_ {
+        self.conversations
+            .iter()
+            .flat_map(|c| c.messages.iter().map(Message::to_item))
+    }
+
+    /// Each conversation's group uuid and its two GRP# rows as they should be.
+    pub fn row_templates(&self) -> impl Iterator<Item = (String, Vec<Item>)> + '_ {
+        self.conversations.iter().map(|c| {
+            let rows = c.rows.iter().map(MessageGroup::to_item).collect();
+            (c.message_group_uuid.clone(), rows)
+        })
+    }
+
     /// Messages, then GRP# rows, per conversation.
     pub fn items(&self) -> impl Iterator<Item = Item> + '_ {
         self.conversations.iter().flat_map(|c| {

@@ -11,28 +11,32 @@ use serde_json::Value;
 
 use crate::item::{get_s, item_from_typed, Item};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventName {
     Insert,
     Modify,
     Remove,
+    /// A name this version does not know: DynamoDB Local reports TTL deletions this way
+    /// (`UNKNOWN_TO_SDK_VERSION` through the SDK). The handler skips such records.
+    Other(String),
 }
 
 impl EventName {
-    pub fn parse(s: &str) -> Option<EventName> {
+    pub fn parse(s: &str) -> EventName {
         match s {
-            "INSERT" => Some(EventName::Insert),
-            "MODIFY" => Some(EventName::Modify),
-            "REMOVE" => Some(EventName::Remove),
-            _ => None,
+            "INSERT" => EventName::Insert,
+            "MODIFY" => EventName::Modify,
+            "REMOVE" => EventName::Remove,
+            other => EventName::Other(other.to_string()),
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             EventName::Insert => "INSERT",
             EventName::Modify => "MODIFY",
             EventName::Remove => "REMOVE",
+            EventName::Other(name) => name,
         }
     }
 }
@@ -49,6 +53,9 @@ impl fmt::Display for EventName {
 pub struct StreamRecord {
     pub event_id: Option<String>,
     pub event_name: EventName,
+    /// The stream the record came from (Lambda events carry it; records read from the stream
+    /// itself leave it out, their stream is the one being read).
+    pub event_source_arn: Option<String>,
     pub sequence_number: String,
     pub keys: Item,
     pub new_image: Option<Item>,
@@ -62,6 +69,17 @@ impl StreamRecord {
     pub fn sk(&self) -> &str {
         get_s(&self.keys, "sk").unwrap_or("")
     }
+
+    /// The table named by `eventSourceARN` (`arn:aws:dynamodb:…:table/<name>/stream/<label>`).
+    pub fn source_table(&self) -> Option<&str> {
+        source_table(self.event_source_arn.as_deref()?)
+    }
+}
+
+/// The table name inside a table or stream ARN.
+pub fn source_table(arn: &str) -> Option<&str> {
+    let rest = arn.split_once(":table/")?.1;
+    Some(rest.split('/').next().unwrap_or(rest))
 }
 
 /// Why an event file was rejected: bad JSON at a position, or a bad value at a JSON path.
@@ -127,10 +145,16 @@ fn parse_event_record(r: &Value, at: &str) -> Result<StreamRecord> {
     let name = r
         .get("eventName")
         .ok_or_else(|| anyhow!("{at}.eventName: missing"))?;
+    // An unknown name is kept (the handler skips the record with the reason), not an error.
     let event_name = name
         .as_str()
-        .and_then(EventName::parse)
-        .ok_or_else(|| anyhow!("{at}.eventName: expected INSERT, MODIFY or REMOVE, got {name}"))?;
+        .map(EventName::parse)
+        .ok_or_else(|| anyhow!("{at}.eventName: expected a string, got {name}"))?;
+    let event_source_arn = match r.get("eventSourceARN") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => bail!("{at}.eventSourceARN: expected a string, got {other}"),
+    };
     let at_db = format!("{at}.dynamodb");
     let db = r
         .get("dynamodb")
@@ -148,11 +172,8 @@ fn parse_event_record(r: &Value, at: &str) -> Result<StreamRecord> {
             .ok_or_else(|| anyhow!("{at_db}.Keys: missing"))?,
         &format!("{at_db}.Keys"),
     )?;
-    for key in ["pk", "sk"] {
-        if get_s(&keys, key).is_none() {
-            bail!("{at_db}.Keys.{key}: missing or not a string (S)");
-        }
-    }
+    // Keys of another shape (another table's, e.g. {"Id": {"N": "101"}}) are kept for the
+    // handler to skip with the reason.
     let new_image = match db.get("NewImage") {
         None | Some(Value::Null) => None,
         Some(v) => Some(item_from_typed(v, &format!("{at_db}.NewImage"))?),
@@ -160,6 +181,7 @@ fn parse_event_record(r: &Value, at: &str) -> Result<StreamRecord> {
     Ok(StreamRecord {
         event_id: r.get("eventID").and_then(Value::as_str).map(str::to_string),
         event_name,
+        event_source_arn,
         sequence_number,
         keys,
         new_image,
@@ -172,7 +194,8 @@ pub fn from_sdk(r: &streams::Record) -> Result<StreamRecord> {
         Some(streams::OperationType::Insert) => EventName::Insert,
         Some(streams::OperationType::Modify) => EventName::Modify,
         Some(streams::OperationType::Remove) => EventName::Remove,
-        other => bail!("stream record with unknown event name {other:?}"),
+        Some(other) => EventName::Other(other.as_str().to_string()),
+        None => EventName::Other(String::new()),
     };
     let db = r
         .dynamodb()
@@ -191,6 +214,7 @@ pub fn from_sdk(r: &streams::Record) -> Result<StreamRecord> {
     Ok(StreamRecord {
         event_id: r.event_id().map(str::to_string),
         event_name,
+        event_source_arn: None,
         sequence_number,
         keys,
         new_image,
@@ -272,7 +296,7 @@ mod tests {
             err.starts_with("e.json: Records[1].dynamodb.Keys.sk.N:"),
             "{err}"
         );
-        let err = parse_event(&event(json!([{"eventName": "DELETE"}])))
+        let err = parse_event(&event(json!([{"eventName": 7}])))
             .unwrap_err()
             .in_file("e");
         assert!(err.starts_with("e: Records[0].eventName:"), "{err}");
@@ -282,6 +306,39 @@ mod tests {
         assert!(err.starts_with("e:2:4: "), "{err}");
         let err = parse_event("[]").unwrap_err().in_file("e");
         assert!(err.contains("Records"), "{err}");
+    }
+
+    #[test]
+    fn other_tables_names_and_key_shapes_parse_for_the_handler_to_skip() {
+        // AWS's documented sample record, next to one of ours.
+        let sample = json!({
+            "eventID": "1", "eventName": "INSERT", "eventVersion": "1.0",
+            "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/ExampleTableWithStream/stream/2015-06-27T00:48:05.899",
+            "dynamodb": {"Keys": {"Id": {"N": "101"}}, "NewImage": {"Message": {"S": "New item!"}, "Id": {"N": "101"}},
+                         "SequenceNumber": "111", "SizeBytes": 26, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        });
+        let mut ttl = insert("2", json!({"S": "t"}));
+        ttl["eventName"] = json!("UNKNOWN_TO_SDK_VERSION");
+        let recs =
+            parse_event(&event(json!([sample, insert("1", json!({"S": "t"})), ttl]))).unwrap();
+        assert_eq!(recs.len(), 3);
+        assert_eq!(recs[0].source_table(), Some("ExampleTableWithStream"));
+        assert_eq!((recs[0].pk(), recs[0].sk()), ("", ""));
+        assert_eq!(recs[1].source_table(), None);
+        assert_eq!(
+            recs[2].event_name,
+            EventName::Other("UNKNOWN_TO_SDK_VERSION".into())
+        );
+        assert_eq!(
+            source_table("arn:aws:dynamodb:ddblocal:000000000000:table/t-1/stream/x"),
+            Some("t-1")
+        );
+        assert_eq!(
+            source_table("arn:aws:dynamodb:us-east-1:1:table/only"),
+            Some("only")
+        );
+        assert_eq!(source_table("nonsense"), None);
     }
 
     #[test]

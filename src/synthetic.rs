@@ -153,6 +153,19 @@ impl Spec {
         )
     }
 
+    /// Every message item, generated as it is pulled (seed writes these, then settles rows).
+    pub fn message_items(&self) -> impl Iterator<Item = Item> + '_ {
+        (0..self.messages).map(|i| self.message(i).to_item())
+    }
+
+    /// Each conversation's group uuid and its two GRP# rows as they should be.
+    pub fn row_templates(&self) -> impl Iterator<Item = (String, Vec<Item>)> + '_ {
+        (0..self.groups).map(|g| {
+            let rows = self.group_rows(g).map(|r| r.to_item()).to_vec();
+            (self.group_uuid(g), rows)
+        })
+    }
+
     /// Every item, generated as it is pulled: the messages, then the GRP# rows.
     pub fn items(&self) -> impl Iterator<Item = Item> + '_ {
         let messages = (0..self.messages).map(|i| self.message(i).to_item());

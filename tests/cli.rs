@@ -22,6 +22,8 @@ const SUBCOMMANDS: &[&str] = &[
     "sql",
     "simulate-stream",
     "defaults",
+    "export",
+    "import",
     "completions",
 ];
 

@@ -630,11 +630,14 @@ fn table_output_is_quiet_by_default_and_whole_under_verbose() {
         json!({"eventID": format!("e{seq}"), "eventName": name, "eventSource": "aws:dynamodb", "dynamodb": db})
     };
     let m = msg(&g, &ts(9), "hello");
+    let older = msg(&g, &ts(2), "older");
+    // The handler applies only messages that exist, as they do when the stream delivers them.
+    env.put_items(vec![m.clone(), older.clone()]);
     let event = json!({"Records": [
         rec(1, "INSERT", &group_rows(&g, &ts(0), "x")[0]),
         rec(2, "INSERT", &m),
         rec(3, "REMOVE", &msg(&g, &ts(1), "gone")),
-        rec(4, "INSERT", &msg(&g, &ts(2), "older")),
+        rec(4, "INSERT", &older),
     ]});
     let dir = tempfile::tempdir().unwrap();
     let path = write_temp(dir.path(), "event.json", &event.to_string());
@@ -643,7 +646,7 @@ fn table_output_is_quiet_by_default_and_whole_under_verbose() {
     assert_eq!(lines.len(), 2, "{quiet}");
     assert!(lines[0].contains("updated 2 groups"), "{quiet}");
     assert!(
-        lines[1].contains("skipped 3 (1 not a message, 1 older than current, 1 remove)"),
+        lines[1].contains("skipped 3 (1 not a message, 1 remove, 1 superseded)"),
         "{quiet}"
     );
     let verbose = run(env
@@ -660,7 +663,7 @@ fn table_output_is_quiet_by_default_and_whole_under_verbose() {
     assert_eq!(records(&json).len(), 4);
     assert_eq!(
         json["summary"]["skipped_by_reason"],
-        json!({"not a message": 1, "older than current": 2, "remove": 1}),
+        json!({"not a message": 1, "older than current": 1, "remove": 1, "superseded": 1}),
         "the message was applied by the first run: now it is as old as the rows"
     );
 }

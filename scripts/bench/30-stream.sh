@@ -81,6 +81,10 @@ PY
 }
 make_event "$WORK/event1.json" 0
 make_event "$WORK/event4.json" 500000
+# The handler applies only messages that exist (a replay must not revive a deleted one): write
+# them first, as the app does before the stream delivers them.
+python3 "$BENCH_ROOT/scripts/bench/stream_fixture.py" write "$ENDPOINT" "$WORK/event1.json"
+python3 "$BENCH_ROOT/scripts/bench/stream_fixture.py" write "$ENDPOINT" "$WORK/event4.json"
 
 echo "  write path: $N newer messages as a Lambda event (each moves both GRP# rows)"
 measure "simulate-stream --event (--concurrency 1)" \

@@ -18,8 +18,10 @@ pub mod completions;
 pub mod defaults;
 pub mod describe_table;
 pub mod drop;
+pub mod export;
 pub mod get_conversation;
 pub mod get_item;
+pub mod import;
 pub mod list_conversations;
 pub mod list_tables;
 pub mod put_message;
@@ -125,6 +127,8 @@ pub async fn run(command: Command, global: &GlobalArgs, cancel: CancellationToke
         Command::GetItem(a) => get_item::run(a, &ctx).await,
         Command::Query(a) => query::run(a, &ctx).await,
         Command::Sql(a) => sql::run(a, &ctx).await,
+        Command::Export(a) => export::run(a, &ctx).await,
+        Command::Import(a) => import::run(a, &ctx).await,
         Command::Completions(_) | Command::Defaults(_) => unreachable!("handled above"),
     }
 }

@@ -1,6 +1,8 @@
-//! `ddb seed`: write the fixture (or a synthetic data set) with the batch writer. The fixture
-//! path is a sync: after writing, items of the fixture's conversations that the fixture no
-//! longer produces (an earlier run's timestamps) are deleted, so reseeding never duplicates.
+//! `ddb seed`: write the fixture's (or a synthetic data set's) messages with the batch writer.
+//! The fixture path is a sync: after writing, messages of the fixture's conversations that the
+//! fixture no longer produces (an earlier run's timestamps) are deleted. Then every seeded
+//! conversation's GRP# rows are settled on its newest existing message by the stream handler's
+//! guarded primitive (src/seed_rows.rs), so reseeding never duplicates a row.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -16,11 +18,12 @@ use super::Ctx;
 use crate::errors::{api_error, Failure, Subject};
 use crate::fixture;
 use crate::item::{get_s, Item};
-use crate::model::{msg_pk, GROUP_INDEX, GRP_PREFIX};
+use crate::model::msg_pk;
 use crate::output;
 use crate::retry::Backoff;
 use crate::schema::Needs;
 use crate::seed_plan::{self, Plan};
+use crate::seed_rows::{self, RowsReport};
 use crate::synthetic::Spec;
 use crate::table;
 use crate::write::{self, WriteOptions, WriteOutcome, WriteReport};
@@ -143,13 +146,18 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>> {
 async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()> {
     let start = Instant::now();
     let total = plan.item_count() as u64;
-    let outcome = write_with_progress(ctx, total, plan.items().map(write::put), opts).await;
+    let messages = plan.message_count() as u64;
+    let outcome = write_with_progress(ctx, messages, plan.messages().map(write::put), opts).await;
     let mut summary = summarize(
         &outcome.report,
         plan.message_count() as u64,
         plan.conversations.len() as u64,
         start.elapsed(),
     );
+    // The rows come after the messages: a run that stops here wrote none of them.
+    if outcome.cancelled || outcome.error.is_some() {
+        summary.failed_items += total - messages;
+    }
     // Ctrl-C first: a batch stopped in its retry pause reports an error too, but the run
     // was interrupted, not failed (exit 130, with exactly what landed).
     if outcome.cancelled {
@@ -164,7 +172,7 @@ async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()>
             outcome.report.written == 0 && !outcome.exhausted,
         );
     }
-    // Only now that every new item is in place: remove what earlier runs left behind.
+    // Only now that every new message is in place: remove what earlier runs left behind.
     let stale = stale_keys(ctx, plan).await?;
     if !stale.is_empty() {
         let n = stale.len() as u64;
@@ -189,27 +197,92 @@ async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()>
             .into());
         }
     }
-    print_summary(ctx, &summary)
+    let rows = settle_with_progress(ctx, plan.row_templates(), total - messages, opts).await;
+    finish_rows(ctx, &mut summary, rows)
+}
+
+/// Settle the seeded conversations' GRP# rows (src/seed_rows.rs), with a progress bar.
+async fn settle_with_progress(
+    ctx: &Ctx,
+    conversations: impl Iterator<Item = (String, Vec<Item>)>,
+    rows: u64,
+    opts: &WriteOptions,
+) -> RowsReport {
+    let bar = ctx.style.progress(rows, "GRP# rows");
+    let report = seed_rows::settle_all(
+        &ctx.db,
+        conversations,
+        opts.concurrency,
+        opts.backoff,
+        &|n| bar.inc(n),
+    )
+    .await;
+    bar.finish_and_clear();
+    report
+}
+
+/// Add the rows' work to the summary; Ctrl-C or conversations left unsettled end the run
+/// (130 or 7) after the summary.
+fn finish_rows(ctx: &Ctx, summary: &mut Summary, rows: RowsReport) -> Result<()> {
+    summary.items_written += rows.rows_put;
+    summary.stale_deleted += rows.rows_deleted;
+    summary.retries += rows.retries;
+    if rows.cancelled {
+        summary.failed_items += 2 * (summary.groups - rows.conversations - rows.failed_count);
+        print_summary(ctx, summary)?;
+        return Err(Failure::Interrupted(format!(
+            "interrupted: the messages were written, but the GRP# rows of {} of {} conversations were not settled; run the same seed again to finish",
+            summary.groups - rows.conversations,
+            summary.groups
+        ))
+        .into());
+    }
+    if rows.failed_count > 0 {
+        print_summary(ctx, summary)?;
+        let reasons: Vec<String> = rows
+            .failed
+            .iter()
+            .map(|(g, why)| format!("group {g}: {why}"))
+            .collect();
+        return Err(Failure::Partial(format!(
+            "the GRP# rows of {} of {} conversations could not be settled on their newest message ({})",
+            rows.failed_count,
+            summary.groups,
+            reasons.join("; ")
+        ))
+        .into());
+    }
+    print_summary(ctx, summary)
 }
 
 async fn seed_synthetic(ctx: &Ctx, spec: &Spec, opts: &WriteOptions) -> Result<()> {
     let start = Instant::now();
     let total = spec.total_items();
-    let outcome = write_with_progress(ctx, total, spec.items().map(write::put), opts).await;
-    let summary = summarize(&outcome.report, spec.messages, spec.groups, start.elapsed());
+    let outcome = write_with_progress(
+        ctx,
+        spec.messages,
+        spec.message_items().map(write::put),
+        opts,
+    )
+    .await;
+    let mut summary = summarize(&outcome.report, spec.messages, spec.groups, start.elapsed());
+    if outcome.cancelled || outcome.error.is_some() {
+        summary.failed_items += total - spec.messages;
+    }
     if outcome.cancelled {
         return interrupted(ctx, &summary, total);
     }
-    match outcome.error {
-        Some(err) => fail(
+    if let Some(err) = outcome.error {
+        return fail(
             ctx,
             &summary,
             total,
             err,
             outcome.report.written == 0 && !outcome.exhausted,
-        ),
-        None => print_summary(ctx, &summary),
+        );
     }
+    let rows = settle_with_progress(ctx, spec.row_templates(), 2 * spec.groups, opts).await;
+    finish_rows(ctx, &mut summary, rows)
 }
 
 async fn write_with_progress(
@@ -302,8 +375,8 @@ fn print_summary(ctx: &Ctx, s: &Summary) -> Result<()> {
     output::line(ctx.style.bold(&line))
 }
 
-/// Keys in the fixture's conversations that this plan does not write: messages under
-/// MSG#<group> and GRP# rows of the group (found through the group index).
+/// Messages in the fixture's conversations that this plan does not write (an earlier run's
+/// timestamps, or messages added since). GRP# rows are settled afterwards, not listed here.
 async fn stale_keys(ctx: &Ctx, plan: &Plan) -> Result<Vec<Item>> {
     let mut stale = Vec::new();
     for c in &plan.conversations {
@@ -311,24 +384,6 @@ async fn stale_keys(ctx: &Ctx, plan: &Plan) -> Result<Vec<Item>> {
         let keep: HashSet<&str> = c.messages.iter().map(|m| m.created_at.as_str()).collect();
         for key in query_keys(ctx, None, "pk", &msg_pk(group)).await? {
             if get_s(&key, "sk").is_some_and(|sk| !keep.contains(sk)) {
-                stale.push(key);
-            }
-        }
-        let rows: HashSet<(String, &str)> = c
-            .rows
-            .iter()
-            .map(|r| {
-                (
-                    format!("{GRP_PREFIX}{}", r.owner_uuid),
-                    r.last_message_at.as_str(),
-                )
-            })
-            .collect();
-        for key in query_keys(ctx, Some(GROUP_INDEX), "message_group_uuid", group).await? {
-            let (Some(pk), Some(sk)) = (get_s(&key, "pk"), get_s(&key, "sk")) else {
-                continue;
-            };
-            if pk.starts_with(GRP_PREFIX) && !rows.contains(&(pk.to_string(), sk)) {
                 stale.push(key);
             }
         }

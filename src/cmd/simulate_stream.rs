@@ -76,7 +76,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
 
     if let Some(path) = &args.event {
         // Everything is parsed and checked before the first write.
-        let records = read_event(path)?;
+        let records = read_event(path, &ctx.db.table)?;
         crate::table::check_model(&ctx.db, crate::schema::Needs::KeysAndGroupIndex).await?;
         let results = handler.handle_batch(&records).await;
         for (rec, r) in records.iter().zip(&results) {
@@ -233,7 +233,8 @@ fn from_name(from: StartAt) -> &'static str {
     }
 }
 
-fn read_event(path: &str) -> Result<Vec<StreamRecord>> {
+/// Parse an event file and check every record addressed to `table` before the first write.
+fn read_event(path: &str, table: &str) -> Result<Vec<StreamRecord>> {
     let (name, text) = if path == "-" {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
@@ -246,7 +247,7 @@ fn read_event(path: &str) -> Result<Vec<StreamRecord>> {
     let records =
         stream_record::parse_event(&text).map_err(|e| Failure::InvalidInput(e.in_file(&name)))?;
     for (i, rec) in records.iter().enumerate() {
-        crate::handler::classify(rec)
+        crate::handler::classify_for(rec, table)
             .map_err(|e| Failure::InvalidInput(format!("{name}: Records[{i}].dynamodb{e}")))?;
     }
     Ok(records)

@@ -3,6 +3,7 @@
 //! results back independently of ddb's own code.
 #![allow(dead_code)]
 
+pub mod invariant;
 pub mod proxy;
 
 use std::collections::HashMap;

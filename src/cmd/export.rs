@@ -1,0 +1,256 @@
+//! `ddb export DIR`: the table in AWS's export-to-S3 layout (DYNAMODB_JSON), read with a
+//! parallel Scan. Each segment streams its pages into its own gzip data file, so memory stays
+//! flat in the table's size. The manifests are written last; an interrupted or failed export
+//! removes its folder, so a folder with a `manifest-summary.json` is a complete export.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use super::Ctx;
+use crate::db::Db;
+use crate::errors::Failure;
+use crate::export_format::{
+    self as format, new_export_id, write_with_checksums, DataFileWriter, WrittenFile,
+};
+use crate::item::Item;
+use crate::output;
+use crate::table;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Folder to write the export under (created if missing); the export goes to
+    /// DIR/AWSDynamoDB/<ExportId>/
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Parallel scan segments, one data file each (1-64)
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub segments: u32,
+}
+
+/// The end-of-run summary; other tools read these exact keys from `-o json`.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub export_dir: String,
+    pub export_id: String,
+    pub items: u64,
+    pub files: usize,
+    /// Bytes of the data files as written (gzip).
+    pub bytes: u64,
+    pub elapsed_ms: u64,
+    pub items_per_sec: f64,
+}
+
+pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let desc = table::describe_existing(&ctx.db).await?;
+    let started = Utc::now();
+    let start = Instant::now();
+    let export_id = new_export_id(started.timestamp_millis().max(0) as u128);
+    let key_prefix = format!("{}/{export_id}", format::EXPORTS_DIR);
+    let export_dir = args.dir.join(&key_prefix);
+    std::fs::create_dir_all(export_dir.join(format::DATA_DIR))
+        .with_context(|| format!("creating {}", export_dir.display()))?;
+
+    let bar = counter(ctx);
+    let result = async {
+        std::fs::write(export_dir.join(format::STARTED_FILE), b"")?;
+        let files = scan_to_files(ctx, &args, &export_dir, &key_prefix, &bar).await?;
+        if ctx.db.cancelled() {
+            return Err(Failure::Interrupted(format!(
+                "interrupted: the export was not finished and {} was removed",
+                export_dir.display()
+            ))
+            .into());
+        }
+        write_manifests(&desc, &export_dir, &key_prefix, &export_id, started, &files)?;
+        Ok(files)
+    }
+    .await;
+    bar.finish_and_clear();
+    let files = match result {
+        Ok(files) => files,
+        Err(e) => {
+            // Nothing half-written: a partial export is removed, not left to be imported.
+            let _ = std::fs::remove_dir_all(&export_dir);
+            // And AWSDynamoDB/ if this export was all it held.
+            let _ = std::fs::remove_dir(args.dir.join(format::EXPORTS_DIR));
+            return Err(e);
+        }
+    };
+    let summary = summarize(&export_dir, &export_id, &files, start.elapsed());
+    print_summary(ctx, &summary)
+}
+
+/// Items counted on stderr as they are written, when stderr is a terminal.
+fn counter(ctx: &Ctx) -> ProgressBar {
+    let target = if ctx.style.stderr_tty {
+        ProgressDrawTarget::stderr_with_hz(10)
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(None, target);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} exporting '{}': {{human_pos}} items ({{per_sec}}, {{elapsed}})",
+            ctx.db.table
+        ))
+        .expect("static template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+/// One task per segment, each writing its own data file; the first error stops them all.
+async fn scan_to_files(
+    ctx: &Ctx,
+    args: &Args,
+    export_dir: &Path,
+    key_prefix: &str,
+    bar: &ProgressBar,
+) -> Result<Vec<WrittenFile>> {
+    let mut tasks = JoinSet::new();
+    for segment in 0..args.segments {
+        let job = Segment {
+            db: ctx.db.clone(),
+            segment: (segment as i32, args.segments as i32),
+            writer: DataFileWriter::create(export_dir, key_prefix)
+                .with_context(|| format!("creating a data file in {}", export_dir.display()))?,
+            bar: bar.clone(),
+        };
+        tasks.spawn(job.run());
+    }
+    let mut files = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        // Dropping `tasks` on return aborts the other segments.
+        files.push(joined.context("an export segment panicked")??);
+    }
+    files.sort_by(|a, b| a.entry.data_file_s3_key.cmp(&b.entry.data_file_s3_key));
+    Ok(files)
+}
+
+struct Segment {
+    db: Db,
+    segment: (i32, i32),
+    writer: DataFileWriter,
+    bar: ProgressBar,
+}
+
+impl Segment {
+    async fn run(mut self) -> Result<WrittenFile> {
+        let mut start: Option<Item> = None;
+        let (segment, total) = self.segment;
+        loop {
+            let page = self
+                .db
+                .dynamodb
+                .scan()
+                .table_name(&self.db.table)
+                .segment(segment)
+                .total_segments(total)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.db.table_error("Scan", e))?;
+            let items = page.items.unwrap_or_default();
+            for item in &items {
+                self.writer.write_item(item)?;
+            }
+            self.bar.inc(items.len() as u64);
+            if self.db.cancelled() {
+                break;
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(self.writer.finish()?)
+    }
+}
+
+fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// manifest-files.json, then manifest-summary.json (each with its checksum files): the
+/// summary last, so that its presence means the export is complete.
+fn write_manifests(
+    desc: &aws_sdk_dynamodb::types::TableDescription,
+    export_dir: &Path,
+    key_prefix: &str,
+    export_id: &str,
+    started: DateTime<Utc>,
+    files: &[WrittenFile],
+) -> Result<()> {
+    let mut lines = Vec::new();
+    for f in files {
+        serde_json::to_writer(&mut lines, &f.entry)?;
+        lines.push(b'\n');
+    }
+    write_with_checksums(export_dir, format::FILES_FILE, &lines)?;
+    let table_arn = desc.table_arn().map(str::to_string);
+    let summary = format::Summary {
+        version: format::VERSION.into(),
+        export_arn: table_arn
+            .as_ref()
+            .map(|t| format!("{t}/export/{export_id}")),
+        start_time: Some(timestamp(started)),
+        end_time: Some(timestamp(Utc::now())),
+        table_arn,
+        table_id: desc.table_id().map(str::to_string),
+        // A Scan is not a point in time: the export holds what each page saw when it was read.
+        export_time: Some(timestamp(started)),
+        s3_bucket: None,
+        s3_prefix: None,
+        s3_sse_algorithm: None,
+        s3_sse_kms_key_id: None,
+        manifest_files_s3_key: format!("{key_prefix}/{}", format::FILES_FILE),
+        billed_size_bytes: Some(files.iter().map(|f| f.raw_bytes).sum()),
+        item_count: files.iter().map(|f| f.entry.item_count).sum(),
+        output_format: format::DYNAMODB_JSON.into(),
+        export_type: Some(format::FULL_EXPORT.into()),
+    };
+    let text = serde_json::to_vec(&summary)?;
+    write_with_checksums(export_dir, format::SUMMARY_FILE, &text)?;
+    Ok(())
+}
+
+fn summarize(export_dir: &Path, export_id: &str, files: &[WrittenFile], took: Duration) -> Summary {
+    let items: u64 = files.iter().map(|f| f.entry.item_count).sum();
+    let secs = took.as_secs_f64();
+    Summary {
+        export_dir: export_dir.display().to_string(),
+        export_id: export_id.to_string(),
+        items,
+        files: files.len(),
+        bytes: files.iter().map(|f| f.stored_bytes).sum(),
+        elapsed_ms: took.as_millis() as u64,
+        items_per_sec: if secs > 0.0 {
+            (items as f64 / secs * 10.0).round() / 10.0
+        } else {
+            0.0
+        },
+    }
+}
+
+fn print_summary(ctx: &Ctx, s: &Summary) -> Result<()> {
+    if ctx.style.is_json() {
+        return output::print_json(ctx.style.format, s);
+    }
+    output::line(ctx.style.bold(&format!(
+        "exported {} items of '{}' into {} file(s), {:.1} MB, in {:.2} s ({} items/s): {}",
+        s.items,
+        ctx.db.table,
+        s.files,
+        s.bytes as f64 / 1e6,
+        s.elapsed_ms as f64 / 1000.0,
+        s.items_per_sec.round(),
+        s.export_dir
+    )))
+}

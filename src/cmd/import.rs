@@ -1,0 +1,218 @@
+//! `ddb import PATH`: load an export in AWS's export-to-S3 layout (or one data file of
+//! `{"Item": …}` lines) into the table. Two streaming passes: the first checks everything and
+//! writes nothing if anything is wrong; the second writes with the batch writer.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use clap::builder::TypedValueParser as _;
+use serde::Serialize;
+
+use super::Ctx;
+use crate::errors::Failure;
+use crate::export_read::{self, Checked, ItemStream};
+use crate::import_check::ItemRules;
+use crate::output;
+use crate::retry::Backoff;
+use crate::table;
+use crate::write::{self, WriteOptions, WriteReport};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// An export folder as downloaded (holding AWSDynamoDB/<ExportId>/, or that folder itself),
+    /// or one data file of {"Item": …} lines (.json or .json.gz)
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+
+    /// Check everything against the table and stop before writing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write to a remote (non-local) table without asking
+    #[arg(long)]
+    pub yes: bool,
+
+    /// BatchWriteItem calls in flight
+    #[arg(long, value_name = "N", default_value_t = super::seed::DEFAULT_CONCURRENCY,
+          value_parser = clap::value_parser!(u16).range(1..=256).map(usize::from))]
+    pub concurrency: usize,
+
+    /// Attempts per batch (the first included) before giving up on throttling, 5xx or
+    /// dropped connections
+    #[arg(long, value_name = "N", default_value_t = Backoff::default().max_attempts,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+}
+
+/// The end-of-run summary; other tools read these exact keys from `-o json`.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// Items in the export (all checked).
+    pub items: u64,
+    pub files: usize,
+    pub items_written: u64,
+    pub retries: u64,
+    pub failed_items: u64,
+    pub dry_run: bool,
+    /// The checking pass.
+    pub check_ms: u64,
+    /// The whole command, both passes.
+    pub elapsed_ms: u64,
+    /// Items written per second of the whole command.
+    pub items_per_sec: f64,
+}
+
+pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let start = Instant::now();
+    let source = export_read::open(&args.path).map_err(nothing_written)?;
+    if !args.dry_run {
+        // Before any request: a refusal costs nothing.
+        let what = format!("import {} into the table", args.path.display());
+        ctx.confirm_destructive(&what, args.yes)?;
+    }
+    let desc = table::describe_existing(&ctx.db).await?;
+    let rules = ItemRules::from_table(&desc)
+        .map_err(|e| anyhow::anyhow!("table '{}': {e}", ctx.db.table))?;
+
+    let checked = check(ctx, &source, &rules)?;
+    let check_time = start.elapsed();
+    if args.dry_run {
+        let summary = summarize(&checked, &WriteReport::default(), true, check_time, start);
+        return print_summary(ctx, &summary);
+    }
+
+    let opts = WriteOptions {
+        concurrency: args.concurrency,
+        backoff: Backoff {
+            max_attempts: args.max_attempts,
+            ..Backoff::default()
+        },
+    };
+    let bar = ctx.style.progress(checked.items, "items");
+    let mut items = ItemStream::new(&source);
+    // Stop reading at Ctrl-C: the writer counts what it was not given by draining the
+    // iterator, and the summary counts from the checked total instead.
+    let requests = items
+        .by_ref()
+        .take_while(|_| !ctx.db.cancelled())
+        .map(write::put);
+    let outcome = write::write_all(&ctx.db, requests, &opts, &|n| bar.inc(n)).await;
+    bar.finish_and_clear();
+    let summary = summarize(&checked, &outcome.report, false, check_time, start);
+    let total = checked.items;
+    // Ctrl-C first: a batch stopped in its retry pause reports an error too, but the run was
+    // interrupted, not failed (exit 130, with exactly what landed).
+    if outcome.cancelled {
+        print_summary(ctx, &summary)?;
+        return Err(Failure::Interrupted(format!(
+            "interrupted: {} of {total} items written to '{}', {} not written; run the same import again to finish (it puts the same items)",
+            summary.items_written, ctx.db.table, summary.failed_items
+        ))
+        .into());
+    }
+    if let Some(err) = outcome.error {
+        if outcome.report.written == 0 && !outcome.exhausted {
+            return Err(err.context(format!(
+                "importing into '{}': no items written",
+                ctx.db.table
+            )));
+        }
+        print_summary(ctx, &summary)?;
+        return Err(Failure::Partial(format!(
+            "{} of {total} items were NOT written to '{}' ({} written, {} retries): {err:#}; importing again is safe (it puts the same items)",
+            summary.failed_items, ctx.db.table, summary.items_written, summary.retries
+        ))
+        .into());
+    }
+    if let Some(e) = items.error {
+        print_summary(ctx, &summary)?;
+        return Err(Failure::Partial(format!(
+            "{e}: {} of {total} items written to '{}'",
+            summary.items_written, ctx.db.table
+        ))
+        .into());
+    }
+    print_summary(ctx, &summary)
+}
+
+/// The first pass, with a spinner; any problem is invalid input and nothing has been written.
+fn check(ctx: &Ctx, source: &export_read::Source, rules: &ItemRules) -> Result<Checked> {
+    let bar = ctx.style.spinner(format!(
+        "checking {} data file(s) against table '{}'",
+        source.files.len(),
+        ctx.db.table
+    ));
+    let result = export_read::validate(source, rules, &|n| bar.inc(n), &|| ctx.db.cancelled());
+    bar.finish_and_clear();
+    result.map_err(nothing_written)
+}
+
+/// Bad input found before any write says so: the table is untouched.
+fn nothing_written(e: Failure) -> anyhow::Error {
+    match e {
+        Failure::InvalidInput(msg) => Failure::InvalidInput(format!("{msg}; nothing was written")),
+        other => other,
+    }
+    .into()
+}
+
+fn summarize(
+    checked: &Checked,
+    report: &WriteReport,
+    dry_run: bool,
+    check_time: Duration,
+    start: Instant,
+) -> Summary {
+    let elapsed = start.elapsed();
+    let secs = elapsed.as_secs_f64();
+    Summary {
+        items: checked.items,
+        files: checked.files,
+        items_written: report.written,
+        retries: report.retries,
+        failed_items: if dry_run {
+            0
+        } else {
+            checked.items.saturating_sub(report.written)
+        },
+        dry_run,
+        check_ms: check_time.as_millis() as u64,
+        elapsed_ms: elapsed.as_millis() as u64,
+        items_per_sec: if secs > 0.0 {
+            (report.written as f64 / secs * 10.0).round() / 10.0
+        } else {
+            0.0
+        },
+    }
+}
+
+fn print_summary(ctx: &Ctx, s: &Summary) -> Result<()> {
+    if ctx.style.is_json() {
+        return output::print_json(ctx.style.format, s);
+    }
+    let line = if s.dry_run {
+        format!(
+            "checked {} items in {} file(s) against '{}' in {:.2} s: all good, nothing written (--dry-run)",
+            s.items,
+            s.files,
+            ctx.db.table,
+            s.check_ms as f64 / 1000.0
+        )
+    } else {
+        let mut line = format!(
+            "imported {} items from {} file(s) into '{}' in {:.2} s: {} items/s, {} retries",
+            s.items_written,
+            s.files,
+            ctx.db.table,
+            s.elapsed_ms as f64 / 1000.0,
+            s.items_per_sec.round(),
+            s.retries
+        );
+        if s.failed_items > 0 {
+            line.push_str(&format!(", {} items NOT written", s.failed_items));
+        }
+        line
+    };
+    output::line(ctx.style.bold(&line))
+}

@@ -1,0 +1,685 @@
+//! `ddb export` and `ddb import` against DynamoDB Local: exports laid out the way AWS writes
+//! them (built here with flate2 and md-5 directly, not with ddb's own writer), the round trip
+//! of every DynamoDB type, bad input refused with nothing written, and Ctrl-C mid-import.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::proxy::{FaultProxy, Faults};
+use common::{bare_ddb, run, Item, TestEnv};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use md5::{Digest, Md5};
+
+const EXPORT_ID: &str = "01645072900758-ee1232a3";
+
+fn b64(bytes: &[u8]) -> String {
+    aws_smithy_types::base64::encode(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn gzip(text: &str, level: u32) -> Vec<u8> {
+    let mut gz = GzEncoder::new(Vec::new(), Compression::new(level));
+    gz.write_all(text.as_bytes()).unwrap();
+    gz.finish().unwrap()
+}
+
+/// `{"Item": …}` for a message-like item of the shipped schema.
+fn line(pk: &str, sk: &str, extra: &str) -> String {
+    format!(r#"{{"Item":{{"pk":{{"S":"{pk}"}},"sk":{{"S":"{sk}"}}{extra}}}}}"#)
+}
+
+/// An export as AWS lays it out under `root` (as `aws s3 cp --recursive` of the bucket prefix
+/// `exports/staging` leaves it): one data file per entry of `files`, each given as its stored
+/// bytes and item count. An empty byte vector is an empty data file (AWS writes one for an
+/// empty partition). Returns the `<ExportId>` folder.
+fn write_export(root: &Path, files: &[(Vec<u8>, u64)]) -> PathBuf {
+    let dir = root.join("AWSDynamoDB").join(EXPORT_ID);
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(dir.join("_started"), b"").unwrap();
+    let mut manifest = String::new();
+    let mut total = 0;
+    for (i, (bytes, count)) in files.iter().enumerate() {
+        let name = format!("file{i}abcdefghijklmnopqrstu.json.gz");
+        std::fs::write(dir.join("data").join(&name), bytes).unwrap();
+        let md5 = Md5::digest(bytes);
+        // Real exports carry multipart ETags ("<hex>-<parts>"); one file gets a plain one.
+        let etag = if i == 0 {
+            hex(&md5)
+        } else {
+            format!("{}-1", hex(&Md5::digest(md5)))
+        };
+        manifest.push_str(&format!(
+            r#"{{"itemCount":{count},"md5Checksum":"{}","etag":"{etag}","dataFileS3Key":"exports/staging/AWSDynamoDB/{EXPORT_ID}/data/{name}"}}"#,
+            b64(&md5)
+        ));
+        manifest.push('\n');
+        total += count;
+    }
+    std::fs::write(dir.join("manifest-files.json"), &manifest).unwrap();
+    std::fs::write(
+        dir.join("manifest-files.md5"),
+        b64(&Md5::digest(manifest.as_bytes())),
+    )
+    .unwrap();
+    let summary = format!(
+        r#"{{"version":"2020-06-30","exportArn":"arn:aws:dynamodb:us-east-1:123456789012:table/cruddur-messages/export/{EXPORT_ID}","startTime":"2026-11-04T07:28:34.028Z","endTime":"2026-11-04T07:33:43.897Z","tableArn":"arn:aws:dynamodb:us-east-1:123456789012:table/cruddur-messages","tableId":"12345a12-abcd-123a-ab12-1234abc12345","exportTime":"2026-11-04T07:28:34.028Z","s3Bucket":"ddb-staging-export","s3Prefix":"exports/staging","s3SseAlgorithm":"AES256","s3SseKmsKeyId":null,"manifestFilesS3Key":"exports/staging/AWSDynamoDB/{EXPORT_ID}/manifest-files.json","billedSizeBytes":0,"itemCount":{total},"outputFormat":"DYNAMODB_JSON"}}"#
+    );
+    std::fs::write(dir.join("manifest-summary.json"), &summary).unwrap();
+    std::fs::write(
+        dir.join("manifest-summary.md5"),
+        b64(&Md5::digest(summary.as_bytes())),
+    )
+    .unwrap();
+    dir
+}
+
+/// `n` message-like lines, numbered from `from`.
+fn lines(from: usize, n: usize) -> Vec<String> {
+    (from..from + n)
+        .map(|i| {
+            line(
+                &format!("MSG#{:04}", i % 7),
+                &format!("2026-01-01T00:00:{:02}.{i:06}+00:00", i % 60),
+                &format!(r#","message":{{"S":"message {i} ✓"}},"n":{{"N":"{i}"}}"#),
+            )
+        })
+        .collect()
+}
+
+fn data_file(lines: &[String]) -> (Vec<u8>, u64) {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    (gzip(&text, 6), lines.len() as u64)
+}
+
+/// Sets come back in whatever order the engine keeps them: compare them sorted.
+fn normalized(v: &AttributeValue) -> AttributeValue {
+    match v {
+        AttributeValue::Ss(s) => AttributeValue::Ss(sorted(s.clone())),
+        AttributeValue::Ns(s) => AttributeValue::Ns(sorted(s.clone())),
+        AttributeValue::Bs(s) => {
+            let mut s = s.clone();
+            s.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+            AttributeValue::Bs(s)
+        }
+        AttributeValue::L(l) => AttributeValue::L(l.iter().map(normalized).collect()),
+        AttributeValue::M(m) => {
+            AttributeValue::M(m.iter().map(|(k, v)| (k.clone(), normalized(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// A table's items, sets sorted, ordered by (pk, sk).
+fn contents(env: &TestEnv) -> Vec<Item> {
+    let mut items: Vec<Item> = env
+        .scan_all()
+        .iter()
+        .map(|i| i.iter().map(|(k, v)| (k.clone(), normalized(v))).collect())
+        .collect();
+    items.sort_by_key(|i| (format!("{:?}", i.get("pk")), format!("{:?}", i.get("sk"))));
+    items
+}
+
+fn typed_items(lines: &[String]) -> Vec<Item> {
+    let mut items: Vec<Item> = lines
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            ddb::item::item_from_typed(&v["Item"], "Item").unwrap()
+        })
+        .collect();
+    items.sort_by_key(|i| (format!("{:?}", i.get("pk")), format!("{:?}", i.get("sk"))));
+    items
+}
+
+#[test]
+fn a_hand_made_aws_export_imports_exactly() {
+    let env = TestEnv::with_table("import-aws");
+    let dir = tempfile::tempdir().unwrap();
+    let first = lines(0, 40);
+    let second = lines(40, 57);
+    let third = lines(97, 3);
+    write_export(
+        dir.path(),
+        &[
+            data_file(&first),
+            // An empty partition's file: no bytes at all.
+            (Vec::new(), 0),
+            data_file(&second),
+            // Another empty one, as a gzip stream of nothing.
+            (gzip("", 6), 0),
+            data_file(&third),
+        ],
+    );
+    // The folder `aws s3 cp --recursive` made: it holds AWSDynamoDB/<ExportId>/.
+    let summary = run(env.ddb().args(["-o", "json", "import"]).arg(dir.path())).json();
+    assert_eq!(summary["items"], 100, "{summary}");
+    assert_eq!(summary["files"], 5, "{summary}");
+    assert_eq!(summary["items_written"], 100, "{summary}");
+    assert_eq!(summary["failed_items"], 0, "{summary}");
+    let all: Vec<String> = [first, second, third].concat();
+    assert_eq!(contents(&env), typed_items(&all));
+}
+
+#[test]
+fn the_export_folder_itself_and_a_lone_data_file_import_too() {
+    let env = TestEnv::with_table("import-paths");
+    let dir = tempfile::tempdir().unwrap();
+    let export = write_export(dir.path(), &[data_file(&lines(0, 10))]);
+    let out = run(env.ddb().arg("import").arg(&export)).ok();
+    assert!(out.contains("imported 10 items from 1 file(s)"), "{out}");
+    let plain = dir.path().join("more.json");
+    std::fs::write(&plain, lines(10, 5).join("\n")).unwrap();
+    let summary = run(env.ddb().args(["-o", "json", "import"]).arg(&plain)).json();
+    assert_eq!(summary["items_written"], 5, "{summary}");
+    assert_eq!(env.count(), 15);
+}
+
+/// Every DynamoDB type, and the edges of each, through `ddb export` and `ddb import` into a
+/// second table: the two tables hold the same items.
+#[test]
+fn round_trip_is_exact_for_every_type() {
+    let source = TestEnv::with_table("roundtrip-src");
+    let copy = TestEnv::with_table("roundtrip-copy");
+    let s = |v: &str| AttributeValue::S(v.into());
+    let n = |v: &str| AttributeValue::N(v.into());
+    let mut deep = AttributeValue::M([("leaf".to_string(), s("bottom"))].into());
+    for level in 0..30 {
+        deep = if level % 2 == 0 {
+            AttributeValue::L(vec![deep, n("1")])
+        } else {
+            AttributeValue::M([(format!("level{level}"), deep)].into())
+        };
+    }
+    let bytes: Vec<u8> = (0..=255).collect();
+    let every_type: Item = [
+        ("pk", s("TYPES#1")),
+        ("sk", s("every")),
+        (
+            "s_unicode",
+            s("héllo wörld ✓ 👋🏽 שלום 你好 \u{200b}\u{1F600} \"quotes\" \\ \n\t\r \u{1b}[31m"),
+        ),
+        ("s_empty", s("")),
+        ("n_38_digits", n("12345678901234567890123456789012345678")),
+        (
+            "n_negative_38",
+            n("-0.12345678901234567890123456789012345678"),
+        ),
+        ("n_max", n("9.9999999999999999999999999999999999999E+125")),
+        (
+            "n_min_negative",
+            n("-9.9999999999999999999999999999999999999E+125"),
+        ),
+        ("n_tiny", n("1E-130")),
+        ("n_tiny_negative", n("-1E-130")),
+        ("n_zero", n("0")),
+        ("b_all_bytes", AttributeValue::B(Blob::new(bytes.clone()))),
+        ("b_empty", AttributeValue::B(Blob::new(Vec::new()))),
+        (
+            "ss",
+            AttributeValue::Ss(vec!["a".into(), "é".into(), "👋".into(), "".into()]),
+        ),
+        (
+            "ns",
+            AttributeValue::Ns(vec![
+                "1".into(),
+                "-1E-130".into(),
+                "12345678901234567890123456789012345678".into(),
+            ]),
+        ),
+        (
+            "bs",
+            AttributeValue::Bs(vec![
+                Blob::new(vec![0]),
+                Blob::new(bytes),
+                Blob::new(b"x".to_vec()),
+            ]),
+        ),
+        (
+            "l",
+            AttributeValue::L(vec![
+                s("x"),
+                n("2"),
+                AttributeValue::Null(true),
+                AttributeValue::Bool(false),
+                AttributeValue::L(vec![]),
+            ]),
+        ),
+        ("l_empty", AttributeValue::L(vec![])),
+        ("m_empty", AttributeValue::M(Default::default())),
+        ("m_deep", deep),
+        ("null", AttributeValue::Null(true)),
+        ("bool_true", AttributeValue::Bool(true)),
+        ("bool_false", AttributeValue::Bool(false)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let mut items = vec![every_type];
+    // Plus enough ordinary items that several segments have pages to write.
+    for i in 0..300 {
+        items.push(
+            [
+                ("pk", s(&format!("MSG#{}", i % 13))),
+                ("sk", s(&format!("2026-01-01T00:00:00.{i:06}+00:00"))),
+                ("message", s(&format!("message {i}"))),
+                ("message_group_uuid", s(&format!("group-{}", i % 5))),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        );
+    }
+    source.put_items(items);
+    let original = contents(&source);
+    assert_eq!(original.len(), 301);
+
+    let dir = tempfile::tempdir().unwrap();
+    let exported = run(source
+        .ddb()
+        .args(["-o", "json", "export"])
+        .arg(dir.path())
+        .args(["--segments", "3"]))
+    .json();
+    assert_eq!(exported["items"], 301, "{exported}");
+    assert_eq!(exported["files"], 3, "{exported}");
+    let imported = run(copy.ddb().args(["-o", "json", "import"]).arg(dir.path())).json();
+    assert_eq!(imported["items_written"], 301, "{imported}");
+    assert_eq!(contents(&copy), original);
+}
+
+/// The export's own manifests check out independently of ddb's reader: the summary's and the
+/// files manifest's checksums, each data file's MD5, ETag and item count.
+#[test]
+fn exported_manifests_match_the_files() {
+    let env = TestEnv::with_table("export-manifest");
+    run(env.ddb().arg("seed")).ok();
+    let items = env.count() as u64;
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(env.ddb().args(["-o", "json", "export"]).arg(dir.path())).json();
+    let export = PathBuf::from(out["export_dir"].as_str().unwrap());
+    let id = out["export_id"].as_str().unwrap();
+    assert_eq!(export, dir.path().join("AWSDynamoDB").join(id));
+    assert!(export.join("_started").is_file());
+    let summary_text = std::fs::read(export.join("manifest-summary.json")).unwrap();
+    for ext in ["md5", "checksum"] {
+        assert_eq!(
+            std::fs::read_to_string(export.join(format!("manifest-summary.{ext}"))).unwrap(),
+            b64(&Md5::digest(&summary_text))
+        );
+    }
+    let summary: serde_json::Value = serde_json::from_slice(&summary_text).unwrap();
+    assert_eq!(summary["version"], "2020-06-30");
+    assert_eq!(summary["outputFormat"], "DYNAMODB_JSON");
+    assert_eq!(summary["itemCount"], items);
+    assert_eq!(
+        summary["manifestFilesS3Key"],
+        format!("AWSDynamoDB/{id}/manifest-files.json")
+    );
+    let files_text = std::fs::read(export.join("manifest-files.json")).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(export.join("manifest-files.md5")).unwrap(),
+        b64(&Md5::digest(&files_text))
+    );
+    let mut total = 0;
+    let entries: Vec<serde_json::Value> = files_text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 4, "one data file per segment (default 4)");
+    for entry in entries {
+        let key = entry["dataFileS3Key"].as_str().unwrap();
+        let rel = key.strip_prefix(&format!("AWSDynamoDB/{id}/")).unwrap();
+        let bytes = std::fs::read(export.join(rel)).unwrap();
+        assert_eq!(entry["md5Checksum"], b64(&Md5::digest(&bytes)), "{key}");
+        assert_eq!(entry["etag"], hex(&Md5::digest(&bytes)), "{key}");
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+            .unwrap();
+        let count = text.lines().count() as u64;
+        assert_eq!(entry["itemCount"], count, "{key}");
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert!(v["Item"]["pk"]["S"].is_string(), "{l}");
+        }
+        total += count;
+    }
+    assert_eq!(total, items);
+}
+
+/// Runs an import that must be refused: exit 8, the expected words on stderr, and not one
+/// item in the table.
+fn refused(env: &TestEnv, path: &Path, expected: &[&str]) {
+    let r = run(env.ddb().arg("import").arg(path));
+    assert_eq!(r.code, 8, "stderr: {}", r.stderr);
+    for want in expected {
+        assert!(r.stderr.contains(want), "want {want:?} in: {}", r.stderr);
+    }
+    assert!(r.stderr.contains("nothing was written"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
+    assert_eq!(env.count(), 0, "nothing may be written");
+}
+
+/// Rewrite manifest-files.json's entry for data file `i` and its checksum file, as if the
+/// export had been made that way (so that only the data file itself is wrong).
+fn fix_manifest(export: &Path, i: usize, bytes: &[u8]) {
+    let path = export.join("manifest-files.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    lines[i]["md5Checksum"] = b64(&Md5::digest(bytes)).into();
+    lines[i]["etag"] = hex(&Md5::digest(bytes)).into();
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, &text).unwrap();
+    std::fs::write(
+        export.join("manifest-files.md5"),
+        b64(&Md5::digest(text.as_bytes())),
+    )
+    .unwrap();
+}
+
+fn data_path(export: &Path, i: usize) -> PathBuf {
+    export
+        .join("data")
+        .join(format!("file{i}abcdefghijklmnopqrstu.json.gz"))
+}
+
+#[test]
+fn a_data_file_that_does_not_match_its_checksum_is_refused() {
+    let env = TestEnv::with_table("import-md5");
+    let dir = tempfile::tempdir().unwrap();
+    let second = lines(60, 60);
+    let export = write_export(dir.path(), &[data_file(&lines(0, 60)), data_file(&second)]);
+    // Same items, other bytes (another compression level): only the checksum can tell.
+    let text: String = second.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(data_path(&export, 1), gzip(&text, 1)).unwrap();
+    let shown = data_path(&export, 1).display().to_string();
+    refused(
+        &env,
+        dir.path(),
+        &[&shown, "MD5 is", "but the manifest says"],
+    );
+}
+
+#[test]
+fn an_edited_manifest_is_refused() {
+    let env = TestEnv::with_table("import-manifest-md5");
+    let dir = tempfile::tempdir().unwrap();
+    let export = write_export(dir.path(), &[data_file(&lines(0, 30))]);
+    let path = export.join("manifest-summary.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("\"billedSizeBytes\":0", "\"billedSizeBytes\":1"),
+    )
+    .unwrap();
+    refused(
+        &env,
+        dir.path(),
+        &["manifest-summary.json: MD5 is", "manifest-summary.md5 says"],
+    );
+}
+
+#[test]
+fn a_truncated_gzip_is_refused() {
+    let env = TestEnv::with_table("import-truncated");
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _) = data_file(&lines(100, 200));
+    let export = write_export(
+        dir.path(),
+        &[data_file(&lines(0, 100)), data_file(&lines(100, 200))],
+    );
+    // Cut the second file short, and record the cut file in the manifest, so that only the
+    // gzip stream itself can tell (the way a file truncated before upload would look).
+    let cut = &bytes[..bytes.len() * 2 / 3];
+    std::fs::write(data_path(&export, 1), cut).unwrap();
+    fix_manifest(&export, 1, cut);
+    let shown = data_path(&export, 1).display().to_string();
+    refused(
+        &env,
+        dir.path(),
+        &[&format!("{shown}:"), "gzip data is truncated or corrupt"],
+    );
+
+    // The same file on its own (no manifest at all): the gzip stream alone tells.
+    refused(
+        &env,
+        &data_path(&export, 1),
+        &["gzip data is truncated or corrupt"],
+    );
+}
+
+#[test]
+fn a_bad_line_is_refused_with_its_file_and_line() {
+    let env = TestEnv::with_table("import-bad-line");
+    let dir = tempfile::tempdir().unwrap();
+    let mut second = lines(50, 50);
+    second[16] = second[16].replace("}}}", "}}"); // line 17 loses its closing brace
+    let export = write_export(dir.path(), &[data_file(&lines(0, 50)), data_file(&second)]);
+    let shown = data_path(&export, 1).display().to_string();
+    refused(
+        &env,
+        dir.path(),
+        &[&format!("{shown}:17: EOF while parsing")],
+    );
+
+    // A plain .json data file: a line that is not an {"Item": …} object.
+    let plain = dir.path().join("items.json");
+    let mut text = lines(0, 30);
+    text[29] = r#"{"NewImage":{"pk":{"S":"x"}}}"#.into();
+    std::fs::write(&plain, text.join("\n")).unwrap();
+    refused(
+        &env,
+        &plain,
+        &[&format!("{}:30: expected {{\"Item\"", plain.display())],
+    );
+}
+
+#[test]
+fn a_wrong_key_type_is_refused() {
+    let env = TestEnv::with_table("import-key-type");
+    let dir = tempfile::tempdir().unwrap();
+    let mut second = lines(40, 40);
+    second[25] = r#"{"Item":{"pk":{"S":"MSG#1"},"sk":{"N":"5"},"message":{"S":"x"}}}"#.into();
+    let export = write_export(dir.path(), &[data_file(&lines(0, 40)), data_file(&second)]);
+    let shown = data_path(&export, 1).display().to_string();
+    refused(
+        &env,
+        dir.path(),
+        &[&format!(
+            "{shown}:26: 'sk' is the sort key and must be S, not N"
+        )],
+    );
+
+    // An index key of the wrong type would fail the write just the same.
+    let plain = dir.path().join("gsi.json");
+    let mut text = lines(0, 10);
+    text[3] = line("MSG#1", "2026", r#","message_group_uuid":{"N":"1"}"#);
+    std::fs::write(&plain, text.join("\n")).unwrap();
+    refused(
+        &env,
+        &plain,
+        &[&format!(
+            "{}:4: 'message_group_uuid' is the key of index message-group-sk-index and must be S, not N",
+            plain.display()
+        )],
+    );
+}
+
+#[test]
+fn a_missing_table_or_a_remote_target_without_yes_writes_nothing() {
+    let env = TestEnv::new("import-no-table");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("items.json");
+    std::fs::write(&file, lines(0, 3).join("\n")).unwrap();
+    let r = run(env.ddb().arg("import").arg(&file));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("not found"), "{}", r.stderr);
+
+    // A remote endpoint (not loopback) is refused before any request is made.
+    let r = run(bare_ddb()
+        .args([
+            "--endpoint-url",
+            "http://192.0.2.1:9",
+            "--region",
+            "us-east-1",
+            "import",
+        ])
+        .arg(&file));
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(r.stderr.contains("pass --yes"), "{}", r.stderr);
+}
+
+/// Ctrl-C in the middle of the write pass: exit 130, the summary says exactly what is in the
+/// table, and running the same import again completes it. Throttling through the proxy keeps
+/// the run slow enough to interrupt.
+#[test]
+fn ctrl_c_mid_import_then_rerun_converges() {
+    let env = TestEnv::with_table("import-interrupt");
+    let dir = tempfile::tempdir().unwrap();
+    let all = lines(0, 2000);
+    write_export(
+        dir.path(),
+        &[
+            data_file(&all[..700]),
+            data_file(&all[700..1500]),
+            data_file(&all[1500..]),
+        ],
+    );
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        Faults {
+            throttle: 0.5,
+            targets: vec!["BatchWriteItem".into()],
+            seed: 11,
+            max_consecutive: 3,
+            ..Faults::default()
+        },
+    );
+    let mut child = env
+        .ddb_via(&proxy.endpoint())
+        .args(["-o", "json", "import", "--concurrency", "1"])
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while env.count() < 50 {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "import ended ({status}) before the interrupt: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(Instant::now() < deadline, "import wrote nothing within 60s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
+    let written = summary["items_written"].as_u64().unwrap();
+    let missing = summary["failed_items"].as_u64().unwrap();
+    assert_eq!(written + missing, 2000, "{summary}");
+    assert!(
+        missing > 0,
+        "the run finished before the interrupt: {summary}"
+    );
+    assert_eq!(env.count() as u64, written, "the summary matches the table");
+    assert!(
+        stderr.contains(&format!("interrupted: {written} of 2000 items written")),
+        "{stderr}"
+    );
+
+    // The same import again, straight to DynamoDB Local, finishes the job: every item, once.
+    let summary = run(env.ddb().args(["-o", "json", "import"]).arg(dir.path())).json();
+    assert_eq!(summary["items_written"], 2000, "{summary}");
+    assert_eq!(contents(&env), typed_items(&all));
+}
+
+/// Ctrl-C in the middle of an export: exit 130 and no folder left behind that could pass for
+/// an export. Every Scan page is throttled twice (the SDK retries with backoff), so the export
+/// takes seconds, and the interrupt lands while pages are still being read.
+#[test]
+fn ctrl_c_mid_export_leaves_nothing_behind() {
+    let env = TestEnv::with_table("export-interrupt");
+    let big = "x".repeat(10_000);
+    env.put_items(
+        (0..400)
+            .map(|i| {
+                [
+                    ("pk", AttributeValue::S(format!("MSG#{i}"))),
+                    ("sk", AttributeValue::S("s".into())),
+                    ("body", AttributeValue::S(big.clone())),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect()
+            })
+            .collect(),
+    );
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        Faults {
+            throttle: 1.0,
+            targets: vec!["Scan".into()],
+            seed: 3,
+            max_consecutive: 2,
+            ..Faults::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = env
+        .ddb_via(&proxy.endpoint())
+        .args(["export", "--segments", "1"])
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let exports = dir.path().join("AWSDynamoDB");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while proxy.stats().throttled == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "export ended early");
+        assert!(Instant::now() < deadline, "no Scan within 60s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(exports.is_dir(), "the export folder exists while it runs");
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!exports.exists(), "the unfinished export was removed");
+}

@@ -1,0 +1,736 @@
+//! THE INVARIANT (each participant has exactly one GRP# row per conversation, carrying the
+//! newest message of it that still exists), checked by one function (common/invariant.rs)
+//! after every step of a mixed sequence, and the repros around it: replays of deleted
+//! messages, synthetic reseeds, records that are not ours, request tokens and lost responses,
+//! the app's own timestamps, REMOVE of the message a row shows, and coalescing.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::invariant::{assert_invariant, count_rows};
+use common::proxy::{FaultProxy, Faults};
+use common::{run, s, write_temp, Item, TestEnv, MAIN_GROUP};
+use serde_json::{json, Value};
+
+fn item(pairs: &[(&str, &str)]) -> Item {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string())))
+        .collect()
+}
+
+fn fixture_groups() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(common::repo_root().join("fixtures/seed.json")).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["message_group_uuid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Conversations with GRP# rows that are not the fixture's (the synthetic ones).
+fn synthetic_groups(env: &TestEnv) -> BTreeSet<String> {
+    let fixture = fixture_groups();
+    env.scan_all()
+        .iter()
+        .filter(|i| s(i, "pk").starts_with("GRP#"))
+        .map(|i| s(i, "message_group_uuid"))
+        .filter(|g| !fixture.contains(g))
+        .collect()
+}
+
+/// The newest message item of a conversation by string (fine for ddb's own timestamps).
+fn newest_message(env: &TestEnv, group: &str) -> Item {
+    env.query_pk(&format!("MSG#{group}"))
+        .into_iter()
+        .max_by_key(|i| s(i, "sk"))
+        .expect("a message")
+}
+
+fn delete(env: &TestEnv, pk: &str, sk: &str) {
+    env.block_on(async {
+        env.client()
+            .delete_item()
+            .table_name(&env.table)
+            .key("pk", AttributeValue::S(pk.into()))
+            .key("sk", AttributeValue::S(sk.into()))
+            .send()
+            .await
+            .expect("delete_item");
+    });
+}
+
+fn stream(env: &TestEnv, extra: &[&str]) -> Value {
+    run(env
+        .ddb()
+        .args(["simulate-stream", "--from", "trim-horizon", "-o", "json"])
+        .args(extra))
+    .json()
+}
+
+fn seed(env: &TestEnv, args: &[&str]) -> Value {
+    run(env.ddb().arg("seed").args(args).args(["-o", "json"])).json()
+}
+
+fn outcomes_for<'a>(out: &'a Value, pk: &str, sk: &str) -> Vec<&'a str> {
+    out["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["pk"] == pk && r["sk"] == sk)
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_invariant_holds_after_every_step_of_a_mixed_sequence() {
+    let env = TestEnv::with_table("inv-mixed");
+    let dir = tempfile::tempdir().unwrap();
+    let cp = dir.path().join("cp.json");
+    let cp = cp.to_str().unwrap();
+
+    seed(&env, &["--now", "2026-01-01T12:00:00Z"]);
+    assert_invariant(&env, "1. fixture seed");
+
+    seed(&env, &["--synthetic", "200", "--groups", "10"]);
+    assert_invariant(&env, "2. synthetic 200 / 10");
+    let synthetic = synthetic_groups(&env);
+    assert_eq!(synthetic.len(), 10);
+    assert_eq!(count_rows(&env, &synthetic), 20);
+
+    seed(&env, &["--synthetic", "300", "--groups", "10"]);
+    assert_invariant(&env, "3. synthetic 300 / 10");
+    assert_eq!(
+        count_rows(&env, &synthetic),
+        20,
+        "repro 3: two rows per conversation"
+    );
+
+    // put-message writes the message only; the handler (the stream) completes the step, as in
+    // production.
+    run(env.ddb().args([
+        "put-message",
+        "--group",
+        MAIN_GROUP,
+        "--handle",
+        "bayko",
+        "--message",
+        "X marks it",
+    ]))
+    .ok();
+    let out = stream(&env, &["--checkpoint", cp]);
+    assert_eq!(out["summary"]["failed"], 0, "{out:#}");
+    let rows = assert_invariant(&env, "4. put-message + handler from trim-horizon");
+    assert!(
+        rows[MAIN_GROUP].iter().all(|(_, _, m)| m == "X marks it"),
+        "{rows:?}"
+    );
+
+    // The app writes a message into a synthetic conversation (no offset, as Cruddur does).
+    let g = synthetic.iter().next().unwrap().clone();
+    let mut app = newest_message(&env, &g);
+    app.insert(
+        "sk".into(),
+        AttributeValue::S("2026-06-01T08:00:00.123456".into()),
+    );
+    app.insert("message".into(), AttributeValue::S("from the app".into()));
+    env.put_items(vec![app]);
+    stream(&env, &["--checkpoint", cp]);
+    let rows = assert_invariant(&env, "5. app message + handler");
+    assert!(rows[&g]
+        .iter()
+        .all(|(_, sk, _)| sk == "2026-06-01T08:00:00.123456"));
+
+    // Other arguments after the handler moved rows: other participants for the same groups.
+    seed(
+        &env,
+        &["--synthetic", "120", "--groups", "10", "--users", "5"],
+    );
+    let rows = assert_invariant(&env, "6. synthetic 120 / 10 / 5 users after the handler");
+    assert_eq!(count_rows(&env, &synthetic), 20);
+    assert!(
+        rows[&g].iter().all(|(_, _, m)| m == "from the app"),
+        "newest existing wins"
+    );
+
+    seed(&env, &["--now", "2026-02-01T12:00:00Z"]);
+    let rows = assert_invariant(&env, "7. fixture reseed (X is deleted)");
+    assert!(rows[MAIN_GROUP].iter().all(|(_, _, m)| m != "X marks it"));
+
+    let out = stream(&env, &[]);
+    assert_eq!(out["summary"]["failed"], 0, "{out:#}");
+    let rows = assert_invariant(&env, "8. full replay from trim-horizon");
+    assert!(
+        rows[MAIN_GROUP].iter().all(|(_, _, m)| m != "X marks it"),
+        "repro 2: the replay revived X"
+    );
+
+    // Bring the checkpoint up to date, so the REMOVE below is the only new record (the reader
+    // gathers a backlog into one coalesced batch, where the outcome lands on another record).
+    stream(&env, &["--checkpoint", cp]);
+    let newest = newest_message(&env, MAIN_GROUP);
+    delete(&env, &s(&newest, "pk"), &s(&newest, "sk"));
+    let out = stream(&env, &["--checkpoint", cp]);
+    assert_eq!(out["summary"]["failed"], 0, "{out:#}");
+    assert_eq!(
+        outcomes_for(&out, &format!("MSG#{MAIN_GROUP}"), &s(&newest, "sk"))
+            .last()
+            .copied(),
+        Some("updated 2 groups"),
+        "the REMOVE moves the rows back"
+    );
+    let rows = assert_invariant(&env, "9. REMOVE of the message the rows show");
+    let back = newest_message(&env, MAIN_GROUP);
+    assert!(rows[MAIN_GROUP]
+        .iter()
+        .all(|(_, sk, _)| *sk == s(&back, "sk")));
+
+    seed(&env, &["--synthetic", "200", "--groups", "10"]);
+    assert_invariant(&env, "10. synthetic 200 / 10 again");
+    assert_eq!(count_rows(&env, &synthetic), 20);
+}
+
+#[test]
+fn repro2_a_replay_never_revives_a_deleted_message() {
+    let env = TestEnv::with_table("inv-revive");
+    seed(&env, &["--now", "2026-01-01T12:00:00Z"]);
+    let put = run(env.ddb().args([
+        "put-message",
+        "--group",
+        MAIN_GROUP,
+        "--handle",
+        "bayko",
+        "--message",
+        "X",
+        "-o",
+        "json",
+    ]))
+    .json();
+    let x_sk = put["created_at"]
+        .as_str()
+        .or(put["sk"].as_str())
+        .unwrap()
+        .to_string();
+    seed(&env, &["--now", "2026-01-01T12:00:00Z"]);
+    assert!(env
+        .query_pk(&format!("MSG#{MAIN_GROUP}"))
+        .iter()
+        .all(|m| s(m, "sk") != x_sk));
+    let out = stream(&env, &[]);
+    assert_eq!(
+        outcomes_for(&out, &format!("MSG#{MAIN_GROUP}"), &x_sk),
+        [
+            "skipped: message no longer exists",
+            "skipped: REMOVE of a message no row shows"
+        ],
+        "{out:#}"
+    );
+    let rows = assert_invariant(&env, "after the replay");
+    assert!(rows[MAIN_GROUP]
+        .iter()
+        .all(|(_, sk, m)| *sk != x_sk && m != "X"));
+}
+
+#[test]
+fn repro3_synthetic_reseeds_keep_one_row_per_participant() {
+    let env = TestEnv::with_table("inv-synth");
+    seed(&env, &["--synthetic", "200", "--groups", "10"]);
+    let second = seed(&env, &["--synthetic", "300", "--groups", "10"]);
+    let groups = synthetic_groups(&env);
+    assert_eq!(count_rows(&env, &groups), 20, "{second}");
+    assert_invariant(&env, "synthetic 200 then 300");
+    // The handler moves rows to an app message; reseeding (either size) keeps one row each.
+    let g = groups.iter().next().unwrap();
+    let mut app = newest_message(&env, g);
+    app.insert(
+        "sk".into(),
+        AttributeValue::S("2026-03-01T00:00:00.5".into()),
+    );
+    env.put_items(vec![app]);
+    stream(&env, &[]);
+    assert_invariant(&env, "after the handler");
+    seed(&env, &["--synthetic", "300", "--groups", "10"]);
+    seed(&env, &["--synthetic", "200", "--groups", "10"]);
+    assert_eq!(count_rows(&env, &groups), 20);
+    let rows = assert_invariant(&env, "reseeded after the handler");
+    assert!(rows[g]
+        .iter()
+        .all(|(_, sk, _)| sk == "2026-03-01T00:00:00.5"));
+}
+
+// --- Lambda events written by hand -----------------------------------------------------------
+
+const T0: &str = "2026-01-01T00:00:00.000000+00:00";
+
+fn at(second: u32) -> String {
+    format!(
+        "2026-01-01T00:{:02}:{:02}.000000+00:00",
+        second / 60,
+        second % 60
+    )
+}
+
+struct Conversation {
+    id: String,
+    a: String,
+    b: String,
+}
+
+fn conversation(n: u32) -> Conversation {
+    Conversation {
+        id: format!("00000000-0000-4000-8000-{n:012}"),
+        a: format!("aaaaaaaa-0000-4000-8000-{n:012}"),
+        b: format!("bbbbbbbb-0000-4000-8000-{n:012}"),
+    }
+}
+
+/// Both GRP# rows and the first message at `sk`, as create-message-group writes them.
+fn start(env: &TestEnv, c: &Conversation, sk: &str) {
+    let row = |owner: &str, other: &str| {
+        item(&[
+            ("pk", &format!("GRP#{owner}")),
+            ("sk", sk),
+            ("message_group_uuid", &c.id),
+            ("message", "hello"),
+            ("user_uuid", other),
+            ("user_display_name", "Someone"),
+            ("user_handle", "someone"),
+        ])
+    };
+    env.put_items(vec![
+        row(&c.a, &c.b),
+        row(&c.b, &c.a),
+        message(c, sk, "hello"),
+    ]);
+}
+
+fn message(c: &Conversation, sk: &str, text: &str) -> Item {
+    item(&[
+        ("pk", &format!("MSG#{}", c.id)),
+        ("sk", sk),
+        ("message_uuid", &format!("m-{sk}")),
+        ("message", text),
+        ("user_uuid", &c.a),
+        ("user_display_name", "Al"),
+        ("user_handle", "al"),
+    ])
+}
+
+fn typed(i: &Item) -> Value {
+    Value::Object(
+        i.iter()
+            .map(|(k, v)| match v {
+                AttributeValue::S(s) => (k.clone(), json!({ "S": s })),
+                AttributeValue::N(n) => (k.clone(), json!({ "N": n })),
+                other => panic!("{other:?}"),
+            })
+            .collect(),
+    )
+}
+
+fn record(env: &TestEnv, seq: u32, name: &str, image: &Item) -> Value {
+    let keys = item(&[("pk", &s(image, "pk")), ("sk", &s(image, "sk"))]);
+    let mut db = json!({
+        "Keys": typed(&keys), "SequenceNumber": format!("{seq:021}"), "SizeBytes": 100,
+        "StreamViewType": "NEW_IMAGE",
+    });
+    if name != "REMOVE" {
+        db["NewImage"] = typed(image);
+    }
+    json!({
+        "eventID": format!("ev{seq}"), "eventName": name, "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": db,
+        "eventSourceARN": format!("arn:aws:dynamodb:us-east-1:000000000000:table/{}/stream/2026-01-01T00:00:00.000", env.table),
+    })
+}
+
+fn run_event(env: &TestEnv, endpoint: Option<&str>, records: &[Value]) -> common::Run {
+    let dir = tempfile::tempdir().unwrap();
+    let text = json!({ "Records": records }).to_string();
+    let path = write_temp(dir.path(), "event.json", &text);
+    let mut cmd = match endpoint {
+        Some(e) => env.ddb_via(e),
+        None => env.ddb(),
+    };
+    run(cmd
+        .args(["simulate-stream", "-o", "json", "--event"])
+        .arg(&path))
+}
+
+fn texts(out: &Value) -> Vec<String> {
+    out["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn repro4_records_that_are_not_ours_are_skipped_with_the_reason() {
+    let env = TestEnv::with_table("inv-foreign");
+    let c = conversation(1);
+    start(&env, &c, T0);
+    let m = message(&c, &at(5), "ours");
+    env.put_items(vec![m.clone()]);
+    // AWS's documented sample record, from another table, with another key shape.
+    let sample = json!({
+        "eventID": "1", "eventName": "INSERT", "eventVersion": "1.0", "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/ExampleTableWithStream/stream/2015-06-27T00:48:05.899",
+        "dynamodb": {"Keys": {"Id": {"N": "101"}}, "NewImage": {"Message": {"S": "New item!"}, "Id": {"N": "101"}},
+                     "SequenceNumber": "111", "SizeBytes": 26, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    });
+    let mut other_table = record(&env, 2, "INSERT", &message(&c, &at(50), "not ours"));
+    other_table["eventSourceARN"] =
+        json!("arn:aws:dynamodb:us-east-1:000000000000:table/someone-else/stream/x");
+    let mut ttl = record(&env, 3, "REMOVE", &message(&c, T0, "hello"));
+    ttl["eventName"] = json!("UNKNOWN_TO_SDK_VERSION");
+    let mut same_shape_our_table = sample.clone();
+    same_shape_our_table["eventSourceARN"] = json!(format!(
+        "arn:aws:dynamodb:us-east-1:000000000000:table/{}/stream/x",
+        env.table
+    ));
+    let records = [
+        sample,
+        record(&env, 1, "INSERT", &m),
+        other_table,
+        ttl,
+        same_shape_our_table,
+    ];
+    let r = run_event(&env, None, &records);
+    assert_eq!(r.code, 0, "{}\n{}", r.stderr, r.stdout);
+    let out: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        texts(&out),
+        [
+            "skipped: record of another table's stream (arn:aws:dynamodb:us-east-1:123456789012:table/ExampleTableWithStream/stream/2015-06-27T00:48:05.899)".to_string(),
+            "updated 2 groups".to_string(),
+            "skipped: record of another table's stream (arn:aws:dynamodb:us-east-1:000000000000:table/someone-else/stream/x)".to_string(),
+            "skipped: unknown event name 'UNKNOWN_TO_SDK_VERSION'".to_string(),
+            "skipped: keys of another shape (Id)".to_string(),
+        ]
+    );
+    assert_eq!(out["batchItemFailures"], json!([]));
+    let rows = assert_invariant(&env, "after foreign records");
+    assert!(rows[&c.id]
+        .iter()
+        .all(|(_, sk, m)| *sk == at(5) && m == "ours"));
+}
+
+#[test]
+fn repro6_a_later_identical_move_is_not_swallowed_by_an_old_token() {
+    let env = TestEnv::with_table("inv-token");
+    let c = conversation(2);
+    start(&env, &c, T0);
+    let m = message(&c, &at(7), "seven");
+    env.put_items(vec![m.clone()]);
+    let out = run_event(&env, None, &[record(&env, 1, "INSERT", &m)]).json();
+    assert_eq!(texts(&out), ["updated 2 groups"]);
+    // The rows are put back where they were (as a restore would), then the same message is
+    // delivered again within DynamoDB's 10-minute token window: the same move, again.
+    for (owner, other) in [(&c.a, &c.b), (&c.b, &c.a)] {
+        delete(&env, &format!("GRP#{owner}"), &at(7));
+        env.put_items(vec![item(&[
+            ("pk", &format!("GRP#{owner}")),
+            ("sk", T0),
+            ("message_group_uuid", &c.id),
+            ("message", "hello"),
+            ("user_uuid", other),
+            ("user_display_name", "Someone"),
+            ("user_handle", "someone"),
+        ])]);
+    }
+    let out = run_event(&env, None, &[record(&env, 2, "INSERT", &m)]).json();
+    assert_eq!(texts(&out), ["updated 2 groups"]);
+    let rows = assert_invariant(&env, "after the identical move");
+    assert!(
+        rows[&c.id].iter().all(|(_, sk, _)| *sk == at(7)),
+        "the second move was answered from the first one's token: {rows:?}"
+    );
+}
+
+#[test]
+fn repro6_lost_responses_of_moves_are_answered_by_idempotency() {
+    let env = TestEnv::with_table("inv-lost");
+    let convs: Vec<Conversation> = (10..16).map(conversation).collect();
+    let mut records = Vec::new();
+    for (n, c) in convs.iter().enumerate() {
+        start(&env, c, T0);
+        let m = message(c, &at(10 + n as u32), &format!("news {n}"));
+        env.put_items(vec![m.clone()]);
+        records.push(record(&env, n as u32 + 1, "INSERT", &m));
+    }
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        Faults {
+            drop_response: 0.5,
+            targets: vec!["TransactWriteItems".into()],
+            max_consecutive: 2,
+            seed: 7,
+            ..Default::default()
+        },
+    );
+    let out = run_event(&env, Some(&proxy.endpoint()), &records).json();
+    let stats = proxy.stats();
+    assert!(stats.responses_dropped > 0, "{stats:?}");
+    // A lost response is retried with the same token and answered "done": every move counts
+    // once, and every retry is one dropped response.
+    assert_eq!(
+        texts(&out),
+        vec!["updated 2 groups"; convs.len()],
+        "{out:#}"
+    );
+    assert_eq!(
+        out["summary"]["retries"].as_u64(),
+        Some(stats.responses_dropped),
+        "{stats:?}"
+    );
+    assert_eq!(out["summary"]["rechecks"], 0);
+    let rows = assert_invariant(&env, "after lost responses");
+    for (n, c) in convs.iter().enumerate() {
+        assert!(rows[&c.id]
+            .iter()
+            .all(|(_, sk, _)| *sk == at(10 + n as u32)));
+    }
+}
+
+#[test]
+fn repro6_lost_responses_during_seed_leave_the_invariant() {
+    let env = TestEnv::with_table("inv-seed-lost");
+    seed(&env, &["--synthetic", "100", "--groups", "5"]);
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        Faults {
+            drop_response: 0.3,
+            targets: vec!["TransactWriteItems".into(), "BatchWriteItem".into()],
+            max_consecutive: 2,
+            seed: 11,
+            ..Default::default()
+        },
+    );
+    let out = run(env.ddb_via(&proxy.endpoint()).args([
+        "seed",
+        "--synthetic",
+        "150",
+        "--groups",
+        "5",
+        "-o",
+        "json",
+    ]))
+    .json();
+    let stats = proxy.stats();
+    assert!(stats.responses_dropped > 0, "{stats:?}");
+    assert_eq!(
+        out["retries"].as_u64(),
+        Some(stats.responses_dropped),
+        "{out} {stats:?}"
+    );
+    assert_eq!(out["failed_items"], 0);
+    let groups = synthetic_groups(&env);
+    assert_eq!(count_rows(&env, &groups), 10);
+    assert_invariant(&env, "after a seed with lost responses");
+}
+
+#[test]
+fn repro7_the_apps_own_timestamps_work_end_to_end() {
+    let env = TestEnv::with_table("inv-app");
+    // Cruddur's create-message-group: both rows and the first message at a local-offset time.
+    let c = conversation(3);
+    start(&env, &c, "2026-11-25T11:13:25.012737-04:00");
+    // Its create-message: `sk = datetime.now().isoformat()`, no offset (UTC here).
+    let newer = message(&c, "2026-11-25T15:20:00.5", "newer by the clock");
+    // By string "…T15:10" sorts after "…T11:13", but 11:13-04:00 is 15:13 UTC: it is older.
+    let older = message(&c, "2026-11-25T15:10:00", "older by the clock");
+    env.put_items(vec![newer.clone(), older.clone()]);
+    // By string "…T15:59:59" sorts after "…T12:00:00-04:00", but that is 16:00 UTC: the
+    // app's first message stays the newest.
+    let d = conversation(4);
+    start(&env, &d, "2026-11-25T12:00:00-04:00");
+    let only_older = message(&d, "2026-11-25T15:59:59", "older, no offset");
+    env.put_items(vec![only_older.clone()]);
+    let out = stream(&env, &[]);
+    assert_eq!(out["summary"]["failed"], 0, "{out:#}");
+    assert_eq!(
+        outcomes_for(&out, &format!("MSG#{}", c.id), "2026-11-25T15:20:00.5"),
+        ["updated 2 groups"]
+    );
+    assert_eq!(
+        outcomes_for(&out, &format!("MSG#{}", d.id), "2026-11-25T15:59:59"),
+        ["skipped: superseded by 2026-11-25T12:00:00-04:00"],
+    );
+    let rows = assert_invariant(&env, "after the handler on the app's items");
+    assert!(rows[&d.id]
+        .iter()
+        .all(|(_, sk, _)| sk == "2026-11-25T12:00:00-04:00"));
+    assert!(
+        rows[&c.id]
+            .iter()
+            .all(|(_, sk, _)| sk == "2026-11-25T15:20:00.5"),
+        "the sk is copied verbatim: {rows:?}"
+    );
+    // The read commands show such times (not --:--) and list the conversation.
+    let chat = run(env
+        .ddb()
+        .args(["get-conversation", &c.id, "--color", "never"]))
+    .ok();
+    assert!(!chat.contains("--:--"), "{chat}");
+    assert!(chat.contains("newer by the clock"), "{chat}");
+    let listed = run(env
+        .ddb()
+        .args(["list-conversations", "--user-uuid", &c.a, "-o", "json"]))
+    .json();
+    assert_eq!(listed[0]["created_at"], "2026-11-25T15:20:00.5");
+    // A REMOVE of the shown message moves the rows back to the newest remaining one by
+    // instant: 15:13:25 UTC (the -04:00 first message), not 15:10:00.
+    delete(&env, &format!("MSG#{}", c.id), "2026-11-25T15:20:00.5");
+    stream(&env, &[]);
+    let rows = assert_invariant(&env, "after the REMOVE");
+    assert!(rows[&c.id]
+        .iter()
+        .all(|(_, sk, _)| sk == "2026-11-25T11:13:25.012737-04:00"));
+}
+
+#[test]
+fn removing_the_last_message_keeps_the_rows() {
+    let env = TestEnv::with_table("inv-empty");
+    let c = conversation(5);
+    start(&env, &c, T0);
+    delete(&env, &format!("MSG#{}", c.id), T0);
+    let out = run_event(
+        &env,
+        None,
+        &[record(&env, 1, "REMOVE", &message(&c, T0, "hello"))],
+    )
+    .json();
+    assert_eq!(
+        texts(&out),
+        ["skipped: no message of the conversation is left"]
+    );
+    let rows = assert_invariant(&env, "no messages left");
+    assert_eq!(rows[&c.id].len(), 2);
+}
+
+/// The same records as one event (coalesced) and one event per record end in the same state.
+#[test]
+fn coalescing_changes_no_final_state() {
+    let together = TestEnv::with_table("inv-coalesced");
+    let apart = TestEnv::with_table("inv-apart");
+    let mut finals = Vec::new();
+    for (env, one_by_one) in [(&together, false), (&apart, true)] {
+        let convs: Vec<Conversation> = (20..24).map(conversation).collect();
+        let mut records = Vec::new();
+        let mut seq = 0;
+        for (n, c) in convs.iter().enumerate() {
+            start(env, c, T0);
+            // Out of order, a duplicate, a MODIFY, and a message deleted since.
+            for (second, text) in [(30, "thirty"), (10, "ten"), (20, "twenty"), (30, "thirty")] {
+                let m = message(c, &at(second + n as u32), text);
+                env.put_items(vec![m.clone()]);
+                seq += 1;
+                records.push(record(
+                    env,
+                    seq,
+                    if seq % 4 == 0 { "MODIFY" } else { "INSERT" },
+                    &m,
+                ));
+            }
+            let gone = message(c, &at(40 + n as u32), "deleted since");
+            seq += 1;
+            records.push(record(env, seq, "INSERT", &gone));
+        }
+        // The last conversation: its newest message is removed after being applied.
+        let last = &convs[3];
+        let shown = message(last, &at(50), "shown then removed");
+        env.put_items(vec![shown.clone()]);
+        records.push(record(env, seq + 1, "INSERT", &shown));
+        records.push(record(env, seq + 2, "REMOVE", &shown));
+        delete(env, &format!("MSG#{}", last.id), &at(50));
+        if one_by_one {
+            for r in &records {
+                let out = run_event(env, None, std::slice::from_ref(r)).json();
+                assert_eq!(out["summary"]["failed"], 0, "{out:#}");
+            }
+        } else {
+            let out = run_event(env, None, &records).json();
+            assert_eq!(out["summary"]["failed"], 0, "{out:#}");
+            let t = texts(&out);
+            assert_eq!(
+                t.iter().filter(|o| o.starts_with("updated")).count(),
+                4,
+                "{t:?}"
+            );
+            assert!(
+                t.iter().any(|o| o.starts_with("skipped: superseded by")),
+                "{t:?}"
+            );
+            assert!(
+                t.iter().any(|o| o == "skipped: message no longer exists"),
+                "{t:?}"
+            );
+        }
+        finals.push(assert_invariant(
+            env,
+            if one_by_one {
+                "one by one"
+            } else {
+                "coalesced"
+            },
+        ));
+    }
+    assert_eq!(finals[0], finals[1]);
+}
+
+/// A conversation that fails makes every record of it in the batch fail (so a checkpoint or
+/// Lambda retries them all); other conversations go on.
+#[test]
+fn a_failed_conversation_fails_all_its_records() {
+    let env = TestEnv::with_table("inv-fail");
+    let bad = conversation(30);
+    let good = conversation(31);
+    start(&env, &bad, T0);
+    start(&env, &good, T0);
+    // bad.a already has another conversation's row at the sk bad's newest message wants:
+    // moving there would overwrite that conversation, so it must fail.
+    let clash = item(&[
+        ("pk", &format!("GRP#{}", bad.a)),
+        ("sk", &at(9)),
+        ("message_group_uuid", "99999999-0000-4000-8000-000000000000"),
+        ("message", "another conversation"),
+        ("user_uuid", "c"),
+        ("user_display_name", "Cy"),
+        ("user_handle", "cy"),
+    ]);
+    env.put_items(vec![clash]);
+    let older = message(&bad, &at(3), "older");
+    let newer = message(&bad, &at(9), "collides");
+    let fine = message(&good, &at(8), "fine");
+    env.put_items(vec![older.clone(), newer.clone(), fine.clone()]);
+    let r = run_event(
+        &env,
+        None,
+        &[
+            record(&env, 1, "INSERT", &older),
+            record(&env, 2, "INSERT", &fine),
+            record(&env, 3, "INSERT", &newer),
+        ],
+    );
+    assert_eq!(r.code, 7, "{}\n{}", r.stderr, r.stdout);
+    let out: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        out["batchItemFailures"],
+        json!([{"itemIdentifier": format!("{:021}", 1)}, {"itemIdentifier": format!("{:021}", 3)}])
+    );
+    let t = texts(&out);
+    assert!(
+        t[0].starts_with("failed: ") && t[0].contains("another conversation"),
+        "{t:?}"
+    );
+    assert_eq!(t[0], t[2]);
+    assert_eq!(t[1], "updated 2 groups");
+    assert!(r.stderr.contains("2 of 3 records failed"), "{}", r.stderr);
+}
