@@ -61,3 +61,7 @@ local-status:
 # Remove the local data (keeps the installed jar)
 local-reset: local-down
     rm -rf {{local_dir}}/data
+
+# Build the Lambda deployment zip (target/lambda/ddb/bootstrap.zip) for provided.al2023; checks glibc <= 2.34
+lambda-zip arch="x86_64":
+    bash scripts/lambda-zip.sh {{arch}}

@@ -141,6 +141,19 @@ pub enum Command {
     )]
     SimulateStream(cmd::simulate_stream::Args),
 
+    /// Serve the stream handler on the Lambda Runtime API, as the deployed function (also: the binary named `bootstrap`) [API: Query, TransactWriteItems; Lambda Runtime API]
+    ///
+    /// Runs inside AWS Lambda (provided.al2023) or a Runtime API emulator: reads DynamoDB
+    /// Streams events, moves GRP# rows like simulate-stream, logs one JSON line per record and
+    /// answers with the partial batch response {"batchItemFailures": [...]} (the first failed
+    /// record and every one after it). The table comes from DDB_TABLE (default
+    /// cruddur-messages); credentials and region from the Lambda environment.
+    #[command(after_help = "Examples:
+  just lambda-zip                 # target/lambda/ddb/bootstrap.zip
+  ddb lambda template > ddb-stack.yaml
+  AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001 AWS_LAMBDA_FUNCTION_NAME=ddb AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256 AWS_LAMBDA_FUNCTION_VERSION='$LATEST' ddb --local lambda")]
+    Lambda(cmd::lambda::Args),
+
     /// Print a shell completion script [API: none]
     #[command(
         after_help = "Examples:\n  ddb completions bash > ~/.local/share/bash-completion/completions/ddb\n  ddb completions zsh > ~/.zfunc/_ddb"

@@ -26,6 +26,8 @@ pub mod exit {
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
     Unreachable(String),
     #[error("{0}")]
     NotFound(String),
@@ -44,6 +46,7 @@ pub enum Failure {
 impl Failure {
     pub fn exit_code(&self) -> u8 {
         match self {
+            Failure::Usage(_) => exit::USAGE,
             Failure::Unreachable(_) => exit::UNREACHABLE,
             Failure::NotFound(_) => exit::NOT_FOUND,
             Failure::Mismatch(_) => exit::MISMATCH,

@@ -6,7 +6,7 @@ use ddb::cli::Cli;
 use ddb::errors::{exit, exit_code_for, is_broken_pipe};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(ddb::lambda::args(std::env::args_os()));
     let verbose = cli.global.verbose;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -14,6 +14,7 @@ pub mod completions;
 pub mod describe_table;
 pub mod drop;
 pub mod get_conversation;
+pub mod lambda;
 pub mod list_conversations;
 pub mod list_tables;
 pub mod put_message;
@@ -110,6 +111,9 @@ pub async fn run(command: Command, global: &GlobalArgs) -> Result<()> {
     if let Command::Completions(args) = command {
         return completions::run(args);
     }
+    if let Command::Lambda(args) = command {
+        return lambda::run(args, global).await;
+    }
     let ctx = Ctx::build(global).await?;
     match command {
         Command::SchemaLoad(a) => schema_load::run(a, &ctx).await,
@@ -122,6 +126,6 @@ pub async fn run(command: Command, global: &GlobalArgs) -> Result<()> {
         Command::ListConversations(a) => list_conversations::run(a, &ctx).await,
         Command::Scan(a) => scan::run(a, &ctx).await,
         Command::SimulateStream(a) => simulate_stream::run(a, &ctx).await,
-        Command::Completions(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Lambda(_) => unreachable!("handled above"),
     }
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod proxy;
+pub mod runtime_api;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};

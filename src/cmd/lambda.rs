@@ -1,0 +1,59 @@
+//! `ddb lambda`: serve the stream handler on the Lambda Runtime API (src/lambda.rs), and
+//! `ddb lambda template`: print the CloudFormation template that deploys it.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use super::Ctx;
+use crate::cli::GlobalArgs;
+use crate::errors::Failure;
+use crate::lambda_template::{self, Arch};
+use crate::{lambda, output, schema, yaml};
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Option<Action>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Print the CloudFormation template (YAML): table, function, stream trigger, role, failure queue [API: none]
+    #[command(
+        after_help = "Examples:\n  ddb lambda template > ddb-stack.yaml\n  ddb lambda template --arch arm64 | cfn-lint\n  aws cloudformation deploy --template-file ddb-stack.yaml --stack-name cruddur-messages --capabilities CAPABILITY_IAM --parameter-overrides CodeS3Bucket=my-bucket"
+    )]
+    Template(TemplateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TemplateArgs {
+    /// Architecture of the function (build the zip for the same one: `just lambda-zip ARCH`)
+    #[arg(long, value_enum, default_value_t = Arch::X86_64)]
+    pub arch: Arch,
+
+    /// Schema file in CreateTable's JSON shape, the one `schema-load` uses
+    #[arg(long, default_value = schema::DEFAULT_SCHEMA, value_name = "FILE")]
+    pub schema: PathBuf,
+}
+
+/// Runs before any client exists: the template needs none, and serving checks that it runs
+/// inside Lambda before the SDK and the runtime read their environment.
+pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
+    match args.action {
+        Some(Action::Template(t)) => template(t),
+        None => {
+            lambda::check_env()?;
+            let ctx = Ctx::build(global).await?;
+            lambda::serve(ctx.ddb(), &ctx.table).await
+        }
+    }
+}
+
+fn template(args: TemplateArgs) -> Result<()> {
+    let schema = schema::load(&args.schema)?;
+    let template = lambda_template::build(&schema, args.arch)
+        .map_err(|e| Failure::InvalidInput(format!("{}: {e}", args.schema.display())))?;
+    output::line(yaml::to_string(&template).trim_end().to_string())
+}
