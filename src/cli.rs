@@ -148,10 +148,9 @@ pub enum Command {
     /// answers with the partial batch response {"batchItemFailures": [...]} (the first failed
     /// record and every one after it). The table comes from DDB_TABLE (default
     /// cruddur-messages); credentials and region from the Lambda environment.
-    #[command(after_help = "Examples:
-  just lambda-zip                 # target/lambda/ddb/bootstrap.zip
-  ddb lambda template > ddb-stack.yaml
-  AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001 AWS_LAMBDA_FUNCTION_NAME=ddb AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256 AWS_LAMBDA_FUNCTION_VERSION='$LATEST' ddb --local lambda")]
+    #[command(
+        after_help = "Examples:\n  ddb lambda template > ddb-stack.yaml\n  ddb --local lambda      # under a Runtime API emulator (it sets AWS_LAMBDA_RUNTIME_API...)\n  just lambda-zip         # the deployment zip, target/lambda/ddb/bootstrap.zip"
+    )]
     Lambda(cmd::lambda::Args),
 
     /// Print a shell completion script [API: none]

@@ -20,7 +20,13 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Action {
-    /// Print the CloudFormation template (YAML): table, function, stream trigger, role, failure queue [API: none]
+    /// Print the CloudFormation template (YAML) deploying table, function, trigger [API: none]
+    ///
+    /// Built from the schema file (keys, index, stream) and the handler: the table with its
+    /// NEW_IMAGE stream, deletion protection and PITR; the function (provided.al2023); the event
+    /// source mapping (MSG# INSERT/MODIFY filter, partial batch responses, bisect, bounded
+    /// retries, an SQS on-failure queue); a least-privilege role. Parameters for names, outputs
+    /// for ARNs.
     #[command(
         after_help = "Examples:\n  ddb lambda template > ddb-stack.yaml\n  ddb lambda template --arch arm64 | cfn-lint\n  aws cloudformation deploy --template-file ddb-stack.yaml --stack-name cruddur-messages --capabilities CAPABILITY_IAM --parameter-overrides CodeS3Bucket=my-bucket"
     )]
@@ -55,5 +61,5 @@ fn template(args: TemplateArgs) -> Result<()> {
     let schema = schema::load(&args.schema)?;
     let template = lambda_template::build(&schema, args.arch)
         .map_err(|e| Failure::InvalidInput(format!("{}: {e}", args.schema.display())))?;
-    output::line(yaml::to_string(&template).trim_end().to_string())
+    output::line(yaml::to_string(&template).trim_end())
 }
