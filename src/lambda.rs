@@ -20,12 +20,14 @@
 //! one. Replaying the applied ones changes nothing: every move is idempotent and an older
 //! message never wins. Positions are compared, not sequence numbers: those are decimal
 //! strings of varying length, which do not sort as text. A record the handler did not start
-//! (`None`) counts as failed. An event that cannot be parsed is an error response: Lambda
-//! retries the whole batch, bisects it, and finally sends it to the on-failure destination.
+//! (`None`: the invocation's deadline came first) counts as failed. An event that cannot be
+//! parsed is an error response: Lambda retries the whole batch, bisects it, and finally sends
+//! it to the on-failure destination.
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -60,6 +62,10 @@ pub fn args(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
     args
 }
 
+/// Stop starting records this long before the invocation's deadline: the moves in flight
+/// finish, and the answer reaches Lambda before it times the invocation out.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
+
 /// Fail with one line, before `lambda_runtime` would panic, when not started by Lambda.
 pub fn check_env() -> Result<()> {
     let missing: Vec<&str> = RUNTIME_ENV
@@ -85,13 +91,22 @@ pub async fn serve(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<()>
     let func = service_fn(|event: LambdaEvent<Value>| async move {
         let started = Instant::now();
         let handler = Handler::new(client, table).concurrency(CONCURRENCY);
-        let reply = handle_event(&handler, &event.payload).await.map_err(|e| {
-            log(&json!({"request_id": event.context.request_id, "error": e}));
-            Diagnostic {
-                error_type: "InvalidEvent".into(),
-                error_message: e,
-            }
-        })?;
+        // Time left before Lambda stops the invocation, less a margin for the moves in flight.
+        let left = event
+            .context
+            .deadline()
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default()
+            .saturating_sub(DEADLINE_MARGIN);
+        let reply = handle_event(&handler, &event.payload, left)
+            .await
+            .map_err(|e| {
+                log(&json!({"request_id": event.context.request_id, "error": e}));
+                Diagnostic {
+                    error_type: "InvalidEvent".into(),
+                    error_message: e,
+                }
+            })?;
         for line in &reply.log {
             log(line);
         }
@@ -123,12 +138,31 @@ pub struct Reply {
 /// The glue between a Lambda event and the handler, kept in one place: parse the records, run
 /// the handler's batch, turn its results into the partial batch response. An `Err` is an event
 /// that is not a DynamoDB Streams event; no record of it was handled.
-pub async fn handle_event(handler: &Handler<'_>, payload: &Value) -> Result<Reply, String> {
+///
+/// After `time_left`, records not yet started are left alone and reported, so the invocation
+/// answers before Lambda's timeout (which would deliver the whole batch again, done or not).
+pub async fn handle_event(
+    handler: &Handler<'_>,
+    payload: &Value,
+    time_left: Duration,
+) -> Result<Reply, String> {
     let text = payload.to_string();
     let records = stream_record::parse_event(&text).map_err(|e| e.in_file("event"))?;
-    // Lambda never stops a batch half-way on its own: nothing sets this.
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let results = handler.handle_batch(&records, &stop).await;
+    // No time at all: start nothing (the first poll of the batch would start a record per
+    // conversation before a timer could say so).
+    let stop = AtomicBool::new(time_left.is_zero());
+    let results = {
+        let work = handler.handle_batch(&records, &stop);
+        let timer = async {
+            tokio::time::sleep(time_left).await;
+            stop.store(true, Ordering::SeqCst);
+            std::future::pending::<()>().await
+        };
+        tokio::select! {
+            results = work => results,
+            _ = timer => unreachable!("the timer never finishes"),
+        }
+    };
     let failed: Vec<bool> = results
         .iter()
         .map(|r| {

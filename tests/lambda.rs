@@ -432,6 +432,42 @@ fn a_bad_event_is_an_error_response_and_the_function_keeps_serving() {
 }
 
 #[test]
+fn records_not_started_before_the_deadline_are_reported_not_lost() {
+    let env = TestEnv::with_table("lambda-deadline");
+    let g1 = group(&env, 31, &ts(0));
+    let g2 = group(&env, 32, &ts(0));
+    let f = Function::start(&env);
+    let records = vec![
+        record(1, "INSERT", &msg(&g1, &ts(5), "one")),
+        record(2, "INSERT", &msg(&g2, &ts(6), "two")),
+    ];
+    // Less time than the function keeps in reserve: it starts nothing and answers at once,
+    // reporting every record, instead of being timed out with its work half done.
+    let answer = f.api.invoke_with_deadline(
+        event(records.clone()).to_string().as_bytes(),
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+    );
+    let Answer::Response(resp) = answer else {
+        panic!("expected a response, got {answer:?}");
+    };
+    assert_eq!(failures(&resp), [seq(1), seq(2)]);
+    assert_group_at(&env, &g1, &ts(0), "first words");
+    assert_group_at(&env, &g2, &ts(0), "first words");
+    let logs = f.record_logs();
+    assert_eq!(logs.len(), 2);
+    assert!(
+        logs.iter()
+            .all(|l| l["outcome"] == "not handled" && l["retried"] == true),
+        "{logs:?}"
+    );
+    // Delivered again with time to spare, both apply.
+    assert_eq!(f.batch(records), json!({"batchItemFailures": []}));
+    assert_group_at(&env, &g1, &ts(5), "one");
+    assert_group_at(&env, &g2, &ts(6), "two");
+}
+
+#[test]
 fn outside_lambda_it_says_so_in_one_line() {
     let r = run(bare_ddb().arg("lambda"));
     assert_eq!(r.code, 2, "stderr: {}", r.stderr);

@@ -22,7 +22,7 @@ pub enum Answer {
 
 #[derive(Default)]
 struct State {
-    queue: VecDeque<(String, Vec<u8>)>,
+    queue: VecDeque<(String, Vec<u8>, Duration)>,
     answers: HashMap<String, Answer>,
     init_error: Option<String>,
     next_id: u64,
@@ -53,11 +53,22 @@ impl RuntimeApi {
 
     /// Queue an event (raw bytes, so tests can send what is not JSON) and wait for the answer.
     pub fn invoke_raw(&self, payload: &[u8], timeout: Duration) -> Answer {
+        self.invoke_with_deadline(payload, timeout, Duration::from_secs(60))
+    }
+
+    /// The same, telling the function it has `time_limit` (Lambda-Runtime-Deadline-Ms).
+    pub fn invoke_with_deadline(
+        &self,
+        payload: &[u8],
+        timeout: Duration,
+        time_limit: Duration,
+    ) -> Answer {
         let (lock, cv) = &*self.shared;
         let mut st = lock.lock().unwrap();
         st.next_id += 1;
         let id = format!("req-{}", st.next_id);
-        st.queue.push_back((id.clone(), payload.to_vec()));
+        st.queue
+            .push_back((id.clone(), payload.to_vec(), time_limit));
         cv.notify_all();
         let deadline = Instant::now() + timeout;
         loop {
@@ -117,7 +128,7 @@ fn serve_connection(conn: TcpStream, shared: &Arc<(Mutex<State>, Condvar)>) -> s
         let (lock, cv) = &**shared;
         let invocation = format!("{PREFIX}/invocation/");
         if method == "GET" && path == format!("{PREFIX}/invocation/next") {
-            let (id, payload) = {
+            let (id, payload, time_limit) = {
                 let mut st = lock.lock().unwrap();
                 loop {
                     if let Some(next) = st.queue.pop_front() {
@@ -126,8 +137,7 @@ fn serve_connection(conn: TcpStream, shared: &Arc<(Mutex<State>, Condvar)>) -> s
                     st = cv.wait(st).unwrap();
                 }
             };
-            let deadline =
-                SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60);
+            let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + time_limit;
             let head = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
                  Lambda-Runtime-Aws-Request-Id: {id}\r\nLambda-Runtime-Deadline-Ms: {}\r\n\
