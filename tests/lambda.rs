@@ -615,6 +615,10 @@ fn the_template_wires_the_stream_to_the_handler_with_least_privilege() {
         assert!(t["Outputs"][out]["Value"].is_object(), "output {out}");
     }
 
+    // The YAML is the template exactly: it reads back equal to `-o json`.
+    let json_out = run(bare_ddb().args(["-o", "json", "lambda", "template"])).json();
+    assert_eq!(t, json_out);
+
     let arm = template(&["--arch", "arm64"]);
     assert_eq!(
         arm["Resources"]["Function"]["Properties"]["Architectures"],

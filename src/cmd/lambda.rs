@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::Ctx;
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, OutputFormat};
 use crate::errors::Failure;
 use crate::lambda_template::{self, Arch};
 use crate::{lambda, output, schema, yaml};
@@ -21,6 +21,8 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum Action {
     /// Print the CloudFormation template (YAML) deploying table, function, trigger [API: none]
+    ///
+    /// YAML by default; -o json prints the same template as JSON.
     ///
     /// Built from the schema file (keys, index, stream) and the handler: the table with its
     /// NEW_IMAGE stream, deletion protection and PITR; the function (provided.al2023); the event
@@ -48,7 +50,7 @@ pub struct TemplateArgs {
 /// inside Lambda before the SDK and the runtime read their environment.
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     match args.action {
-        Some(Action::Template(t)) => template(t),
+        Some(Action::Template(t)) => template(t, global.output),
         None => {
             lambda::check_env()?;
             let ctx = Ctx::build(global).await?;
@@ -57,9 +59,13 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     }
 }
 
-fn template(args: TemplateArgs) -> Result<()> {
+/// YAML by default; `-o json` prints the same template as JSON (CloudFormation reads both).
+fn template(args: TemplateArgs, format: OutputFormat) -> Result<()> {
     let schema = schema::load(&args.schema)?;
     let template = lambda_template::build(&schema, args.arch)
         .map_err(|e| Failure::InvalidInput(format!("{}: {e}", args.schema.display())))?;
-    output::line(yaml::to_string(&template).trim_end())
+    match format {
+        OutputFormat::Table => output::line(yaml::to_string(&template).trim_end()),
+        json => output::print_json(json, &template),
+    }
 }
