@@ -1,8 +1,9 @@
 //! The clap command tree: global options and one variant per subcommand.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::cmd;
+use crate::output::{ColorChoice, OutputFormat};
 
 pub const DEFAULT_TABLE: &str = "cruddur-messages";
 
@@ -60,25 +61,11 @@ pub struct GlobalArgs {
     pub verbose: u8,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Table,
-    Json,
-    Ndjson,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create the table from fixtures/schema.json and wait until it is ACTIVE [API: CreateTable, DescribeTable]
+    /// Create the table (built-in schema or --schema) and wait until it is ACTIVE [API: CreateTable, DescribeTable]
     #[command(
-        after_help = "Examples:\n  ddb --local schema-load\n  ddb --local schema-load --recreate\n  ddb --local --table scratch schema-load --schema fixtures/schema.json"
+        after_help = "Examples:\n  ddb --local schema-load\n  ddb --local schema-load --recreate\n  ddb defaults schema > schema.json && ddb --local --table scratch schema-load --schema schema.json"
     )]
     SchemaLoad(cmd::schema_load::Args),
 
@@ -100,25 +87,25 @@ pub enum Command {
     )]
     Drop(cmd::drop::Args),
 
-    /// Write the fixture (or synthetic data): MSG# items and GRP# rows; reseeding replaces the fixture's conversations [API: BatchWriteItem, Query]
+    /// Write the fixture (or synthetic data): MSG# items and GRP# rows; reseeding replaces the fixture's conversations; remote targets need --yes [API: DescribeTable, BatchWriteItem, Query]
     #[command(
         after_help = "Examples:\n  ddb --local seed\n  ddb --local seed --fixture my-fixture.json --now 2026-01-01T12:00:00Z\n  ddb --local seed --synthetic 20000 --groups 200 -o json"
     )]
     Seed(cmd::seed::Args),
 
-    /// Write one message to a conversation (access pattern C) [API: PutItem]
+    /// Write one message to an existing conversation (access pattern C), at most once [API: DescribeTable, Query, PutItem, GetItem]
     #[command(
-        after_help = "Examples:\n  ddb --local put-message --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --handle bayko --message 'hi'"
+        after_help = "Examples:\n  ddb --local put-message --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --handle bayko --message 'hi'\n  ddb --local put-message --group \"$GROUP\" --handle bayko --message-file notes.txt\n  echo 'test data' | ddb --local put-message --group \"$GROUP\" --handle bayko --message-file - --force"
     )]
     PutMessage(cmd::put_message::Args),
 
-    /// Show one conversation's messages as a chat (access pattern A) [API: Query]
+    /// Show one conversation's messages as a chat (access pattern A) [API: DescribeTable, Query]
     #[command(
         after_help = "Examples:\n  ddb --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399\n  ddb --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --all -o json"
     )]
     GetConversation(cmd::get_conversation::Args),
 
-    /// List a user's conversations, newest first (access pattern B) [API: Query]
+    /// List a user's conversations, newest first (access pattern B) [API: DescribeTable, Query]
     #[command(
         after_help = "Examples:\n  ddb --local list-conversations --handle andrewbrown\n  ddb --local list-conversations --user-uuid 90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01 -o json"
     )]
@@ -152,6 +139,11 @@ pub enum Command {
         after_help = "Examples:\n  ddb lambda template > ddb-stack.yaml\n  ddb --local lambda      # under a Runtime API emulator (it sets AWS_LAMBDA_RUNTIME_API...)\n  just lambda-zip         # the deployment zip, target/lambda/ddb/bootstrap.zip"
     )]
     Lambda(cmd::lambda::Args),
+    /// Print the built-in schema or seed fixture, to start your own --schema / --fixture [API: none]
+    #[command(
+        after_help = "Examples:\n  ddb defaults schema > schema.json\n  ddb defaults fixture > seed.json && DDB_FIXTURE=seed.json ddb --local seed"
+    )]
+    Defaults(cmd::defaults::Args),
 
     /// Print a shell completion script [API: none]
     #[command(

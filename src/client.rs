@@ -8,32 +8,15 @@ use anyhow::{bail, Context, Result};
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::{Db, Target};
 
 /// Where DynamoDB Local listens when `--local` is given and `$DDB_LOCAL_ENDPOINT` is not set.
 pub const DEFAULT_LOCAL_ENDPOINT: &str = "http://localhost:8000";
 /// Region used for loopback endpoints when none is given: DynamoDB Local ignores it, but the
 /// SDK needs one to sign.
 pub const LOCAL_REGION: &str = "us-east-1";
-
-/// The resolved target of this run, printed by `--verbose` and used in error messages.
-#[derive(Clone, Debug)]
-pub struct Target {
-    /// `None` means the SDK's default endpoint for the region (real AWS).
-    pub endpoint: Option<String>,
-    pub region: String,
-    pub profile: Option<String>,
-    /// A loopback endpoint: dummy credentials, and destructive commands need no `--yes`.
-    pub local: bool,
-}
-
-impl Target {
-    pub fn endpoint_label(&self) -> String {
-        match &self.endpoint {
-            Some(e) => e.clone(),
-            None => format!("AWS DynamoDB ({})", self.region),
-        }
-    }
-}
 
 /// Raw options from the command line, before resolution.
 #[derive(Clone, Debug, Default)]
@@ -100,15 +83,9 @@ pub fn is_loopback(url: &str) -> bool {
     }
 }
 
-/// Both SDK clients, built from one loaded configuration.
-#[derive(Clone, Debug)]
-pub struct Clients {
-    pub target: Target,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub streams: aws_sdk_dynamodbstreams::Client,
-}
-
-pub async fn build(opts: &TargetOptions) -> Result<Clients> {
+/// Build the run's database handle: both SDK clients from one loaded configuration, for
+/// `table`, cancelled through `cancel`.
+pub async fn build(opts: &TargetOptions, table: &str, cancel: CancellationToken) -> Result<Db> {
     let endpoint = resolve_endpoint(opts, |k| std::env::var(k).ok())?;
     let local = endpoint.as_deref().is_some_and(is_loopback);
 
@@ -152,10 +129,12 @@ pub async fn build(opts: &TargetOptions) -> Result<Clients> {
         profile: opts.profile.clone(),
         local,
     };
-    Ok(Clients {
+    Ok(Db {
         dynamodb: aws_sdk_dynamodb::Client::new(&config),
         streams: aws_sdk_dynamodbstreams::Client::new(&config),
+        table: table.to_string(),
         target,
+        cancel,
     })
 }
 

@@ -5,7 +5,7 @@ use std::fmt::Debug;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
-use crate::client::Target;
+use crate::db::Target;
 
 /// Exit codes, documented in the README. Anything not listed is 1.
 pub mod exit {
@@ -238,14 +238,4 @@ fn io_reason(err: &(dyn std::error::Error + 'static)) -> String {
 /// The exit code for an error chain: the first classified failure wins.
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     failure_of(err).map_or(exit::FAILURE, Failure::exit_code)
-}
-
-/// True when the error is a closed stdout (`ddb scan | head`): not a failure.
-pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            || c.downcast_ref::<serde_json::Error>()
-                .is_some_and(|e| e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
-    })
 }

@@ -11,7 +11,11 @@ use crate::errors::Failure;
 use crate::jsonfile;
 use crate::model::{normalize_timestamp, User};
 
-pub const DEFAULT_FIXTURE: &str = "fixtures/seed.json";
+/// The fixture compiled into the binary (fixtures/seed.json at build time): what seed writes
+/// and what `--handle` resolves against when no `--fixture`/`$DDB_FIXTURE` is given.
+pub const BUILTIN: &str = include_str!("../fixtures/seed.json");
+/// How the built-in fixture is named in messages.
+pub const BUILTIN_NAME: &str = "the built-in fixture";
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,12 +63,34 @@ impl FixtureUser {
     }
 }
 
-/// Where `--fixture` points when not given: `$DDB_FIXTURE`, else fixtures/seed.json next to the
-/// current directory.
-pub fn default_path() -> PathBuf {
-    std::env::var_os("DDB_FIXTURE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_FIXTURE))
+/// The fixture file to read: `--fixture` when given, else `$DDB_FIXTURE` (when set and not
+/// empty), else none: the built-in fixture.
+pub fn chosen_path(arg: Option<PathBuf>) -> Option<PathBuf> {
+    arg.or_else(|| {
+        std::env::var_os("DDB_FIXTURE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+/// The fixture from `path`, or the built-in one; with the name to use in messages.
+pub fn load_or_builtin(path: Option<&Path>) -> Result<(Fixture, String)> {
+    match path {
+        Some(p) => Ok((load(p)?, p.display().to_string())),
+        None => {
+            let name = Path::new(BUILTIN_NAME);
+            let fixture: Fixture = jsonfile::parse(name, BUILTIN)?;
+            fixture
+                .validate()
+                .map_err(|msg| Failure::InvalidInput(format!("{BUILTIN_NAME}: {msg}")))?;
+            Ok((fixture, BUILTIN_NAME.to_string()))
+        }
+    }
+}
+
+/// The users of the chosen fixture (`--fixture`, `$DDB_FIXTURE` or the built-in one).
+pub fn load_chosen(arg: Option<PathBuf>) -> Result<(Fixture, String)> {
+    load_or_builtin(chosen_path(arg).as_deref())
 }
 
 /// Read and parse a fixture. Syntax errors name the file, line and column; semantic errors name
@@ -199,9 +225,9 @@ pub fn is_uuid(value: &str) -> bool {
             .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-/// Look a handle up in the fixture's users; an unknown handle lists the known ones.
-pub fn resolve_handle(path: &Path, handle: &str) -> Result<User> {
-    let fixture = load(path)?;
+/// Look a handle up in the fixture's users (`name` says which fixture); an unknown handle
+/// lists the known ones.
+pub fn resolve_handle(fixture: &Fixture, name: &str, handle: &str) -> Result<User> {
     let handle = handle.trim_start_matches('@');
     match fixture.user(handle) {
         Some(u) => Ok(u.to_user()),
@@ -209,8 +235,7 @@ pub fn resolve_handle(path: &Path, handle: &str) -> Result<User> {
             let mut known: Vec<&str> = fixture.users.iter().map(|u| u.handle.as_str()).collect();
             known.sort_unstable();
             Err(Failure::InvalidInput(format!(
-                "unknown handle '{handle}' in {} (known: {})",
-                path.display(),
+                "unknown handle '{handle}' in {name} (known: {})",
                 known.join(", ")
             ))
             .into())
@@ -255,6 +280,17 @@ mod tests {
             let err = parse(&text).validate().unwrap_err();
             assert!(err.starts_with(want), "got {err:?}, want {want:?}");
         }
+    }
+
+    #[test]
+    fn builtin_fixture_is_valid_and_is_the_shipped_file() {
+        let (fixture, name) = load_or_builtin(None).unwrap();
+        assert_eq!(name, BUILTIN_NAME);
+        assert!(fixture.user("andrewbrown").is_some());
+        let on_disk =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/seed.json"))
+                .unwrap();
+        assert_eq!(BUILTIN, on_disk);
     }
 
     #[test]

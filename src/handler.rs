@@ -26,18 +26,17 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
-use aws_sdk_dynamodb::Client;
 use futures::StreamExt;
 
+use crate::db::Db;
 use crate::errors::causes;
 use crate::item::{get_s, type_tag, Item};
 use crate::model::{parse_timestamp, GROUP_INDEX, GRP_PREFIX, MSG_PREFIX};
-use crate::retry::{is_retryable, is_throttling_code, sdk_retries_off, Backoff};
+use crate::retry::{is_retryable, is_throttling_code, sdk_retries_off, Backoff, Stop};
 use crate::stream_record::{EventName, StreamRecord};
 
 /// Pages of the group query we are prepared to read: a conversation has two rows.
@@ -160,10 +159,9 @@ pub fn classify(rec: &StreamRecord) -> Result<Work, String> {
     }))
 }
 
-/// The handler: a client, the table, and how hard to retry.
+/// The handler: the database handle and how hard to retry.
 pub struct Handler<'a> {
-    client: &'a Client,
-    table: String,
+    db: &'a Db,
     backoff: Backoff,
     /// Conversations handled at once within a batch; records of one conversation always run
     /// in stream order.
@@ -183,10 +181,9 @@ enum MoveError {
 }
 
 impl<'a> Handler<'a> {
-    pub fn new(client: &'a Client, table: &str) -> Handler<'a> {
+    pub fn new(db: &'a Db) -> Handler<'a> {
         Handler {
-            client,
-            table: table.to_string(),
+            db,
             backoff: Backoff::default(),
             concurrency: 1,
         }
@@ -203,13 +200,9 @@ impl<'a> Handler<'a> {
     }
 
     /// Handle a batch. Records of one conversation (one pk) run in order; different
-    /// conversations may run concurrently. Once `stop` is set, records not yet started are left
-    /// alone (None), so the caller can checkpoint the prefix that is done.
-    pub async fn handle_batch(
-        &self,
-        records: &[StreamRecord],
-        stop: &AtomicBool,
-    ) -> Vec<Option<RecordResult>> {
+    /// conversations may run concurrently. Once the run is cancelled (Ctrl-C), records not yet
+    /// started are left alone (None), so the caller can checkpoint the prefix that is done.
+    pub async fn handle_batch(&self, records: &[StreamRecord]) -> Vec<Option<RecordResult>> {
         let mut lanes: Vec<Vec<usize>> = Vec::new();
         let mut lane_of: HashMap<&str, usize> = HashMap::new();
         for (i, r) in records.iter().enumerate() {
@@ -224,7 +217,7 @@ impl<'a> Handler<'a> {
             .map(|lane| async move {
                 let mut out = Vec::with_capacity(lane.len());
                 for i in lane {
-                    if stop.load(Ordering::SeqCst) {
+                    if self.db.cancelled() {
                         break;
                     }
                     out.push((i, self.handle(&records[i]).await));
@@ -262,8 +255,13 @@ impl<'a> Handler<'a> {
     async fn apply(&self, up: &MessageUpdate, tally: &mut Tally) -> Outcome {
         let mut updated = 0;
         let mut any_rows = false;
-        let mut round = 0;
-        let mut short_reads = 0;
+        // Re-reads are paced and bounded by the same mechanism as retries, counted apart.
+        let short_budget = Backoff {
+            max_attempts: SHORT_READ_RETRIES + 1,
+            ..self.backoff
+        };
+        let mut short_reads = short_budget.tries(&self.db.cancel);
+        let mut rereads = self.backoff.tries(&self.db.cancel);
         loop {
             let rows = match self.group_rows(&up.group, tally).await {
                 Ok(rows) => rows,
@@ -272,11 +270,17 @@ impl<'a> Handler<'a> {
             // A conversation has a row per participant. The index is eventually consistent, so
             // fewer may mean a row is between its delete and its put as the index sees it:
             // look again a little later (bounded: some data may really have fewer rows).
-            if rows.len() < PARTICIPANTS && short_reads < SHORT_READ_RETRIES {
-                short_reads += 1;
-                tally.rechecks += 1;
-                self.backoff.sleep(short_reads).await;
-                continue;
+            if rows.len() < PARTICIPANTS {
+                match short_reads.pause(()).await {
+                    Ok(()) => {
+                        tally.rechecks += 1;
+                        continue;
+                    }
+                    Err(Stop::Cancelled(())) => {
+                        return self.failed("interrupted".to_string(), updated)
+                    }
+                    Err(_) => {} // act on what is there
+                }
             }
             any_rows |= !rows.is_empty();
             // The rows belong to different users and move independently: both at once.
@@ -305,19 +309,21 @@ impl<'a> Handler<'a> {
             if !changed {
                 break;
             }
-            round += 1;
-            if round >= self.backoff.max_attempts {
-                return self.failed(
-                    format!(
-                        "GRP# rows of group {} kept changing; gave up after {round} re-reads",
-                        up.group
-                    ),
-                    updated,
-                );
-            }
-            tally.rechecks += 1;
             // The index is eventually consistent: give it a moment before reading again.
-            self.backoff.sleep(round).await;
+            match rereads.pause(()).await {
+                Ok(()) => tally.rechecks += 1,
+                Err(Stop::Cancelled(())) => return self.failed("interrupted".to_string(), updated),
+                Err(_) => {
+                    return self.failed(
+                        format!(
+                            "GRP# rows of group {} kept changing; gave up after {} re-reads",
+                            up.group,
+                            rereads.attempts()
+                        ),
+                        updated,
+                    )
+                }
+            }
         }
         if updated > 0 {
             Outcome::Updated(updated)
@@ -341,32 +347,30 @@ impl<'a> Handler<'a> {
         let mut rows = Vec::new();
         let mut start: Option<Item> = None;
         for _ in 0..MAX_QUERY_PAGES {
-            let mut attempt = 0;
-            let page = loop {
-                let sent = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(GROUP_INDEX)
-                    .key_condition_expression("message_group_uuid = :g")
-                    .filter_expression("begins_with(pk, :grp)")
-                    .expression_attribute_values(":g", AttributeValue::S(group.to_string()))
-                    .expression_attribute_values(":grp", AttributeValue::S(GRP_PREFIX.to_string()))
-                    .set_exclusive_start_key(start.clone())
-                    .customize()
-                    .config_override(sdk_retries_off())
-                    .send()
-                    .await;
-                match sent {
-                    Ok(page) => break page,
-                    Err(e) if is_retryable(&e) && attempt + 1 < self.backoff.max_attempts => {
-                        attempt += 1;
-                        tally.retries += 1;
-                        self.backoff.sleep(attempt).await;
-                    }
-                    Err(e) => return Err(sdk_reason("Query", &e)),
-                }
-            };
+            let mut retries = 0;
+            let sent = self
+                .backoff
+                .call(&self.db.cancel, &mut retries, || {
+                    self.db
+                        .dynamodb
+                        .query()
+                        .table_name(&self.db.table)
+                        .index_name(GROUP_INDEX)
+                        .key_condition_expression("message_group_uuid = :g")
+                        .filter_expression("begins_with(pk, :grp)")
+                        .expression_attribute_values(":g", AttributeValue::S(group.to_string()))
+                        .expression_attribute_values(
+                            ":grp",
+                            AttributeValue::S(GRP_PREFIX.to_string()),
+                        )
+                        .set_exclusive_start_key(start.clone())
+                        .customize()
+                        .config_override(sdk_retries_off())
+                        .send()
+                })
+                .await;
+            tally.retries += retries;
+            let page = sent.map_err(|stop| sdk_reason("Query", stop.error()))?;
             rows.extend(
                 page.items()
                     .iter()
@@ -398,7 +402,7 @@ impl<'a> Handler<'a> {
         new_row.insert("message".into(), AttributeValue::S(up.message.clone()));
 
         let delete = Delete::builder()
-            .table_name(&self.table)
+            .table_name(&self.db.table)
             .key("pk", AttributeValue::S(pk.clone()))
             .key("sk", AttributeValue::S(old_sk.clone()))
             .condition_expression("attribute_exists(pk) AND message_group_uuid = :g")
@@ -406,7 +410,7 @@ impl<'a> Handler<'a> {
             .build()
             .map_err(|e| MoveError::Failed(e.to_string()))?;
         let put = Put::builder()
-            .table_name(&self.table)
+            .table_name(&self.db.table)
             .set_item(Some(new_row))
             .condition_expression("attribute_not_exists(pk) OR message_group_uuid = :g")
             .expression_attribute_values(":g", group)
@@ -414,12 +418,13 @@ impl<'a> Handler<'a> {
             .map_err(|e| MoveError::Failed(e.to_string()))?;
         // Same move, same token: a retry after a lost response is answered with the first
         // result instead of failing its own condition.
-        let token = request_token(&[&self.table, &pk, &old_sk, &up.sk, &up.message]);
+        let token = request_token(&[&self.db.table, &pk, &old_sk, &up.sk, &up.message]);
 
-        let mut attempt = 0;
+        let mut tries = self.backoff.tries(&self.db.cancel);
         loop {
             let sent = self
-                .client
+                .db
+                .dynamodb
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().delete(delete.clone()).build())
                 .transact_items(TransactWriteItem::builder().put(put.clone()).build())
@@ -452,17 +457,24 @@ impl<'a> Handler<'a> {
                 }
                 None => is_retryable(&err),
             };
-            if !retry || attempt + 1 >= self.backoff.max_attempts {
-                let why = sdk_reason("TransactWriteItems", &err);
-                return Err(MoveError::Failed(if retry {
-                    format!("{why} (after {} attempts)", attempt + 1)
-                } else {
-                    why
-                }));
+            if !retry {
+                return Err(MoveError::Failed(sdk_reason("TransactWriteItems", &err)));
             }
-            attempt += 1;
-            tally.retries += 1;
-            self.backoff.sleep(attempt).await;
+            let paused = tries.pause(err).await;
+            tally.retries = tries.retries;
+            match paused {
+                Ok(()) => {}
+                Err(Stop::Exhausted { error, attempts }) => {
+                    let why = sdk_reason("TransactWriteItems", &error);
+                    return Err(MoveError::Failed(format!(
+                        "{why} (after {attempts} attempts)"
+                    )));
+                }
+                Err(stop) => {
+                    let why = sdk_reason("TransactWriteItems", stop.error());
+                    return Err(MoveError::Failed(format!("interrupted: {why}")));
+                }
+            }
         }
     }
 }

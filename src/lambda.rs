@@ -26,7 +26,6 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -34,6 +33,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 
+use crate::db::Db;
 use crate::errors::Failure;
 use crate::handler::{Handler, Outcome, RecordResult};
 use crate::stream_record::{self, StreamRecord};
@@ -87,10 +87,9 @@ pub fn check_env() -> Result<()> {
 }
 
 /// Serve invocations until the Runtime API goes away. Call `check_env` first.
-pub async fn serve(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<()> {
+pub async fn serve(db: &Db) -> Result<()> {
     let func = service_fn(|event: LambdaEvent<Value>| async move {
         let started = Instant::now();
-        let handler = Handler::new(client, table).concurrency(CONCURRENCY);
         // Time left before Lambda stops the invocation, less a margin for the moves in flight.
         let left = event
             .context
@@ -98,15 +97,13 @@ pub async fn serve(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<()>
             .duration_since(std::time::SystemTime::now())
             .unwrap_or_default()
             .saturating_sub(DEADLINE_MARGIN);
-        let reply = handle_event(&handler, &event.payload, left)
-            .await
-            .map_err(|e| {
-                log(&json!({"request_id": event.context.request_id, "error": e}));
-                Diagnostic {
-                    error_type: "InvalidEvent".into(),
-                    error_message: e,
-                }
-            })?;
+        let reply = handle_event(db, &event.payload, left).await.map_err(|e| {
+            log(&json!({"request_id": event.context.request_id, "error": e}));
+            Diagnostic {
+                error_type: "InvalidEvent".into(),
+                error_message: e,
+            }
+        })?;
         for line in &reply.log {
             log(line);
         }
@@ -141,27 +138,27 @@ pub struct Reply {
 ///
 /// After `time_left`, records not yet started are left alone and reported, so the invocation
 /// answers before Lambda's timeout (which would deliver the whole batch again, done or not).
-pub async fn handle_event(
-    handler: &Handler<'_>,
-    payload: &Value,
-    time_left: Duration,
-) -> Result<Reply, String> {
+pub async fn handle_event(db: &Db, payload: &Value, time_left: Duration) -> Result<Reply, String> {
     let text = payload.to_string();
     let records = stream_record::parse_event(&text).map_err(|e| e.in_file("event"))?;
-    // No time at all: start nothing (the first poll of the batch would start a record per
-    // conversation before a timer could say so).
-    let stop = AtomicBool::new(time_left.is_zero());
-    let results = {
-        let work = handler.handle_batch(&records, &stop);
-        let timer = async {
+    // The handler leaves records alone once its handle is cancelled: this invocation's own
+    // token (a child of the run's), cancelled at the deadline.
+    let db = Db {
+        cancel: db.cancel.child_token(),
+        ..db.clone()
+    };
+    if time_left.is_zero() {
+        // Before the first poll, which would start a record per conversation.
+        db.cancel.cancel();
+    }
+    let handler = Handler::new(&db).concurrency(CONCURRENCY);
+    let results = tokio::select! {
+        results = handler.handle_batch(&records) => results,
+        _ = async {
             tokio::time::sleep(time_left).await;
-            stop.store(true, Ordering::SeqCst);
+            db.cancel.cancel();
             std::future::pending::<()>().await
-        };
-        tokio::select! {
-            results = work => results,
-            _ = timer => unreachable!("the timer never finishes"),
-        }
+        } => unreachable!("the deadline future never finishes"),
     };
     let failed: Vec<bool> = results
         .iter()

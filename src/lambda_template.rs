@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use serde_json::{json, Map, Value};
 
 use crate::model::{GROUP_INDEX, MSG_PREFIX};
-use crate::schema::{KeyElem, Schema, Throughput};
+use crate::schema::{BillingMode, KeyElem, Schema, StreamSpec, StreamView, Throughput};
 
 /// Records per invocation. Lambda allows up to 10,000 for a stream; a few hundred lets the
 /// handler coalesce several messages of a busy conversation into one move while a batch stays
@@ -53,10 +53,16 @@ pub fn filter_pattern() -> Value {
 /// The whole template as a JSON value (printed as YAML).
 pub fn build(schema: &Schema, arch: Arch) -> Result<Value> {
     let stream_view = match &schema.stream_specification {
-        Some(s) if s.stream_enabled => s.stream_view_type.clone().unwrap_or_default(),
+        Some(StreamSpec {
+            stream_enabled: true,
+            stream_view_type: Some(v),
+        }) => *v,
         _ => bail!("the schema has no stream; the handler needs one with NEW_IMAGE"),
     };
-    if stream_view != "NEW_IMAGE" && stream_view != "NEW_AND_OLD_IMAGES" {
+    if !matches!(
+        stream_view,
+        StreamView::NewImage | StreamView::NewAndOldImages
+    ) {
         bail!("the schema's stream is {stream_view}; the handler needs NEW_IMAGE");
     }
     if !schema
@@ -66,7 +72,7 @@ pub fn build(schema: &Schema, arch: Arch) -> Result<Value> {
     {
         bail!("the schema has no index {GROUP_INDEX}, which the handler queries");
     }
-    let provisioned = schema.billing_mode.as_deref() != Some("PAY_PER_REQUEST");
+    let provisioned = schema.billing() == BillingMode::Provisioned;
 
     let mut table = Map::new();
     table.insert("TableName".into(), json!({"Ref": "TableName"}));

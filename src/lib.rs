@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod client;
 pub mod cmd;
+pub mod db;
 pub mod errors;
 pub mod fixture;
 pub mod handler;
@@ -25,5 +26,6 @@ pub mod seed_plan;
 pub mod stream_record;
 pub mod stream_source;
 pub mod synthetic;
+pub mod table;
 pub mod write;
 pub mod yaml;

@@ -3,7 +3,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use ddb::cli::Cli;
-use ddb::errors::{exit, exit_code_for, is_broken_pipe};
+use ddb::errors::{exit, exit_code_for, Failure};
+use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(ddb::lambda::args(std::env::args_os()));
@@ -19,20 +20,24 @@ fn main() -> ExitCode {
         }
     };
     let own_ctrl_c = cli.command.handles_ctrl_c();
+    let cancel = CancellationToken::new();
     let result = runtime.block_on(async {
+        ddb::interrupt::watch(cancel.clone());
+        let work = ddb::cmd::run(cli.command, &cli.global, cancel.clone());
         if own_ctrl_c {
-            return ddb::cmd::run(cli.command, &cli.global).await;
+            // These finish what is in flight and report it themselves (then exit 130).
+            return work.await;
         }
         tokio::select! {
-            r = ddb::cmd::run(cli.command, &cli.global) => r,
-            _ = tokio::signal::ctrl_c() => Err(ddb::errors::Failure::Interrupted("interrupted".into()).into()),
+            r = work => r,
+            _ = cancel.cancelled() => Err(Failure::Interrupted("interrupted".into()).into()),
         }
     });
     // Do not wait for in-flight requests after an error or Ctrl-C.
     runtime.shutdown_background();
     match result {
+        // A closed stdout is not an error (output::with_stdout): it never hides a failure.
         Ok(()) => ExitCode::from(exit::OK),
-        Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::OK),
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
             if verbose > 0 {

@@ -2,6 +2,7 @@
 //! data. stdout carries data; stderr carries progress and diagnostics.
 
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -10,7 +11,49 @@ use comfy_table::{ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::cli::{ColorChoice, OutputFormat};
+/// How data is printed: a table for people, or JSON for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Ndjson,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Set once stdout's reader has gone (`ddb scan | head`): later writes are dropped.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// True once a write found stdout closed. Commands that stream output stop reading early;
+/// everything else (checkpoints, summaries on stderr, the exit code) carries on as usual.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
+}
+
+/// The one way to write to stdout. A closed pipe is not an error: it is remembered, the
+/// output is dropped, and the command finishes its work (a failure still fails, a checkpoint
+/// is still saved). Any other write error is returned.
+pub fn with_stdout(
+    write: impl FnOnce(&mut io::StdoutLock<'static>) -> io::Result<()>,
+) -> Result<()> {
+    if stdout_closed() {
+        return Ok(());
+    }
+    let mut out = io::stdout().lock();
+    match write(&mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        r => Ok(r?),
+    }
+}
 
 /// Decided once per process from `--output`, `--color`, `NO_COLOR` and whether we talk to a tty.
 #[derive(Clone, Copy, Debug)]
@@ -133,12 +176,12 @@ impl Style {
     }
 }
 
-/// Print a line to stdout; a closed pipe surfaces as an io::Error that main treats as success.
+/// Print a line to stdout.
 pub fn line(text: impl AsRef<str>) -> Result<()> {
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_ref().as_bytes())?;
-    out.write_all(b"\n")?;
-    Ok(())
+    with_stdout(|out| {
+        out.write_all(text.as_ref().as_bytes())?;
+        out.write_all(b"\n")
+    })
 }
 
 /// Print a table (or any Display) to stdout.
@@ -149,30 +192,26 @@ pub fn print_table(table: &Table) -> Result<()> {
 /// Print a serialisable value per the format: pretty JSON, or for ndjson one line per element
 /// when it is an array.
 pub fn print_json<T: Serialize>(format: OutputFormat, value: &T) -> Result<()> {
-    let mut out = io::stdout().lock();
-    match format {
-        OutputFormat::Ndjson => {
-            let v = serde_json::to_value(value)?;
-            match v {
-                serde_json::Value::Array(items) => {
-                    for item in items {
-                        serde_json::to_writer(&mut out, &item)?;
-                        out.write_all(b"\n")?;
-                    }
-                }
-                other => {
-                    serde_json::to_writer(&mut out, &other)?;
+    let v = serde_json::to_value(value)?;
+    with_stdout(|out| {
+        match (format, v) {
+            (OutputFormat::Ndjson, serde_json::Value::Array(items)) => {
+                for item in items {
+                    serde_json::to_writer(&mut *out, &item)?;
                     out.write_all(b"\n")?;
                 }
             }
+            (OutputFormat::Ndjson, other) => {
+                serde_json::to_writer(&mut *out, &other)?;
+                out.write_all(b"\n")?;
+            }
+            (_, other) => {
+                serde_json::to_writer_pretty(&mut *out, &other)?;
+                out.write_all(b"\n")?;
+            }
         }
-        _ => {
-            serde_json::to_writer_pretty(&mut out, value)?;
-            out.write_all(b"\n")?;
-        }
-    }
-    out.flush()?;
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Write to stderr without failing the command if stderr is gone.

@@ -5,8 +5,7 @@
 use anyhow::Result;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
-use crate::cmd::Ctx;
-use crate::errors::{api_error, Subject};
+use crate::db::Db;
 use crate::item::Item;
 
 /// Which sort keys of the partition to read. Sort keys are fixed-width UTC timestamps, so
@@ -66,7 +65,7 @@ pub struct NewestFirst {
 /// Query `pk` newest first. `limit = None` pages through the whole partition; `Some(n)` stops
 /// once `n` items are collected and asks DynamoDB for no more than are still missing.
 pub async fn newest_first(
-    ctx: &Ctx,
+    db: &Db,
     pk: &str,
     range: &SkRange,
     limit: Option<usize>,
@@ -80,10 +79,10 @@ pub async fn newest_first(
     let mut start: Option<Item> = None;
     loop {
         let remaining = limit.map(|n| n.saturating_sub(out.items.len()));
-        let mut request = ctx
-            .ddb()
+        let mut request = db
+            .dynamodb
             .query()
-            .table_name(&ctx.table)
+            .table_name(&db.table)
             .key_condition_expression(&condition)
             .expression_attribute_names("#pk", "pk")
             .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
@@ -103,7 +102,7 @@ pub async fn newest_first(
         let page = request
             .send()
             .await
-            .map_err(|e| api_error(ctx.target(), "Query", Subject::Table(&ctx.table), e))?;
+            .map_err(|e| db.table_error("Query", e))?;
         out.pages += 1;
         if let (Some(sum), Some(units)) = (
             out.capacity.as_mut(),

@@ -1,15 +1,15 @@
 //! Small pieces the read commands share when showing data to people (local time, width,
 //! truncation) and to programs (the `{uuid, display_name, handle, message, created_at}` row).
 
-use std::io::{self, Write};
+use std::io::Write;
 
 use anyhow::Result;
 use chrono::{DateTime, Local};
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
 use crate::model::parse_timestamp;
-use crate::output::Style;
+use crate::output::OutputFormat;
+use crate::output::{self, Style};
 
 /// One message or conversation as programs see it; field order is the documented key order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -24,18 +24,18 @@ pub struct Row {
 /// Print rows as one pretty JSON array (`json`) or one compact object per line (`ndjson`).
 /// Each row is serialised directly, so the struct's field order is the key order.
 pub fn print_rows<T: Serialize>(format: OutputFormat, rows: &[T]) -> Result<()> {
-    let mut out = io::stdout().lock();
-    if format == OutputFormat::Ndjson {
-        for row in rows {
-            serde_json::to_writer(&mut out, row)?;
+    output::with_stdout(|out| {
+        if format == OutputFormat::Ndjson {
+            for row in rows {
+                serde_json::to_writer(&mut *out, row)?;
+                out.write_all(b"\n")?;
+            }
+        } else {
+            serde_json::to_writer_pretty(&mut *out, rows)?;
             out.write_all(b"\n")?;
         }
-    } else {
-        serde_json::to_writer_pretty(&mut out, rows)?;
-        out.write_all(b"\n")?;
-    }
-    out.flush()?;
-    Ok(())
+        Ok(())
+    })
 }
 
 /// A sort-key timestamp in the local time zone; `None` when it does not parse (then callers

@@ -1,6 +1,9 @@
-//! Retries the SDK does not do for us: UnprocessedItems, transaction conflicts, and (for
-//! commands that count their retries) throttling and 5xx. Capped exponential backoff with full
-//! jitter, as the AWS architecture blog recommends.
+//! The one retry mechanism: every loop that tries a call again (the batch writer, the stream
+//! handler, put-message, the table waiters, the stream reader) paces itself with `Backoff`
+//! (capped exponential backoff with full jitter, as the AWS architecture blog recommends),
+//! counts through `Tries`, and stops at once when the run's `CancellationToken` is cancelled
+//! (Ctrl-C), so a pause never delays exit 130. The SDK's own retries are off for these calls
+//! (`sdk_retries_off`) so that no retry goes unpaced or uncounted.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -9,6 +12,7 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::retry::ErrorKind;
+use tokio_util::sync::CancellationToken;
 
 /// Attempts and delays for one unit of work (a batch, a record).
 #[derive(Clone, Copy, Debug)]
@@ -43,8 +47,111 @@ impl Backoff {
         Duration::from_nanos(jitter() % (nanos + 1))
     }
 
-    pub async fn sleep(&self, attempt: u32) {
-        tokio::time::sleep(self.delay(attempt)).await;
+    /// A fresh budget for one unit of work, ended early by `cancel`.
+    pub fn tries<'a>(&self, cancel: &'a CancellationToken) -> Tries<'a> {
+        Tries {
+            backoff: *self,
+            cancel,
+            attempts: 1,
+            retries: 0,
+        }
+    }
+
+    /// Send `call` until it succeeds, fails for good (not `is_retryable`), runs out of
+    /// attempts or is cancelled. Retries are added to `retries` whatever the result.
+    pub async fn call<T, E, F, Fut>(
+        &self,
+        cancel: &CancellationToken,
+        retries: &mut u32,
+        mut call: F,
+    ) -> Result<T, Stop<SdkError<E, HttpResponse>>>
+    where
+        E: ProvideErrorMetadata,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        let mut tries = self.tries(cancel);
+        let result = loop {
+            match call().await {
+                Ok(v) => break Ok(v),
+                Err(e) if is_retryable(&e) => {
+                    if let Err(stop) = tries.pause(e).await {
+                        break Err(stop);
+                    }
+                }
+                Err(e) => break Err(Stop::Fatal(e)),
+            }
+        };
+        *retries += tries.retries;
+        result
+    }
+}
+
+/// Why a retried unit of work stopped without succeeding; each carries the last error.
+#[derive(Debug)]
+pub enum Stop<E> {
+    /// Not worth retrying (validation, missing table, a condition).
+    Fatal(E),
+    /// Retryable, but every attempt was used.
+    Exhausted { error: E, attempts: u32 },
+    /// Ctrl-C arrived before or during the pause.
+    Cancelled(E),
+}
+
+impl<E> Stop<E> {
+    pub fn error(&self) -> &E {
+        match self {
+            Stop::Fatal(e) | Stop::Exhausted { error: e, .. } | Stop::Cancelled(e) => e,
+        }
+    }
+
+    pub fn into_error(self) -> E {
+        match self {
+            Stop::Fatal(e) | Stop::Exhausted { error: e, .. } | Stop::Cancelled(e) => e,
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Stop::Cancelled(_))
+    }
+}
+
+/// The attempts of one unit of work: `pause` after each retryable failure.
+#[derive(Debug)]
+pub struct Tries<'a> {
+    backoff: Backoff,
+    cancel: &'a CancellationToken,
+    /// Attempts made so far, the first included.
+    attempts: u32,
+    /// Attempts repeated so far (`attempts - 1` once any pause returned).
+    pub retries: u32,
+}
+
+impl Tries<'_> {
+    /// After a retryable failure `error`: wait the jittered delay and return Ok (the caller
+    /// tries again), or give `error` back as `Exhausted` (no attempts left) or `Cancelled`
+    /// (Ctrl-C before or during the wait; the wait ends at once).
+    pub async fn pause<E>(&mut self, error: E) -> Result<(), Stop<E>> {
+        if self.attempts >= self.backoff.max_attempts.max(1) {
+            return Err(Stop::Exhausted {
+                error,
+                attempts: self.attempts,
+            });
+        }
+        if self.cancel.is_cancelled() {
+            return Err(Stop::Cancelled(error));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(self.backoff.delay(self.attempts)) => {}
+            _ = self.cancel.cancelled() => return Err(Stop::Cancelled(error)),
+        }
+        self.attempts += 1;
+        self.retries += 1;
+        Ok(())
+    }
+
+    pub fn attempts(&self) -> u32 {
+        self.attempts
     }
 }
 
@@ -117,6 +224,56 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn quick(max_attempts: u32) -> Backoff {
+        Backoff {
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(2),
+            max_attempts,
+        }
+    }
+
+    #[tokio::test]
+    async fn tries_count_pauses_and_stop_at_the_budget() {
+        let cancel = CancellationToken::new();
+        let mut tries = quick(3).tries(&cancel);
+        assert!(tries.pause("a").await.is_ok());
+        assert!(tries.pause("b").await.is_ok());
+        match tries.pause("c").await {
+            Err(Stop::Exhausted { error, attempts }) => assert_eq!((error, attempts), ("c", 3)),
+            other => panic!("expected exhaustion, got {other:?}"),
+        }
+        assert_eq!(tries.retries, 2);
+    }
+
+    #[tokio::test]
+    async fn cancelling_ends_a_pause_at_once() {
+        let cancel = CancellationToken::new();
+        let slow = Backoff {
+            base: Duration::from_secs(60),
+            cap: Duration::from_secs(60),
+            max_attempts: 5,
+        };
+        let mut tries = slow.tries(&cancel);
+        // Retry until a pause is long enough to matter (jitter may pick ~0 first).
+        let trigger = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            trigger.cancel();
+        });
+        let started = std::time::Instant::now();
+        let stopped = loop {
+            if let Err(stop) = tries.pause("x").await {
+                break stop;
+            }
+        };
+        assert!(stopped.is_cancelled(), "{stopped:?}");
+        assert!(started.elapsed() < Duration::from_secs(30));
+        // Already cancelled: no wait at all, and no retry counted.
+        let mut again = slow.tries(&cancel);
+        assert!(again.pause("y").await.unwrap_err().is_cancelled());
+        assert_eq!(again.retries, 0);
+    }
 
     #[test]
     fn delays_are_capped_and_jittered() {

@@ -12,7 +12,7 @@ use aws_sdk_dynamodbstreams::operation::get_records::GetRecordsError;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use serde::{Deserialize, Serialize};
 
-use crate::cmd::Ctx;
+use crate::db::Db;
 use crate::errors::{api_error, Failure, Subject};
 use crate::stream_record::{self, StreamRecord};
 
@@ -25,22 +25,22 @@ const MAX_EMPTY_PAGES_CLOSED: u32 = 1000;
 const SHARD_REFRESH: Duration = Duration::from_secs(10);
 
 /// The table's stream, checked to carry new images.
-pub async fn find_stream(ctx: &Ctx) -> Result<String> {
-    let table = &ctx.table;
-    let desc = ctx
-        .ddb()
+pub async fn find_stream(db: &Db) -> Result<String> {
+    let table = &db.table;
+    let desc = db
+        .dynamodb
         .describe_table()
         .table_name(table)
         .send()
         .await
-        .map_err(|e| api_error(ctx.target(), "DescribeTable", Subject::Table(table), e))?;
+        .map_err(|e| db.table_error("DescribeTable", e))?;
     let t = desc.table().context("DescribeTable returned no table")?;
     let spec = t.stream_specification();
     let arn = t.latest_stream_arn();
     let (Some(arn), Some(true)) = (arn, spec.map(|s| s.stream_enabled())) else {
         return Err(Failure::NotFound(format!(
             "table '{table}' has no stream enabled at {}: the handler reads a NEW_IMAGE stream (fixtures/schema.json has one)",
-            ctx.target().endpoint_label()
+            db.target.endpoint_label()
         ))
         .into());
     };
@@ -136,7 +136,7 @@ pub enum Next {
 }
 
 pub struct Reader<'a> {
-    ctx: &'a Ctx,
+    db: &'a Db,
     pub stream_arn: String,
     pub checkpoint: Checkpoint,
     initial: StartAt,
@@ -153,7 +153,7 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub fn new(
-        ctx: &'a Ctx,
+        db: &'a Db,
         stream_arn: String,
         checkpoint: Checkpoint,
         initial: StartAt,
@@ -161,7 +161,7 @@ impl<'a> Reader<'a> {
         batch_size: i32,
     ) -> Reader<'a> {
         Reader {
-            ctx,
+            db,
             stream_arn,
             checkpoint,
             initial,
@@ -291,8 +291,8 @@ impl<'a> Reader<'a> {
                 );
             }
             let out = self
-                .ctx
-                .streams()
+                .db
+                .streams
                 .describe_stream()
                 .stream_arn(&self.stream_arn)
                 .set_exclusive_start_shard_id(start.clone())
@@ -300,9 +300,9 @@ impl<'a> Reader<'a> {
                 .await
                 .map_err(|e| {
                     api_error(
-                        self.ctx.target(),
+                        &self.db.target,
                         "DescribeStream",
-                        Subject::Stream(&self.ctx.table),
+                        Subject::Stream(&self.db.table),
                         e,
                     )
                 })?;
@@ -364,8 +364,8 @@ impl<'a> Reader<'a> {
     async fn iterator(&self, i: usize) -> Result<Option<String>> {
         let cursor = &self.shards[i];
         let mut req = self
-            .ctx
-            .streams()
+            .db
+            .streams
             .get_shard_iterator()
             .stream_arn(&self.stream_arn)
             .shard_id(&cursor.id);
@@ -377,7 +377,7 @@ impl<'a> Reader<'a> {
         };
         let out = req.send().await.map_err(|e| {
             let trimmed = e.as_service_error().is_some_and(|s| s.is_trimmed_data_access_exception());
-            let err = api_error(self.ctx.target(), "GetShardIterator", Subject::Stream(&self.ctx.table), e);
+            let err = api_error(&self.db.target, "GetShardIterator", Subject::Stream(&self.db.table), e);
             if trimmed {
                 err.context(format!(
                     "shard {}: the checkpoint is older than the stream's retention; records in between are gone (start over with --reset-checkpoint)",
@@ -403,8 +403,8 @@ impl<'a> Reader<'a> {
             };
             self.get_records_calls += 1;
             let sent = self
-                .ctx
-                .streams()
+                .db
+                .streams
                 .get_records()
                 .shard_iterator(iterator)
                 .limit(self.batch_size)
@@ -433,9 +433,9 @@ impl<'a> Reader<'a> {
                 }
                 Err(e) => {
                     return Err(api_error(
-                        self.ctx.target(),
+                        &self.db.target,
                         "GetRecords",
-                        Subject::Stream(&self.ctx.table),
+                        Subject::Stream(&self.db.table),
                         e,
                     ))
                     .with_context(|| format!("shard {}", self.shards[i].id))

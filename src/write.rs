@@ -8,13 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::anyhow;
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
-use aws_sdk_dynamodb::Client;
 use futures::StreamExt;
 
-use crate::client::Target;
-use crate::errors::{api_error, Subject};
+use crate::db::Db;
 use crate::item::Item;
-use crate::retry::{is_retryable, sdk_retries_off, Backoff};
+use crate::retry::{is_retryable, sdk_retries_off, Backoff, Stop};
 
 /// DynamoDB's limit of write requests per BatchWriteItem call.
 pub const BATCH_SIZE: usize = 25;
@@ -46,8 +44,8 @@ pub struct WriteOutcome {
     /// The error is a batch running out of attempts on retryable failures (as opposed to a
     /// failure no retry would fix).
     pub exhausted: bool,
-    /// The caller's cancel flag was raised: the batches in flight were finished, no new ones
-    /// were sent, and `report.not_written` counts the rest.
+    /// The run was cancelled (Ctrl-C): the batches in flight finished their current attempt,
+    /// no new ones were sent, and `report.not_written` counts the rest.
     pub cancelled: bool,
 }
 
@@ -75,15 +73,13 @@ pub fn delete(key: Item) -> WriteRequest {
 
 /// Write every request, `BATCH_SIZE` per call, `opts.concurrency` calls in flight. Requests are
 /// pulled from the iterator only as batches are sent, so memory stays flat however many there
-/// are. `on_written(n)` is called as items are confirmed (for a progress bar). Raising `cancel`
-/// (Ctrl-C) stops new batches; those in flight finish their current attempt.
+/// are. `on_written(n)` is called as items are confirmed (for a progress bar). Cancelling the
+/// handle's token (Ctrl-C) stops new batches and ends retry pauses; a request in flight
+/// finishes its current attempt, so the count stays exact.
 pub async fn write_all<I>(
-    client: &Client,
-    target: &Target,
-    table: &str,
+    db: &Db,
     requests: I,
     opts: &WriteOptions,
-    cancel: &AtomicBool,
     on_written: &dyn Fn(u64),
 ) -> WriteOutcome
 where
@@ -96,15 +92,15 @@ where
     let mut exhausted = false;
     {
         let batches = std::iter::from_fn(|| {
-            if stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed) {
+            if stop.load(Ordering::Relaxed) || db.cancelled() {
                 return None;
             }
             let batch: Vec<WriteRequest> = requests.by_ref().take(BATCH_SIZE).collect();
             (!batch.is_empty()).then_some(batch)
         });
         let batch = |b| {
-            let halt = || stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed);
-            write_batch(client, target, table, b, &opts.backoff, halt, on_written)
+            let halt = || stop.load(Ordering::Relaxed);
+            write_batch(db, b, &opts.backoff, halt, on_written)
         };
         let mut results = futures::stream::iter(batches)
             .map(batch)
@@ -128,7 +124,7 @@ where
         report,
         error,
         exhausted,
-        cancelled: cancel.load(Ordering::Relaxed),
+        cancelled: db.cancelled(),
     }
 }
 
@@ -141,21 +137,19 @@ struct BatchResult {
 }
 
 async fn write_batch(
-    client: &Client,
-    target: &Target,
-    table: &str,
+    db: &Db,
     mut batch: Vec<WriteRequest>,
     backoff: &Backoff,
     halt: impl Fn() -> bool,
     on_written: &dyn Fn(u64),
 ) -> BatchResult {
+    let table = db.table.as_str();
     let mut written = 0u64;
-    let mut retries = 0u64;
-    let max_attempts = backoff.max_attempts.max(1);
-    let mut attempt = 1u32;
+    let mut tries = backoff.tries(&db.cancel);
     loop {
         let sent = batch.len();
-        let result = client
+        let result = db
+            .dynamodb
             .batch_write_item()
             .request_items(table, batch.clone())
             .customize()
@@ -174,7 +168,7 @@ async fn write_batch(
                 if left.is_empty() {
                     return BatchResult {
                         written,
-                        retries,
+                        retries: tries.retries.into(),
                         not_written: 0,
                         error: None,
                         exhausted: false,
@@ -182,40 +176,49 @@ async fn write_batch(
                 }
                 batch = left;
                 anyhow!(
-                    "{} items still unprocessed after {attempt} BatchWriteItem attempts (throttled; \
+                    "{} items still unprocessed after {} BatchWriteItem attempts (throttled; \
                      try a lower --concurrency or more capacity)",
-                    batch.len()
+                    batch.len(),
+                    tries.attempts()
                 )
             }
             Err(e) if is_retryable(&e) => {
-                let e = api_error(target, "BatchWriteItem", Subject::Table(table), e);
-                anyhow!("BatchWriteItem failed after {attempt} attempts: {e:#}")
+                let attempts = tries.attempts();
+                let e = db.table_error("BatchWriteItem", e);
+                anyhow!("BatchWriteItem failed after {attempts} attempts: {e:#}")
             }
             Err(e) => {
                 // Not worth retrying (a validation error, a missing table): stop now.
-                let e = api_error(target, "BatchWriteItem", Subject::Table(table), e);
-                return give_up(written, retries, batch.len(), e, false);
+                let e = db.table_error("BatchWriteItem", e);
+                return give_up(written, tries.retries, batch.len(), e, false);
             }
         };
-        if attempt >= max_attempts || halt() {
-            return give_up(written, retries, batch.len(), failure, true);
+        if halt() {
+            return give_up(written, tries.retries, batch.len(), failure, true);
         }
-        backoff.sleep(attempt).await;
-        attempt += 1;
-        retries += 1;
+        if let Err(stop) = tries.pause(failure).await {
+            let exhausted = matches!(stop, Stop::Exhausted { .. });
+            return give_up(
+                written,
+                tries.retries,
+                batch.len(),
+                stop.into_error(),
+                exhausted,
+            );
+        }
     }
 }
 
 fn give_up(
     written: u64,
-    retries: u64,
+    retries: u32,
     left: usize,
     error: anyhow::Error,
     exhausted: bool,
 ) -> BatchResult {
     BatchResult {
         written,
-        retries,
+        retries: retries.into(),
         not_written: left as u64,
         error: Some(error),
         exhausted,

@@ -20,6 +20,7 @@ const SUBCOMMANDS: &[&str] = &[
     "simulate-stream",
     "lambda",
     "lambda template",
+    "defaults",
     "completions",
 ];
 
@@ -236,9 +237,11 @@ fn invalid_schema_definition_is_explained() {
         ])
         .arg(&path));
     assert_eq!(r.code, 8, "stderr: {}", r.stderr);
+    // Typed values: serde names the file, line and column of the bad name.
     assert!(
-        r.stderr
-            .contains("'message-group-sk-index': ProjectionType 'SOME'"),
+        r.stderr.contains(
+            "schema.json:19:46: unknown variant `SOME`, expected one of `ALL`, `KEYS_ONLY`, `INCLUDE`"
+        ),
         "{}",
         r.stderr
     );

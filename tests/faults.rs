@@ -27,6 +27,16 @@ fn seed_through(env: &TestEnv, faults: Faults, args: &[&str]) -> (FaultProxy, Ru
     (proxy, r)
 }
 
+/// Ctrl-C (SIGINT) to a running ddb, then its output.
+fn interrupt(child: std::process::Child) -> std::process::Output {
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    child.wait_with_output().unwrap()
+}
+
 fn injected(p: &FaultProxy) -> u64 {
     let st = p.stats();
     st.throttled + st.server_errors + st.dropped + st.unprocessed_requests
@@ -58,10 +68,12 @@ fn every_item_lands_once_through_faults_and_retries_are_counted() {
     );
     assert_eq!(summary["items_written"], 312, "{summary}");
     assert_eq!(summary["failed_items"], 0, "{summary}");
+    // Each injected fault costs exactly one counted retry of that batch (or its leftovers).
     let retries = summary["retries"].as_u64().unwrap();
-    assert!(
-        retries >= faults,
-        "retries {retries} < injected faults {faults}: {:?}",
+    assert_eq!(
+        retries,
+        faults,
+        "retries vs injected faults: {:?}",
         proxy.stats()
     );
 
@@ -107,8 +119,9 @@ fn fixture_seed_survives_faults() {
     let faults = injected(&proxy);
     eprintln!("proxy {:?}\nsummary {summary}", proxy.stats());
     assert!(faults > 0, "{:?}", proxy.stats());
-    assert!(
-        summary["retries"].as_u64().unwrap() >= faults,
+    assert_eq!(
+        summary["retries"].as_u64().unwrap(),
+        faults,
         "{summary} vs {:?}",
         proxy.stats()
     );
@@ -150,7 +163,54 @@ fn throttled_beyond_the_budget_exits_7_with_nothing_written() {
         r.stderr
     );
     assert_eq!(env.count(), 0);
-    assert!(proxy.stats().throttled >= 2);
+    // 108 items are 5 batches (4 x 25 + 8), each tried exactly twice.
+    assert_eq!(proxy.stats().throttled, 10, "{:?}", proxy.stats());
+    assert_eq!(summary["retries"], 5, "{summary}");
+}
+
+/// Ctrl-C while every batch sits in its retry pause: the pause ends at once and the run is
+/// interrupted (exit 130), not failed (exit 7), with the exact count of what was not written.
+#[test]
+fn ctrl_c_during_a_backoff_exits_130() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let env = TestEnv::with_table("faults-backoff-int");
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        Faults {
+            throttle: 1.0,
+            targets: vec!["BatchWriteItem".into()],
+            seed: 8,
+            ..Faults::default()
+        },
+    );
+    let mut child = env
+        .ddb_via(&proxy.endpoint())
+        .args(["-o", "json", "seed", "--synthetic", "100", "--groups", "4"])
+        .args(["--max-attempts", "100"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while proxy.stats().throttled < 10 {
+        assert!(child.try_wait().unwrap().is_none(), "seed ended early");
+        assert!(Instant::now() < deadline, "no throttled retries within 60s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = interrupt(child);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(summary["items_written"], 0, "{summary}");
+    assert_eq!(summary["failed_items"], 108, "{summary}");
+    assert!(
+        stderr.contains("interrupted: 0 of 108 items written"),
+        "{stderr}"
+    );
+    assert_eq!(env.count(), 0);
 }
 
 /// Every BatchWriteItem withholds about half its items: after three attempts some items of
@@ -238,12 +298,7 @@ fn ctrl_c_reports_exactly_what_was_written() {
         assert!(Instant::now() < deadline, "seed wrote nothing within 60s");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let out = child.wait_with_output().unwrap();
+    let out = interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");

@@ -108,14 +108,15 @@ fn schema_load_reports_a_different_table_and_fails() {
         r.stderr
     );
     assert!(
-        r.stderr
-            .contains("index 'message-group-sk-index': in the file, missing from the table"),
+        r.stderr.contains(
+            "index 'message-group-sk-index': in the built-in schema, missing from the table"
+        ),
         "{}",
         r.stderr
     );
     assert!(
         r.stderr
-            .contains("stream: file has NEW_IMAGE, table has off"),
+            .contains("stream: the built-in schema has NEW_IMAGE, table has off"),
         "{}",
         r.stderr
     );

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 
-use common::{run, s, Item, TestEnv, BAYKO, MAIN_GROUP};
+use common::{run, s, Item, TestEnv, ANDREW, BAYKO, MAIN_GROUP};
 use serde_json::Value;
 
 const NOW_A: &str = "2026-03-04T12:00:00Z";
@@ -186,6 +186,8 @@ fn reseed_removes_messages_added_since_and_keeps_other_conversations() {
         "bayko",
         "--message",
         "keep me",
+        // No GRP# rows: deliberate test data.
+        "--force",
     ]))
     .ok();
     assert_eq!(env.count() as u64, fixture_item_count() + 2);
@@ -324,6 +326,14 @@ fn synthetic_counts_and_determinism() {
 #[test]
 fn put_message_writes_one_message_and_no_group_rows() {
     let env = TestEnv::with_table("put-message");
+    // The conversation's two rows, as seed or the app would have left them.
+    let rows = common::group_rows(
+        MAIN_GROUP,
+        ANDREW,
+        BAYKO,
+        "2026-01-01T00:00:00.000000+00:00",
+    );
+    env.put_items(rows.clone());
     let before = chrono::Utc::now();
     let out = run(env.ddb().args([
         "-o",
@@ -337,8 +347,16 @@ fn put_message_writes_one_message_and_no_group_rows() {
         "ping 🏓",
     ]))
     .json();
-    let items = env.scan_all();
-    assert_eq!(items.len(), 1, "only the message, no GRP# rows: {items:?}");
+    let items = env.query_pk(&format!("MSG#{MAIN_GROUP}"));
+    assert_eq!(items.len(), 1, "one message: {items:?}");
+    assert_eq!(env.count(), 3, "the message and the two rows, untouched");
+    for row in &rows {
+        assert_eq!(
+            env.query_pk(&s(row, "pk")),
+            vec![row.clone()],
+            "rows untouched"
+        );
+    }
     let item = &items[0];
     assert_eq!(s(item, "pk"), format!("MSG#{MAIN_GROUP}"));
     assert_eq!(s(item, "message"), "ping 🏓");
@@ -377,7 +395,7 @@ fn put_message_writes_one_message_and_no_group_rows() {
         "again",
     ]))
     .ok();
-    assert_eq!(env.count(), 2);
+    assert_eq!(env.query_pk(&format!("MSG#{MAIN_GROUP}")).len(), 2);
 }
 
 #[test]
@@ -385,7 +403,7 @@ fn put_message_rejects_bad_input_and_writes_nothing() {
     let env = TestEnv::with_table("put-bad");
     let cases: [(&[&str], &str); 4] = [
         (&["--group", MAIN_GROUP, "--handle", "ghost", "--message", "x"],
-         "unknown handle 'ghost' in fixtures/seed.json (known: andrewbrown, bayko, jinx, londo, mira, tomas)"),
+         "unknown handle 'ghost' in the built-in fixture (known: andrewbrown, bayko, jinx, londo, mira, tomas)"),
         (&["--group", MAIN_GROUP, "--user-uuid", "00000000-0000-4000-8000-000000000000", "--message", "x"],
          "--user-uuid: '00000000-0000-4000-8000-000000000000' is not a user"),
         (&["--group", MAIN_GROUP, "--handle", "bayko", "--message", "   "], "--message: empty message"),
@@ -408,12 +426,16 @@ fn seed_without_a_table_says_how_to_make_one() {
     let env = TestEnv::new("seed-no-table");
     let r = run(env.ddb().arg("seed"));
     assert_eq!(r.code, 4, "{}", r.stderr);
+    // The model check's DescribeTable finds it missing before any write.
     assert!(
-        r.stderr
-            .contains("ResourceNotFoundException on BatchWriteItem"),
+        r.stderr.contains(&format!(
+            "ResourceNotFoundException on DescribeTable: table '{}' not found",
+            env.table
+        )),
         "{}",
         r.stderr
     );
-    assert!(r.stderr.contains("no items written"), "{}", r.stderr);
+    assert!(r.stderr.contains("schema-load"), "{}", r.stderr);
     assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(!env.table_exists());
 }

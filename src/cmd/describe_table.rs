@@ -1,15 +1,23 @@
-//! `ddb describe-table`: keys, indexes, stream, status, item count, billing.
+//! `ddb describe-table`: keys, indexes, stream, status, item count, billing, and how the table
+//! differs from the schema (the same comparison schema-load makes).
+
+use std::path::PathBuf;
 
 use anyhow::Result;
-use aws_sdk_dynamodb::types::{KeySchemaElement, TableDescription};
+use aws_sdk_dynamodb::types::TableDescription;
 use serde::Serialize;
 
 use super::Ctx;
-use crate::errors::{api_error, Subject};
 use crate::output;
+use crate::schema::{self, AttrType, BillingMode, KeyType, Keys, ProjectionType, StreamView};
+use crate::table;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Compare with this schema file [default: the built-in schema]
+    #[arg(long, env = "DDB_SCHEMA", value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+}
 
 #[derive(Debug, Serialize)]
 pub struct TableInfo {
@@ -24,20 +32,22 @@ pub struct TableInfo {
     pub deletion_protection: bool,
     pub created_at: Option<String>,
     pub arn: Option<String>,
+    /// What schema-load would report against the schema; empty when the table matches it.
+    pub schema_differences: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Key {
     pub attribute: String,
-    pub key_type: String,
-    pub attribute_type: String,
+    pub key_type: KeyType,
+    pub attribute_type: Option<AttrType>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct IndexInfo {
     pub name: String,
     pub key_schema: Vec<Key>,
-    pub projection: String,
+    pub projection: Option<ProjectionType>,
     pub status: String,
     pub item_count: i64,
 }
@@ -45,26 +55,31 @@ pub struct IndexInfo {
 #[derive(Debug, Serialize)]
 pub struct StreamInfo {
     pub enabled: bool,
-    pub view_type: Option<String>,
+    pub view_type: Option<StreamView>,
     pub arn: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Billing {
-    pub mode: String,
+    pub mode: BillingMode,
     pub read_capacity_units: Option<i64>,
     pub write_capacity_units: Option<i64>,
 }
 
-pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
-    let desc = fetch(ctx).await?;
-    let info = TableInfo::from(&desc);
+pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let (schema, schema_name) = schema::load_or_builtin(args.schema.as_deref())?;
+    let desc = table::describe_existing(&ctx.db).await?;
+    let mut info = TableInfo::from(&desc);
+    info.schema_differences = schema::diff(&schema.shape(), &schema::shape_of(&desc), &schema_name);
     if ctx.style.is_json() {
         return output::print_json(ctx.style.format, &info);
     }
     let keys = |ks: &[Key]| {
         ks.iter()
-            .map(|k| format!("{} ({}, {})", k.attribute, k.key_type, k.attribute_type))
+            .map(|k| {
+                let t = k.attribute_type.map_or("?", AttrType::as_str);
+                format!("{} ({}, {t})", k.attribute, k.key_type)
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -79,7 +94,7 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
                 "{}: {}; projection {}; {}",
                 i.name,
                 keys(&i.key_schema),
-                i.projection,
+                i.projection.map_or("?", ProjectionType::as_str),
                 i.status
             ),
         ]);
@@ -88,7 +103,7 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
         "stream".to_string(),
         match (&info.stream.view_type, &info.stream.arn) {
             (Some(v), Some(a)) if info.stream.enabled => format!("{v}, {a}"),
-            (Some(v), None) if info.stream.enabled => v.clone(),
+            (Some(v), None) if info.stream.enabled => v.to_string(),
             _ => "off".to_string(),
         },
     ]);
@@ -105,10 +120,10 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
             info.billing.read_capacity_units,
             info.billing.write_capacity_units,
         ) {
-            (Some(r), Some(w)) if info.billing.mode == "PROVISIONED" => {
+            (Some(r), Some(w)) if info.billing.mode == BillingMode::Provisioned => {
                 format!("PROVISIONED, {r} RCU / {w} WCU")
             }
-            _ => info.billing.mode.clone(),
+            _ => info.billing.mode.to_string(),
         },
     ]);
     table.add_row([
@@ -123,64 +138,53 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
     if let Some(c) = &info.created_at {
         table.add_row(["created".to_string(), c.clone()]);
     }
+    table.add_row([
+        "schema".to_string(),
+        if info.schema_differences.is_empty() {
+            format!("same keys, indexes and stream as {schema_name}")
+        } else {
+            format!(
+                "differs from {schema_name}:\n{}",
+                info.schema_differences.join("\n")
+            )
+        },
+    ]);
     output::print_table(&table)
 }
 
-pub async fn fetch(ctx: &Ctx) -> Result<TableDescription> {
-    let out = ctx
-        .ddb()
-        .describe_table()
-        .table_name(&ctx.table)
-        .send()
-        .await
-        .map_err(|e| api_error(ctx.target(), "DescribeTable", Subject::Table(&ctx.table), e))?;
-    out.table
-        .ok_or_else(|| anyhow::anyhow!("DescribeTable returned no table for '{}'", ctx.table))
-}
-
-fn keys(desc: &TableDescription, ks: &[KeySchemaElement]) -> Vec<Key> {
-    ks.iter()
+fn keys(ks: &Keys) -> Vec<Key> {
+    ks.0.iter()
         .map(|k| Key {
-            attribute: k.attribute_name().to_string(),
-            key_type: k.key_type().as_str().to_string(),
-            attribute_type: desc
-                .attribute_definitions()
-                .iter()
-                .find(|a| a.attribute_name() == k.attribute_name())
-                .map(|a| a.attribute_type().as_str().to_string())
-                .unwrap_or_default(),
+            attribute: k.attribute.clone(),
+            key_type: k.key_type,
+            attribute_type: k.attr_type,
         })
         .collect()
 }
 
 impl From<&TableDescription> for TableInfo {
     fn from(d: &TableDescription) -> TableInfo {
-        let stream = d.stream_specification();
+        let shape = schema::shape_of(d);
         let throughput = d.provisioned_throughput();
-        let mode = d
-            .billing_mode_summary()
-            .and_then(|b| b.billing_mode())
-            .map(|m| m.as_str().to_string())
-            .unwrap_or_else(|| "PROVISIONED".to_string());
-        let provisioned = mode == "PROVISIONED";
+        let mode = schema::billing_of(d);
+        let provisioned = mode == BillingMode::Provisioned;
         TableInfo {
             table: d.table_name().unwrap_or_default().to_string(),
             status: d
                 .table_status()
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_default(),
-            key_schema: keys(d, d.key_schema()),
+            key_schema: keys(&shape.keys),
             global_secondary_indexes: d
                 .global_secondary_indexes()
                 .iter()
                 .map(|g| IndexInfo {
                     name: g.index_name().unwrap_or_default().to_string(),
-                    key_schema: keys(d, g.key_schema()),
+                    key_schema: keys(&schema::keys_of(d, g.key_schema())),
                     projection: g
                         .projection()
                         .and_then(|p| p.projection_type())
-                        .map(|p| p.as_str().to_string())
-                        .unwrap_or_default(),
+                        .and_then(|p| ProjectionType::parse(p.as_str())),
                     status: g
                         .index_status()
                         .map(|s| s.as_str().to_string())
@@ -189,10 +193,8 @@ impl From<&TableDescription> for TableInfo {
                 })
                 .collect(),
             stream: StreamInfo {
-                enabled: stream.is_some_and(|s| s.stream_enabled()),
-                view_type: stream
-                    .and_then(|s| s.stream_view_type())
-                    .map(|v| v.as_str().to_string()),
+                enabled: shape.stream.is_some(),
+                view_type: shape.stream,
                 arn: d.latest_stream_arn().map(str::to_string),
             },
             item_count: d.item_count().unwrap_or(0),
@@ -209,6 +211,7 @@ impl From<&TableDescription> for TableInfo {
             deletion_protection: d.deletion_protection_enabled().unwrap_or(false),
             created_at: d.creation_date_time().map(|t| t.to_string()),
             arn: d.table_arn().map(str::to_string),
+            schema_differences: Vec::new(),
         }
     }
 }

@@ -2,11 +2,12 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use super::Ctx;
-use crate::errors::{api_error, failure_of, Failure, Subject};
+use crate::errors::{failure_of, Failure};
 use crate::output;
+use crate::table;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,19 +25,19 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    ctx.confirm_destructive(&format!("drop table '{}'", ctx.table), args.yes)?;
+    ctx.confirm_destructive(&format!("drop table '{}'", ctx.db.table), args.yes)?;
     match delete_and_wait(ctx, Duration::from_secs(args.wait_timeout)).await {
         Ok(elapsed) => {
             if ctx.style.is_json() {
                 output::print_json(
                     ctx.style.format,
-                    &serde_json::json!({"table": ctx.table, "dropped": true, "elapsed_ms": elapsed.as_millis() as u64}),
+                    &serde_json::json!({"table": ctx.db.table, "dropped": true, "elapsed_ms": elapsed.as_millis() as u64}),
                 )
             } else {
                 output::line(format!(
                     "dropped table '{}' at {} ({:.1}s)",
-                    ctx.table,
-                    ctx.target().endpoint_label(),
+                    ctx.db.table,
+                    ctx.db.target.endpoint_label(),
                     elapsed.as_secs_f64()
                 ))
             }
@@ -44,7 +45,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         Err(e) if args.if_exists && matches!(failure_of(&e), Some(Failure::NotFound(_))) => {
             output::note(format!(
                 "table '{}' does not exist; nothing to drop",
-                ctx.table
+                ctx.db.table
             ));
             Ok(())
         }
@@ -52,69 +53,15 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     }
 }
 
-/// DeleteTable, then poll DescribeTable until it reports the table gone.
+/// DeleteTable, then wait (spinner on a terminal) until DescribeTable says it is gone.
 pub async fn delete_and_wait(ctx: &Ctx, timeout: Duration) -> Result<Duration> {
     let start = Instant::now();
-    ctx.ddb()
-        .delete_table()
-        .table_name(&ctx.table)
-        .send()
-        .await
-        .map_err(|e| {
-            let protected = e
-                .as_service_error()
-                .and_then(|s| aws_sdk_dynamodb::error::ProvideErrorMetadata::message(s))
-                .is_some_and(|m| m.contains("deletion protection"));
-            if protected {
-                anyhow::anyhow!(
-                    "table '{}' has deletion protection on; turn it off first (aws dynamodb update-table --table-name {} --no-deletion-protection-enabled)",
-                    ctx.table,
-                    ctx.table
-                )
-            } else {
-                api_error(ctx.target(), "DeleteTable", Subject::Table(&ctx.table), e)
-            }
-        })?;
-    let spinner = ctx
-        .style
-        .spinner(format!("waiting for table '{}' to be deleted", ctx.table));
-    let mut delay = Duration::from_millis(50);
-    loop {
-        let r = ctx
-            .ddb()
-            .describe_table()
-            .table_name(&ctx.table)
-            .send()
-            .await;
-        match r {
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                spinner.finish_and_clear();
-                return Ok(start.elapsed());
-            }
-            Err(e) => {
-                spinner.finish_and_clear();
-                return Err(api_error(
-                    ctx.target(),
-                    "DescribeTable",
-                    Subject::Table(&ctx.table),
-                    e,
-                ));
-            }
-            Ok(_) if start.elapsed() > timeout => {
-                spinner.finish_and_clear();
-                bail!(
-                    "table '{}' still exists after {}s",
-                    ctx.table,
-                    timeout.as_secs()
-                );
-            }
-            Ok(_) => {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
-        }
-    }
+    table::delete(&ctx.db).await?;
+    let spinner = ctx.style.spinner(format!(
+        "waiting for table '{}' to be deleted",
+        ctx.db.table
+    ));
+    let gone = table::wait_gone(&ctx.db, timeout).await;
+    spinner.finish_and_clear();
+    gone.map(|()| start.elapsed())
 }

@@ -10,6 +10,8 @@ use crate::model::{msg_pk, normalize_timestamp, Message};
 use crate::output::{self, Style};
 use crate::query::{self, SkRange};
 use crate::render::{self, Row};
+use crate::schema::Needs;
+use crate::table;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -93,6 +95,7 @@ fn invalid(message: String) -> anyhow::Error {
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let range = args.range()?;
+    table::check_model(&ctx.db, Needs::Keys).await?;
     let limit = (!args.all).then_some(args.limit as usize);
     let conversation = fetch(ctx, &args.group, &range, limit, args.capacity).await?;
     if let Some(units) = conversation.capacity {
@@ -132,7 +135,7 @@ pub async fn fetch(
     limit: Option<usize>,
     capacity: bool,
 ) -> Result<Conversation> {
-    let read = query::newest_first(ctx, &msg_pk(group), range, limit, capacity).await?;
+    let read = query::newest_first(&ctx.db, &msg_pk(group), range, limit, capacity).await?;
     let messages = read
         .items
         .iter()

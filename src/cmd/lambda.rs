@@ -6,9 +6,12 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::Ctx;
-use crate::cli::{GlobalArgs, OutputFormat};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::GlobalArgs;
 use crate::errors::Failure;
 use crate::lambda_template::{self, Arch};
+use crate::output::OutputFormat;
 use crate::{lambda, output, schema, yaml};
 
 #[derive(Debug, clap::Args)]
@@ -24,7 +27,7 @@ pub enum Action {
     ///
     /// YAML by default; -o json prints the same template as JSON.
     ///
-    /// Built from the schema file (keys, index, stream) and the handler: the table with its
+    /// Built from the schema schema-load uses (keys, index, stream) and the handler: the table with its
     /// NEW_IMAGE stream, deletion protection and PITR; the function (provided.al2023); the event
     /// source mapping (MSG# INSERT/MODIFY filter, partial batch responses, bisect, bounded
     /// retries, an SQS on-failure queue); a least-privilege role. Parameters for names, outputs
@@ -41,29 +44,29 @@ pub struct TemplateArgs {
     #[arg(long, value_enum, default_value_t = Arch::X86_64)]
     pub arch: Arch,
 
-    /// Schema file in CreateTable's JSON shape, the one `schema-load` uses
-    #[arg(long, default_value = schema::DEFAULT_SCHEMA, value_name = "FILE")]
-    pub schema: PathBuf,
+    /// Schema file in CreateTable's JSON shape, as for schema-load [default: the built-in schema]
+    #[arg(long, env = "DDB_SCHEMA", value_name = "FILE")]
+    pub schema: Option<PathBuf>,
 }
 
 /// Runs before any client exists: the template needs none, and serving checks that it runs
 /// inside Lambda before the SDK and the runtime read their environment.
-pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
+pub async fn run(args: Args, global: &GlobalArgs, cancel: CancellationToken) -> Result<()> {
     match args.action {
         Some(Action::Template(t)) => template(t, global.output),
         None => {
             lambda::check_env()?;
-            let ctx = Ctx::build(global).await?;
-            lambda::serve(ctx.ddb(), &ctx.table).await
+            let ctx = Ctx::build(global, cancel).await?;
+            lambda::serve(&ctx.db).await
         }
     }
 }
 
 /// YAML by default; `-o json` prints the same template as JSON (CloudFormation reads both).
 fn template(args: TemplateArgs, format: OutputFormat) -> Result<()> {
-    let schema = schema::load(&args.schema)?;
+    let (schema, schema_name) = schema::load_or_builtin(args.schema.as_deref())?;
     let template = lambda_template::build(&schema, args.arch)
-        .map_err(|e| Failure::InvalidInput(format!("{}: {e}", args.schema.display())))?;
+        .map_err(|e| Failure::InvalidInput(format!("{schema_name}: {e}")))?;
     match format {
         OutputFormat::Table => output::line(yaml::to_string(&template).trim_end()),
         json => output::print_json(json, &template),

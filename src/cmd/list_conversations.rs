@@ -12,6 +12,8 @@ use crate::model::{grp_pk, MessageGroup};
 use crate::output;
 use crate::query::{self, SkRange};
 use crate::render::{self, Row};
+use crate::schema::Needs;
+use crate::table;
 
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("user").required(true).args(["user_uuid", "handle"]))]
@@ -24,7 +26,7 @@ pub struct Args {
     #[arg(long, value_name = "HANDLE")]
     pub handle: Option<String>,
 
-    /// Fixture to resolve --handle with (default $DDB_FIXTURE or fixtures/seed.json)
+    /// Fixture to resolve --handle with [default: $DDB_FIXTURE, else the built-in fixture]
     #[arg(long, value_name = "FILE", requires = "handle")]
     pub fixture: Option<PathBuf>,
 
@@ -59,13 +61,14 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         (Some(uuid), _) => (uuid.clone(), uuid.clone()),
         (None, Some(handle)) => {
-            let path = args.fixture.clone().unwrap_or_else(fixture::default_path);
-            let user = fixture::resolve_handle(&path, handle)?;
+            let (fixture, name) = fixture::load_chosen(args.fixture.clone())?;
+            let user = fixture::resolve_handle(&fixture, &name, handle)?;
             let who = format!("{} ({})", user.handle, user.uuid);
             (user.uuid, who)
         }
         (None, None) => bail!("pass --user-uuid UUID or --handle HANDLE"),
     };
+    table::check_model(&ctx.db, Needs::Keys).await?;
     let limit = (!args.all).then_some(args.limit as usize);
     let list = fetch(ctx, &user_uuid, limit, args.capacity).await?;
     if let Some(units) = list.capacity {
@@ -127,7 +130,8 @@ pub async fn fetch(
     limit: Option<usize>,
     capacity: bool,
 ) -> Result<Conversations> {
-    let read = query::newest_first(ctx, &grp_pk(user_uuid), &SkRange::All, limit, capacity).await?;
+    let read =
+        query::newest_first(&ctx.db, &grp_pk(user_uuid), &SkRange::All, limit, capacity).await?;
     let groups = read
         .items
         .iter()

@@ -11,14 +11,14 @@ use crate::output;
 pub struct Args {}
 
 pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
-    let names = fetch(ctx.ddb())
+    let names = fetch(&ctx.db.dynamodb)
         .await
-        .map_err(|e| api_error(ctx.target(), "ListTables", Subject::None, e))?;
+        .map_err(|e| api_error(&ctx.db.target, "ListTables", Subject::None, e))?;
     if ctx.style.is_json() {
         return output::print_json(ctx.style.format, &names);
     }
     if names.is_empty() {
-        return output::line(format!("no tables at {}", ctx.target().endpoint_label()));
+        return output::line(format!("no tables at {}", ctx.db.target.endpoint_label()));
     }
     let mut table = ctx.style.table(&["table"]);
     for n in &names {

@@ -6,11 +6,15 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::Result;
 
 use crate::cli::{Command, GlobalArgs};
-use crate::client::{self, Clients, Target, TargetOptions};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{self, TargetOptions};
+use crate::db::Db;
 use crate::errors::Failure;
 use crate::output::{self, Style};
 
 pub mod completions;
+pub mod defaults;
 pub mod describe_table;
 pub mod drop;
 pub mod get_conversation;
@@ -23,69 +27,39 @@ pub mod schema_load;
 pub mod seed;
 pub mod simulate_stream;
 
-/// Everything a command needs, built once: the clients, the table, the output style.
+/// Everything a command needs, built once: the database handle, the output style.
 pub struct Ctx {
-    pub clients: Clients,
-    pub table: String,
+    pub db: Db,
     pub style: Style,
     pub verbose: u8,
 }
 
 impl Ctx {
-    pub async fn build(global: &GlobalArgs) -> Result<Ctx> {
-        let clients = client::build(&TargetOptions {
+    pub async fn build(global: &GlobalArgs, cancel: CancellationToken) -> Result<Ctx> {
+        let options = TargetOptions {
             local: global.local,
             endpoint_url: global.endpoint_url.clone(),
             region: global.region.clone(),
             profile: global.profile.clone(),
-        })
-        .await?;
+        };
         let ctx = Ctx {
-            clients,
-            table: global.table.clone(),
+            db: client::build(&options, &global.table, cancel).await?,
             style: Style::decide(global.output, global.color),
             verbose: global.verbose,
         };
         if ctx.verbose > 0 {
-            output::note(format!("ddb: {}", ctx.describe_target()));
+            output::note(format!("ddb: {}", ctx.db.describe()));
         }
         Ok(ctx)
-    }
-
-    pub fn ddb(&self) -> &aws_sdk_dynamodb::Client {
-        &self.clients.dynamodb
-    }
-
-    pub fn streams(&self) -> &aws_sdk_dynamodbstreams::Client {
-        &self.clients.streams
-    }
-
-    pub fn target(&self) -> &Target {
-        &self.clients.target
-    }
-
-    pub fn describe_target(&self) -> String {
-        let t = self.target();
-        format!(
-            "endpoint {}, region {}{}, table {}{}",
-            t.endpoint_label(),
-            t.region,
-            t.profile
-                .as_ref()
-                .map(|p| format!(", profile {p}"))
-                .unwrap_or_default(),
-            self.table,
-            if t.local { " (local)" } else { " (remote)" }
-        )
     }
 
     /// Guard for destructive commands: local targets go ahead; remote ones need `--yes`, or a
     /// typed confirmation of the table name on an interactive terminal. Runs before any request.
     pub fn confirm_destructive(&self, action: &str, yes: bool) -> Result<()> {
-        if self.target().local || yes {
+        if self.db.target.local || yes {
             return Ok(());
         }
-        let what = format!("{action} on a remote target: {}", self.describe_target());
+        let what = format!("{action} on a remote target: {}", self.db.describe());
         let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
         if !interactive {
             return Err(
@@ -94,11 +68,11 @@ impl Ctx {
         }
         let mut err = std::io::stderr().lock();
         writeln!(err, "About to {what}.")?;
-        write!(err, "Type the table name ({}) to continue: ", self.table)?;
+        write!(err, "Type the table name ({}) to continue: ", self.db.table)?;
         err.flush()?;
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;
-        if answer.trim() == self.table {
+        if answer.trim() == self.db.table {
             Ok(())
         } else {
             Err(Failure::Refused(format!("not confirmed; nothing was done ({what})")).into())
@@ -106,15 +80,19 @@ impl Ctx {
     }
 }
 
-/// Run the parsed command. `completions` needs no client, so it runs before one is built.
-pub async fn run(command: Command, global: &GlobalArgs) -> Result<()> {
+/// Run the parsed command. `completions` and `defaults` need no client, so it runs before one is built.
+/// `cancel` is the run's Ctrl-C token (see main).
+pub async fn run(command: Command, global: &GlobalArgs, cancel: CancellationToken) -> Result<()> {
     if let Command::Completions(args) = command {
         return completions::run(args);
     }
     if let Command::Lambda(args) = command {
-        return lambda::run(args, global).await;
+        return lambda::run(args, global, cancel).await;
     }
-    let ctx = Ctx::build(global).await?;
+    if let Command::Defaults(args) = command {
+        return defaults::run(args);
+    }
+    let ctx = Ctx::build(global, cancel).await?;
     match command {
         Command::SchemaLoad(a) => schema_load::run(a, &ctx).await,
         Command::ListTables(a) => list_tables::run(a, &ctx).await,
@@ -126,6 +104,8 @@ pub async fn run(command: Command, global: &GlobalArgs) -> Result<()> {
         Command::ListConversations(a) => list_conversations::run(a, &ctx).await,
         Command::Scan(a) => scan::run(a, &ctx).await,
         Command::SimulateStream(a) => simulate_stream::run(a, &ctx).await,
-        Command::Completions(_) | Command::Lambda(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Defaults(_) | Command::Lambda(_) => {
+            unreachable!("handled above")
+        }
     }
 }

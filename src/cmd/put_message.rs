@@ -1,26 +1,41 @@
 //! `ddb put-message`: access pattern C, one MSG# item with a fresh timestamp and uuid. The
 //! GRP# rows are left to the stream handler, as in production.
+//!
+//! Written at most once: the message's uuid and timestamp are fixed before the first attempt
+//! and kept across retries, the SDK's own retries are off (the one retry mechanism paces and
+//! counts them), and the write is conditional on the key being free. When the condition fails
+//! (a retry after a lost response, or another writer in the same microsecond), the stored item
+//! is read back: if it carries our message_uuid the earlier attempt landed and we are done;
+//! otherwise the key is someone else's and the message takes the next microsecond.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
 use super::Ctx;
-use crate::errors::{api_error, Failure, Subject};
+use crate::errors::Failure;
 use crate::fixture::{self, is_uuid};
-use crate::item::{item_size, item_to_plain, to_plain};
-use crate::model::{timestamp, Message, User};
+use crate::item::{get_s, item_size, item_to_plain, to_plain, Item};
+use crate::model::{msg_pk, timestamp, Message, User, GROUP_INDEX, GRP_PREFIX};
 use crate::output;
+use crate::retry::{is_retryable, sdk_retries_off, Backoff, Stop};
+use crate::schema::Needs;
 use crate::seed_plan::MAX_ITEM_BYTES;
+use crate::table;
 
-/// A new timestamp per attempt: two writers in the same microsecond collide on the key.
-const MAX_ATTEMPTS: u32 = 3;
+/// Same-microsecond collisions with other writers tolerated before giving up.
+const MAX_COLLISIONS: u32 = 3;
+/// Pages of the group index read to find a conversation's rows (it has two).
+const MAX_GROUP_PAGES: usize = 10;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("sender").required(true).args(["handle", "user_uuid"])))]
+#[command(group(clap::ArgGroup::new("text").required(true).args(["message", "message_file"])))]
 pub struct Args {
-    /// The conversation (message_group_uuid)
+    /// The conversation (message_group_uuid); it must exist (its GRP# rows) unless --force
     #[arg(long, value_name = "UUID")]
     pub group: String,
 
@@ -34,11 +49,20 @@ pub struct Args {
 
     /// The message text
     #[arg(long, value_name = "TEXT")]
-    pub message: String,
+    pub message: Option<String>,
 
-    /// Where the users come from [default: $DDB_FIXTURE or fixtures/seed.json]
+    /// Read the message text from FILE ('-': stdin); one trailing newline is dropped
+    #[arg(long, value_name = "FILE")]
+    pub message_file: Option<PathBuf>,
+
+    /// Where the users come from [default: $DDB_FIXTURE, else the built-in fixture]
     #[arg(long, value_name = "FILE")]
     pub fixture: Option<PathBuf>,
+
+    /// Write even if the conversation has no GRP# rows or the sender is not one of its two
+    /// participants (deliberate test data)
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
@@ -48,16 +72,51 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             args.group
         )));
     }
-    if args.message.trim().is_empty() {
-        return Err(invalid("--message: empty message".into()));
+    let text = match (&args.message, &args.message_file) {
+        (Some(m), _) => m.clone(),
+        (None, Some(path)) => read_message(path)?,
+        (None, None) => unreachable!("clap requires one of --message, --message-file"),
+    };
+    let option = if args.message.is_some() {
+        "--message"
+    } else {
+        "--message-file"
+    };
+    if text.trim().is_empty() {
+        return Err(invalid(format!("{option}: empty message")));
     }
-    let path = args.fixture.unwrap_or_else(fixture::default_path);
+    let (fixture, name) = fixture::load_chosen(args.fixture)?;
     let sender = match (&args.handle, &args.user_uuid) {
-        (Some(handle), _) => fixture::resolve_handle(&path, handle)?,
-        (None, Some(uuid)) => by_uuid(&path, uuid)?,
+        (Some(handle), _) => fixture::resolve_handle(&fixture, &name, handle)?,
+        (None, Some(uuid)) => by_uuid(&fixture, &name, uuid)?,
         (None, None) => unreachable!("clap requires one of --handle, --user-uuid"),
     };
-    let message = put(ctx, &args.group, &sender, &args.message).await?;
+    let message = Message {
+        message_group_uuid: args.group.clone(),
+        created_at: timestamp(Utc::now()),
+        message_uuid: uuid::Uuid::new_v4().to_string(),
+        message: text,
+        user_uuid: sender.uuid.clone(),
+        user_display_name: sender.display_name.clone(),
+        user_handle: sender.handle.clone(),
+    };
+    // Every later attempt has the same size: the timestamp keeps its width.
+    let size = item_size(&message.to_item());
+    if size > MAX_ITEM_BYTES {
+        return Err(invalid(format!(
+            "{option}: the item would be {size} bytes, over DynamoDB's 400 KB ({MAX_ITEM_BYTES} bytes) item limit; nothing was written"
+        )));
+    }
+    let needs = if args.force {
+        Needs::Keys
+    } else {
+        Needs::KeysAndGroupIndex
+    };
+    table::check_model(&ctx.db, needs).await?;
+    if !args.force {
+        check_participant(ctx, &message.message_group_uuid, &sender).await?;
+    }
+    let message = put(ctx, message).await?;
     render(ctx, &message)
 }
 
@@ -65,8 +124,31 @@ fn invalid(msg: String) -> anyhow::Error {
     Failure::InvalidInput(msg).into()
 }
 
-fn by_uuid(path: &std::path::Path, uuid: &str) -> Result<User> {
-    let fixture = fixture::load(path)?;
+/// The text of `--message-file` (`-`: stdin), one trailing newline dropped.
+fn read_message(path: &Path) -> Result<String> {
+    let mut text = String::new();
+    if path == Path::new("-") {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| invalid(format!("--message-file -: cannot read stdin: {e}")))?;
+    } else {
+        text = std::fs::read_to_string(path).map_err(|e| {
+            invalid(format!(
+                "--message-file: cannot read {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
+fn by_uuid(fixture: &fixture::Fixture, name: &str, uuid: &str) -> Result<User> {
     match fixture
         .users
         .iter()
@@ -74,8 +156,7 @@ fn by_uuid(path: &std::path::Path, uuid: &str) -> Result<User> {
     {
         Some(u) => Ok(u.to_user()),
         None => Err(invalid(format!(
-            "--user-uuid: '{uuid}' is not a user in {} (users: {})",
-            path.display(),
+            "--user-uuid: '{uuid}' is not a user in {name} (users: {})",
             fixture
                 .users
                 .iter()
@@ -86,53 +167,179 @@ fn by_uuid(path: &std::path::Path, uuid: &str) -> Result<User> {
     }
 }
 
-/// Write one message; the condition makes a same-microsecond collision an error to retry
-/// instead of a silent overwrite.
-pub async fn put(ctx: &Ctx, group: &str, sender: &User, text: &str) -> Result<Message> {
-    let mut attempt = 1;
-    loop {
-        let message = Message {
-            message_group_uuid: group.to_string(),
-            created_at: timestamp(Utc::now()),
-            message_uuid: uuid::Uuid::new_v4().to_string(),
-            message: text.to_string(),
-            user_uuid: sender.uuid.clone(),
-            user_display_name: sender.display_name.clone(),
-            user_handle: sender.handle.clone(),
-        };
-        let item = message.to_item();
-        let size = item_size(&item);
-        if size > MAX_ITEM_BYTES {
-            return Err(invalid(format!(
-                "--message: the item would be {size} bytes, over DynamoDB's 400 KB ({MAX_ITEM_BYTES} bytes) item limit"
-            )));
+/// The conversation must exist (its GRP# rows, found through the group index) and the sender
+/// must be one of its participants: the rows' owners and the "other user" they name.
+async fn check_participant(ctx: &Ctx, group: &str, sender: &User) -> Result<()> {
+    let rows = group_rows(ctx, group).await?;
+    if rows.is_empty() {
+        return Err(Failure::NotFound(format!(
+            "conversation {group} has no GRP# rows in table '{}': it does not exist (seed it first, or pass --force to write test data anyway)",
+            ctx.db.table
+        ))
+        .into());
+    }
+    let mut participants: Vec<String> = Vec::new();
+    for row in &rows {
+        let owner = get_s(row, "pk").and_then(|pk| pk.strip_prefix(GRP_PREFIX));
+        for uuid in [owner, get_s(row, "user_uuid")].into_iter().flatten() {
+            let uuid = uuid.to_lowercase();
+            if !participants.contains(&uuid) {
+                participants.push(uuid);
+            }
         }
-        let result = ctx
-            .ddb()
+    }
+    if participants.contains(&sender.uuid.to_lowercase()) {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "{} ({}) is not a participant of conversation {group} (participants: {}); pass --force to write test data anyway",
+        sender.handle,
+        sender.uuid,
+        participants.join(", ")
+    )))
+}
+
+/// The GRP# rows of a conversation (message items carry no message_group_uuid, so the index
+/// holds only rows).
+async fn group_rows(ctx: &Ctx, group: &str) -> Result<Vec<Item>> {
+    let db = &ctx.db;
+    let mut rows = Vec::new();
+    let mut start: Option<Item> = None;
+    for _ in 0..MAX_GROUP_PAGES {
+        let mut retries = 0;
+        let page = Backoff::default()
+            .call(&db.cancel, &mut retries, || {
+                db.dynamodb
+                    .query()
+                    .table_name(&db.table)
+                    .index_name(GROUP_INDEX)
+                    .key_condition_expression("message_group_uuid = :g")
+                    .expression_attribute_values(":g", AttributeValue::S(group.to_string()))
+                    .set_exclusive_start_key(start.clone())
+                    .customize()
+                    .config_override(sdk_retries_off())
+                    .send()
+            })
+            .await
+            .map_err(|stop| stopped(ctx, "Query", stop))
+            .with_context(|| format!("looking up conversation {group} in {GROUP_INDEX}"))?;
+        rows.extend(
+            page.items()
+                .iter()
+                .filter(|i| get_s(i, "pk").is_some_and(|pk| pk.starts_with(GRP_PREFIX)))
+                .cloned(),
+        );
+        match page.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return Ok(rows),
+        }
+    }
+    anyhow::bail!(
+        "conversation {group} has more than {MAX_GROUP_PAGES} pages of rows in {GROUP_INDEX}"
+    )
+}
+
+/// Write `message` at most once (see the module comment); returns it as stored.
+pub async fn put(ctx: &Ctx, mut message: Message) -> Result<Message> {
+    let db = &ctx.db;
+    let mut tries = Backoff::default().tries(&db.cancel);
+    let mut collisions = 0;
+    loop {
+        let result = db
+            .dynamodb
             .put_item()
-            .table_name(&ctx.table)
-            .set_item(Some(item))
+            .table_name(&db.table)
+            .set_item(Some(message.to_item()))
             .condition_expression("attribute_not_exists(pk)")
+            .customize()
+            .config_override(sdk_retries_off())
             .send()
             .await;
-        match result {
+        let err = match result {
             Ok(_) => return Ok(message),
-            Err(e)
-                if attempt < MAX_ATTEMPTS
-                    && e.as_service_error()
-                        .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                attempt += 1;
+            Err(e) => e,
+        };
+        if err
+            .as_service_error()
+            .is_some_and(|s| s.is_conditional_check_failed_exception())
+        {
+            if stored_is_ours(ctx, &message).await? {
+                return Ok(message);
             }
-            Err(e) => {
-                return Err(api_error(
-                    ctx.target(),
-                    "PutItem",
-                    Subject::Table(&ctx.table),
-                    e,
-                ))
+            collisions += 1;
+            if collisions >= MAX_COLLISIONS {
+                return Err(db.table_error("PutItem", err)).with_context(|| {
+                    format!("{collisions} other messages took this message's timestamp; nothing was written")
+                });
             }
+            // Nothing of ours is at the old key: take a fresh microsecond, same message_uuid.
+            message.created_at = timestamp(Utc::now());
+            continue;
         }
+        if !is_retryable(&err) {
+            return Err(db.table_error("PutItem", err));
+        }
+        if let Err(stop) = tries.pause(err).await {
+            return Err(match stop {
+                Stop::Cancelled(_) => Failure::Interrupted(format!(
+                    "interrupted while retrying PutItem; message {} may or may not have been written (check with get-conversation)",
+                    message.message_uuid
+                ))
+                .into(),
+                stop => {
+                    let attempts = tries.attempts();
+                    db.table_error("PutItem", stop.into_error()).context(format!(
+                        "PutItem failed {attempts} times; message {} may or may not have been written (check with get-conversation)",
+                        message.message_uuid
+                    ))
+                }
+            });
+        }
+    }
+}
+
+/// Read the item at the message's key (strongly consistent): is it the one we sent?
+async fn stored_is_ours(ctx: &Ctx, message: &Message) -> Result<bool> {
+    let db = &ctx.db;
+    let mut retries = 0;
+    let out = Backoff::default()
+        .call(&db.cancel, &mut retries, || {
+            db.dynamodb
+                .get_item()
+                .table_name(&db.table)
+                .key("pk", AttributeValue::S(msg_pk(&message.message_group_uuid)))
+                .key("sk", AttributeValue::S(message.created_at.clone()))
+                .consistent_read(true)
+                .projection_expression("message_uuid")
+                .customize()
+                .config_override(sdk_retries_off())
+                .send()
+        })
+        .await
+        .map_err(|stop| stopped(ctx, "GetItem", stop))
+        .context("checking whether an earlier attempt wrote the message")?;
+    Ok(out
+        .item()
+        .and_then(|i| get_s(i, "message_uuid"))
+        .is_some_and(|id| id == message.message_uuid))
+}
+
+fn stopped<E>(
+    ctx: &Ctx,
+    op: &str,
+    stop: Stop<
+        aws_sdk_dynamodb::error::SdkError<
+            E,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    >,
+) -> anyhow::Error
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match stop {
+        Stop::Cancelled(_) => Failure::Interrupted(format!("interrupted during {op}")).into(),
+        stop => ctx.db.table_error(op, stop.into_error()),
     }
 }
 

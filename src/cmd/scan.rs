@@ -1,7 +1,7 @@
 //! `ddb scan`: every item of the table, page by page, each page written out before the next is
 //! needed, so memory stays flat however big the table is.
 
-use std::io::{self, Write};
+use std::io::Write;
 
 use anyhow::Result;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -10,10 +10,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::Ctx;
-use crate::cli::OutputFormat;
-use crate::client::Target;
+use crate::db::Target;
 use crate::errors::{api_error, Subject};
 use crate::item::{item_to_plain, item_to_typed, to_plain, Item};
+use crate::output::OutputFormat;
 use crate::output::{self, Style};
 use crate::render;
 
@@ -63,6 +63,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             *n -= items.len() as u64;
         }
         sink.page(&items)?;
+        if output::stdout_closed() {
+            break; // `ddb scan | head`: nobody reads the rest
+        }
     }
     // Stop the segment readers before the last write: nothing more is wanted.
     drop(pages);
@@ -72,9 +75,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             let what = match &args.pk_prefix {
                 Some(p) => format!(
                     "no items with pk starting with '{p}' in table {}",
-                    ctx.table
+                    ctx.db.table
                 ),
-                None => format!("no items in table {}", ctx.table),
+                None => format!("no items in table {}", ctx.db.table),
             };
             output::line(what)?;
         } else {
@@ -115,9 +118,9 @@ impl ScanPages {
         };
         for s in 0..total {
             let segment = Segment {
-                client: ctx.ddb().clone(),
-                target: ctx.target().clone(),
-                table: ctx.table.clone(),
+                client: ctx.db.dynamodb.clone(),
+                target: ctx.db.target.clone(),
+                table: ctx.db.table.clone(),
                 pk_prefix: args.pk_prefix.clone(),
                 segment: (total > 1).then_some((s, total)),
                 page_limit,
@@ -293,8 +296,5 @@ impl Sink {
 }
 
 fn write_out(bytes: &[u8]) -> Result<()> {
-    let mut out = io::stdout().lock();
-    out.write_all(bytes)?;
-    out.flush()?;
-    Ok(())
+    output::with_stdout(|out| out.write_all(bytes))
 }

@@ -4,20 +4,22 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
-use aws_sdk_dynamodb::types::{IndexStatus, TableDescription, TableStatus};
+use anyhow::Result;
+use aws_sdk_dynamodb::types::TableDescription;
 use serde::Serialize;
 
 use super::{describe_table, drop, Ctx};
-use crate::errors::{api_error, Failure, Subject};
+use crate::errors::Failure;
 use crate::output;
-use crate::schema::{self, Schema};
+use crate::schema;
+use crate::table;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Schema file in CreateTable's JSON shape
-    #[arg(long, default_value = schema::DEFAULT_SCHEMA, value_name = "FILE")]
-    pub schema: PathBuf,
+    /// Schema file in CreateTable's JSON shape [default: the built-in schema, printed by
+    /// `ddb defaults schema`]
+    #[arg(long, env = "DDB_SCHEMA", value_name = "FILE")]
+    pub schema: Option<PathBuf>,
 
     /// Drop the table first if it exists (remote targets also need --yes)
     #[arg(long)]
@@ -46,30 +48,30 @@ struct Summary {
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     // Validate the file before anything touches the network.
-    let schema = schema::load(&args.schema)?;
+    let (schema, schema_name) = schema::load_or_builtin(args.schema.as_deref())?;
     let timeout = Duration::from_secs(args.wait_timeout);
     if args.recreate {
         ctx.confirm_destructive(
-            &format!("drop and recreate table '{}'", ctx.table),
+            &format!("drop and recreate table '{}'", ctx.db.table),
             args.yes,
         )?;
     }
     let start = Instant::now();
-    let existing = describe(ctx).await?;
+    let existing = table::describe(&ctx.db).await?;
     let outcome = match existing {
         Some(_) if args.recreate => {
             drop::delete_and_wait(ctx, timeout).await?;
-            create(ctx, &schema).await?;
+            table::create(&ctx.db, &schema).await?;
             "recreated"
         }
         Some(desc) => {
-            let differences = schema::diff(&schema.shape(), &schema::shape_of(&desc));
+            let differences = schema::diff(&schema.shape(), &schema::shape_of(&desc), &schema_name);
             if !differences.is_empty() {
                 return Err(Failure::Mismatch(format!(
                     "table '{}' exists at {} but differs from {}:\n  {}\n(use --recreate to drop and recreate it)",
-                    ctx.table,
-                    ctx.target().endpoint_label(),
-                    args.schema.display(),
+                    ctx.db.table,
+                    ctx.db.target.endpoint_label(),
+                    schema_name,
                     differences.join("\n  ")
                 ))
                 .into());
@@ -77,17 +79,17 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             "exists"
         }
         None => {
-            create(ctx, &schema).await?;
+            table::create(&ctx.db, &schema).await?;
             "created"
         }
     };
     let desc = wait_active(ctx, timeout).await?;
     let info = describe_table::TableInfo::from(&desc);
     let summary = Summary {
-        table: ctx.table.clone(),
+        table: ctx.db.table.clone(),
         outcome,
-        endpoint: ctx.target().endpoint_label(),
-        keys: schema::shape_of(&desc).keys.join(""),
+        endpoint: ctx.db.target.endpoint_label(),
+        keys: schema::shape_of(&desc).keys.to_string(),
         indexes: info
             .global_secondary_indexes
             .iter()
@@ -96,9 +98,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         stream: info
             .stream
             .view_type
-            .clone()
-            .filter(|_| info.stream.enabled)
-            .unwrap_or_else(|| "off".into()),
+            .map_or("off", schema::StreamView::as_str)
+            .to_string(),
         stream_arn: info.stream.arn.clone(),
         elapsed_ms: start.elapsed().as_millis() as u64,
     };
@@ -121,90 +122,14 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     output::line(format!("  stream  {}", summary.stream))
 }
 
-async fn describe(ctx: &Ctx) -> Result<Option<TableDescription>> {
-    match ctx
-        .ddb()
-        .describe_table()
-        .table_name(&ctx.table)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out.table),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(api_error(
-            ctx.target(),
-            "DescribeTable",
-            Subject::Table(&ctx.table),
-            e,
-        )),
-    }
-}
-
-async fn create(ctx: &Ctx, schema: &Schema) -> Result<()> {
-    let sdk = schema.to_sdk().context("schema")?;
-    let mut req = ctx
-        .ddb()
-        .create_table()
-        .table_name(&ctx.table)
-        .set_attribute_definitions(Some(sdk.attribute_definitions))
-        .set_key_schema(Some(sdk.key_schema))
-        .billing_mode(sdk.billing_mode)
-        .set_provisioned_throughput(sdk.provisioned_throughput)
-        .set_stream_specification(sdk.stream_specification);
-    if !sdk.global_secondary_indexes.is_empty() {
-        req = req.set_global_secondary_indexes(Some(sdk.global_secondary_indexes));
-    }
-    if !ctx.target().local {
-        // A shared environment's table should survive a stray delete.
-        req = req.deletion_protection_enabled(true);
-    }
-    req.send()
-        .await
-        .map_err(|e| api_error(ctx.target(), "CreateTable", Subject::Table(&ctx.table), e))?;
-    Ok(())
-}
-
-/// Poll DescribeTable until the table and every GSI are ACTIVE.
+/// Wait for ACTIVE with a spinner (hidden off a terminal).
 pub async fn wait_active(ctx: &Ctx, timeout: Duration) -> Result<TableDescription> {
-    let start = Instant::now();
-    let spinner = ctx
-        .style
-        .spinner(format!("waiting for table '{}' to be ACTIVE", ctx.table));
-    let mut delay = Duration::from_millis(50);
-    loop {
-        let desc = describe_table::fetch(ctx).await?;
-        let table_active = desc.table_status() == Some(&TableStatus::Active);
-        let pending: Vec<&str> = desc
-            .global_secondary_indexes()
-            .iter()
-            .filter(|g| g.index_status() != Some(&IndexStatus::Active))
-            .map(|g| g.index_name().unwrap_or("?"))
-            .collect();
-        if table_active && pending.is_empty() {
-            spinner.finish_and_clear();
-            return Ok(desc);
-        }
-        if start.elapsed() > timeout {
-            spinner.finish_and_clear();
-            bail!(
-                "table '{}' not ACTIVE after {}s (status {:?}, indexes not active: {})",
-                ctx.table,
-                timeout.as_secs(),
-                desc.table_status(),
-                pending.join(", ")
-            );
-        }
-        spinner.set_message(format!(
-            "waiting for table '{}' to be ACTIVE ({})",
-            ctx.table,
-            desc.table_status().map(|s| s.as_str()).unwrap_or("?")
-        ));
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(2));
-    }
+    let waiting = format!("waiting for table '{}' to be ACTIVE", ctx.db.table);
+    let spinner = ctx.style.spinner(waiting.clone());
+    let desc = table::wait_active(&ctx.db, timeout, &|status| {
+        spinner.set_message(format!("{waiting} ({status})"))
+    })
+    .await;
+    spinner.finish_and_clear();
+    desc
 }

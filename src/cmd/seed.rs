@@ -15,13 +15,14 @@ use serde::Serialize;
 use super::Ctx;
 use crate::errors::{api_error, Failure, Subject};
 use crate::fixture;
-use crate::interrupt::Interrupt;
 use crate::item::{get_s, Item};
 use crate::model::{msg_pk, GROUP_INDEX, GRP_PREFIX};
 use crate::output;
 use crate::retry::Backoff;
+use crate::schema::Needs;
 use crate::seed_plan::{self, Plan};
 use crate::synthetic::Spec;
+use crate::table;
 use crate::write::{self, WriteOptions, WriteOutcome, WriteReport};
 
 /// Measured on the 2-core dev box (shared, load ~6-10), 20,000 synthetic messages into a fresh,
@@ -36,7 +37,7 @@ const MAX_PAGES: usize = 1_000;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Fixture file [default: $DDB_FIXTURE or fixtures/seed.json]
+    /// Fixture file [default: $DDB_FIXTURE, else the built-in fixture (`ddb defaults fixture`)]
     #[arg(long, value_name = "FILE", conflicts_with = "synthetic")]
     pub fixture: Option<PathBuf>,
 
@@ -71,6 +72,11 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = Backoff::default().max_attempts,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: u32,
+
+    /// Confirm seeding a remote (non-loopback) target: seed overwrites items and deletes stale
+    /// items of earlier seeds
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// The end-of-run summary; other tools read these exact keys from `-o json`.
@@ -103,19 +109,31 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 spec.end = now;
             }
             spec.validate().map_err(Failure::InvalidInput)?;
-            // Listen only once the input is known good: Ctrl-C before that just quits.
-            let interrupt = Interrupt::watch("the batches in flight");
-            seed_synthetic(ctx, &interrupt, &spec, &opts).await
+            guard(ctx, args.yes).await?;
+            seed_synthetic(ctx, &spec, &opts).await
         }
         None => {
-            let path = args.fixture.unwrap_or_else(fixture::default_path);
-            let fixture = fixture::load(&path)?;
+            let (fixture, name) = fixture::load_chosen(args.fixture)?;
             let plan = seed_plan::plan(&fixture, now.unwrap_or_else(Utc::now))
-                .map_err(|msg| Failure::InvalidInput(format!("{}: {msg}", path.display())))?;
-            let interrupt = Interrupt::watch("the batches in flight");
-            seed_fixture(ctx, &interrupt, &plan, &opts).await
+                .map_err(|msg| Failure::InvalidInput(format!("{name}: {msg}")))?;
+            guard(ctx, args.yes).await?;
+            seed_fixture(ctx, &plan, &opts).await
         }
     }
+}
+
+/// Before the first write: a remote target needs `--yes` (seed overwrites, and deletes stale
+/// items of earlier seeds), and the table must have the model's keys.
+async fn guard(ctx: &Ctx, yes: bool) -> Result<()> {
+    ctx.confirm_destructive(
+        &format!(
+            "seed table '{}' (overwrites items and deletes stale items of earlier seeds)",
+            ctx.db.table
+        ),
+        yes,
+    )?;
+    table::check_model(&ctx.db, Needs::KeysAndGroupIndex).await?;
+    Ok(())
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>> {
@@ -123,22 +141,21 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>> {
         .map_err(|e| Failure::InvalidInput(format!("--now: {e:#}")).into())
 }
 
-async fn seed_fixture(
-    ctx: &Ctx,
-    interrupt: &Interrupt,
-    plan: &Plan,
-    opts: &WriteOptions,
-) -> Result<()> {
+async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()> {
     let start = Instant::now();
     let total = plan.item_count() as u64;
-    let outcome =
-        write_with_progress(ctx, interrupt, total, plan.items().map(write::put), opts).await;
+    let outcome = write_with_progress(ctx, total, plan.items().map(write::put), opts).await;
     let mut summary = summarize(
         &outcome.report,
         plan.message_count() as u64,
         plan.conversations.len() as u64,
         start.elapsed(),
     );
+    // Ctrl-C first: a batch stopped in its retry pause reports an error too, but the run
+    // was interrupted, not failed (exit 130, with exactly what landed).
+    if outcome.cancelled {
+        return interrupted(ctx, &summary, total);
+    }
     if let Some(err) = outcome.error {
         return fail(
             ctx,
@@ -148,26 +165,15 @@ async fn seed_fixture(
             outcome.report.written == 0 && !outcome.exhausted,
         );
     }
-    if outcome.cancelled {
-        return interrupted(ctx, &summary, total);
-    }
     // Only now that every new item is in place: remove what earlier runs left behind.
     let stale = stale_keys(ctx, plan).await?;
     if !stale.is_empty() {
         let n = stale.len() as u64;
-        let deleted = write::write_all(
-            ctx.ddb(),
-            ctx.target(),
-            &ctx.table,
-            stale.into_iter().map(write::delete),
-            opts,
-            interrupt.flag(),
-            &|_| {},
-        )
-        .await;
+        let deleted =
+            write::write_all(&ctx.db, stale.into_iter().map(write::delete), opts, &|_| {}).await;
         summary.retries += deleted.report.retries;
         summary.stale_deleted = deleted.report.written;
-        if let Some(err) = deleted.error {
+        if let Some(err) = deleted.error.filter(|_| !deleted.cancelled) {
             print_summary(ctx, &summary)?;
             return Err(Failure::Partial(format!(
                 "all {} items were written, but {} of {n} stale items from an earlier seed could not be deleted: {err:#}",
@@ -187,17 +193,14 @@ async fn seed_fixture(
     print_summary(ctx, &summary)
 }
 
-async fn seed_synthetic(
-    ctx: &Ctx,
-    interrupt: &Interrupt,
-    spec: &Spec,
-    opts: &WriteOptions,
-) -> Result<()> {
+async fn seed_synthetic(ctx: &Ctx, spec: &Spec, opts: &WriteOptions) -> Result<()> {
     let start = Instant::now();
     let total = spec.total_items();
-    let outcome =
-        write_with_progress(ctx, interrupt, total, spec.items().map(write::put), opts).await;
+    let outcome = write_with_progress(ctx, total, spec.items().map(write::put), opts).await;
     let summary = summarize(&outcome.report, spec.messages, spec.groups, start.elapsed());
+    if outcome.cancelled {
+        return interrupted(ctx, &summary, total);
+    }
     match outcome.error {
         Some(err) => fail(
             ctx,
@@ -206,29 +209,18 @@ async fn seed_synthetic(
             err,
             outcome.report.written == 0 && !outcome.exhausted,
         ),
-        None if outcome.cancelled => interrupted(ctx, &summary, total),
         None => print_summary(ctx, &summary),
     }
 }
 
 async fn write_with_progress(
     ctx: &Ctx,
-    interrupt: &Interrupt,
     total: u64,
     requests: impl Iterator<Item = aws_sdk_dynamodb::types::WriteRequest>,
     opts: &WriteOptions,
 ) -> WriteOutcome {
     let bar = ctx.style.progress(total, "items");
-    let outcome = write::write_all(
-        ctx.ddb(),
-        ctx.target(),
-        &ctx.table,
-        requests,
-        opts,
-        interrupt.flag(),
-        &|n| bar.inc(n),
-    )
-    .await;
+    let outcome = write::write_all(&ctx.db, requests, opts, &|n| bar.inc(n)).await;
     bar.finish_and_clear();
     outcome
 }
@@ -238,7 +230,7 @@ fn interrupted(ctx: &Ctx, summary: &Summary, total: u64) -> Result<()> {
     print_summary(ctx, summary)?;
     Err(Failure::Interrupted(format!(
         "interrupted: {} of {total} items written to '{}', {} not written; run the same seed again to finish (it never duplicates)",
-        summary.items_written, ctx.table, summary.failed_items
+        summary.items_written, ctx.db.table, summary.failed_items
     ))
     .into())
 }
@@ -254,12 +246,15 @@ fn fail(
     nothing_written: bool,
 ) -> Result<()> {
     if nothing_written {
-        return Err(err.context(format!("seeding table '{}': no items written", ctx.table)));
+        return Err(err.context(format!(
+            "seeding table '{}': no items written",
+            ctx.db.table
+        )));
     }
     print_summary(ctx, summary)?;
     Err(Failure::Partial(format!(
         "{} of {total} items were NOT written to '{}' ({} written, {} retries): {err:#}",
-        summary.failed_items, ctx.table, summary.items_written, summary.retries
+        summary.failed_items, ctx.db.table, summary.items_written, summary.retries
     ))
     .into())
 }
@@ -291,7 +286,7 @@ fn print_summary(ctx: &Ctx, s: &Summary) -> Result<()> {
         s.items_written,
         s.messages,
         s.groups,
-        ctx.table,
+        ctx.db.table,
         s.elapsed_ms as f64 / 1000.0,
         s.items_per_sec.round(),
         s.retries
@@ -348,9 +343,10 @@ async fn query_keys(ctx: &Ctx, index: Option<&str>, attr: &str, value: &str) -> 
     let mut start: Option<Item> = None;
     for _ in 0..MAX_PAGES {
         let out = ctx
-            .ddb()
+            .db
+            .dynamodb
             .query()
-            .table_name(&ctx.table)
+            .table_name(&ctx.db.table)
             .set_index_name(index.map(str::to_string))
             .key_condition_expression("#k = :v")
             .expression_attribute_names("#k", attr)
@@ -363,10 +359,10 @@ async fn query_keys(ctx: &Ctx, index: Option<&str>, attr: &str, value: &str) -> 
             .await
             .map_err(|e| {
                 let subject = match index {
-                    Some(i) => Subject::Index(&ctx.table, i),
-                    None => Subject::Table(&ctx.table),
+                    Some(i) => Subject::Index(&ctx.db.table, i),
+                    None => Subject::Table(&ctx.db.table),
                 };
-                api_error(ctx.target(), "Query", subject, e)
+                api_error(&ctx.db.target, "Query", subject, e)
             })
             .with_context(|| {
                 format!("looking for stale items of an earlier seed ({attr} = {value})")

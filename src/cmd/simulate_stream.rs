@@ -11,10 +11,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::Ctx;
-use crate::cli::OutputFormat;
 use crate::errors::Failure;
 use crate::handler::{Handler, Outcome, RecordResult};
-use crate::interrupt::Interrupt;
+use crate::output::OutputFormat;
 use crate::output::{self, Style};
 use crate::stream_record::{self, StreamRecord};
 use crate::stream_source::{self, Checkpoint, Next, Reader, StartAt};
@@ -57,20 +56,21 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let started = Instant::now();
-    let interrupt = Interrupt::watch("the current record");
-    let handler = Handler::new(ctx.ddb(), &ctx.table).concurrency(args.concurrency.into());
+    let cancel = ctx.db.cancel.clone();
+    let handler = Handler::new(&ctx.db).concurrency(args.concurrency.into());
     let mut report = Report::new(ctx.style, started);
 
     if let Some(path) = &args.event {
         // Everything is parsed and checked before the first write.
         let records = read_event(path)?;
-        let results = handler.handle_batch(&records, interrupt.flag()).await;
+        crate::table::check_model(&ctx.db, crate::schema::Needs::KeysAndGroupIndex).await?;
+        let results = handler.handle_batch(&records).await;
         for (rec, r) in records.iter().zip(&results) {
             if let Some(r) = r {
                 report.record(rec, None, r)?;
             }
         }
-        let interrupted = results.iter().any(Option::is_none);
+        let interrupted = cancel.is_cancelled();
         report.finish(json!({"source": "event", "event": path}), interrupted)?;
         if interrupted {
             return Err(Failure::Interrupted(
@@ -82,7 +82,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     }
 
     let from = args.from.unwrap_or(StartAt::TrimHorizon);
-    let arn = stream_source::find_stream(ctx).await?;
+    crate::table::check_model(&ctx.db, crate::schema::Needs::KeysAndGroupIndex).await?;
+    let arn = stream_source::find_stream(&ctx.db).await?;
     let checkpoint = open_checkpoint(&args, &arn)?;
     let resumed = !checkpoint.shards.is_empty();
     if ctx.verbose > 0 {
@@ -94,7 +95,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         output::note(format!("ddb: reading stream {arn} from {at}"));
     }
     let mut reader = Reader::new(
-        ctx,
+        &ctx.db,
         arn.clone(),
         checkpoint,
         from,
@@ -103,12 +104,12 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     );
     let poll = Duration::from_millis(args.poll_interval);
     loop {
-        if interrupt.raised() {
+        if cancel.is_cancelled() {
             break;
         }
         match reader.next().await? {
             Next::Batch(batch) => {
-                let results = handler.handle_batch(&batch.records, interrupt.flag()).await;
+                let results = handler.handle_batch(&batch.records).await;
                 for (rec, r) in batch.records.iter().zip(&results) {
                     if let Some(r) = r {
                         report.record(rec, Some(&batch.shard_id), r)?;
@@ -127,7 +128,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             Next::Idle => {
                 tokio::select! {
                     _ = tokio::time::sleep(poll) => {}
-                    _ = interrupt.wake.notified() => {}
+                    _ = cancel.cancelled() => {}
                 }
             }
             Next::End => break,
@@ -144,7 +145,11 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         "get_records_calls": reader.get_records_calls,
         "checkpoint": args.checkpoint,
     });
-    report.finish(source, interrupt.raised())?;
+    let interrupted = cancel.is_cancelled();
+    report.finish(source, interrupted)?;
+    if interrupted {
+        return Err(Failure::Interrupted("interrupted after the records in flight".into()).into());
+    }
     report.exit_status()
 }
 

@@ -374,3 +374,39 @@ pub fn read_lines(path: &Path) -> Vec<String> {
         .map(|l| l.expect("line"))
         .collect()
 }
+
+/// Both GRP# rows of a conversation between users `a` and `b` (uuids from fixtures/seed.json),
+/// as seed or the app's create-message-group path writes them: each owner's row names the
+/// other user. For tests that need a conversation to exist without running seed.
+pub fn group_rows(group: &str, a: &str, b: &str, sk: &str) -> Vec<Item> {
+    let fixture: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("fixtures/seed.json")).expect("fixture"),
+    )
+    .expect("fixture JSON");
+    let user = |uuid: &str| {
+        fixture["users"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .find(|u| u["uuid"] == uuid)
+            .unwrap_or_else(|| panic!("{uuid} is not a fixture user"))
+            .clone()
+    };
+    let row = |owner: &str, other: &str| -> Item {
+        let o = user(other);
+        let text = |v: &serde_json::Value| AttributeValue::S(v.as_str().expect("text").to_string());
+        [
+            ("pk", AttributeValue::S(format!("GRP#{owner}"))),
+            ("sk", AttributeValue::S(sk.to_string())),
+            ("message_group_uuid", AttributeValue::S(group.to_string())),
+            ("message", AttributeValue::S("hello".to_string())),
+            ("user_uuid", AttributeValue::S(other.to_string())),
+            ("user_display_name", text(&o["display_name"])),
+            ("user_handle", text(&o["handle"])),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    };
+    vec![row(a, b), row(b, a)]
+}

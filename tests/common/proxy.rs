@@ -40,6 +40,16 @@ pub struct Faults {
     /// Share of TransactWriteItems answered with TransactionCanceledException
     /// (one TransactionConflict reason per TransactItem).
     pub transaction_conflict: f64,
+    /// Share where the request is forwarded (so it takes effect upstream) and then the
+    /// connection is closed without passing the response on: a lost response.
+    pub drop_response: f64,
+    /// Share of GetRecords calls answered at once with no records and the same iterator as
+    /// NextShardIterator, as real DynamoDB Streams may do before a shard's records.
+    pub empty_records: f64,
+    /// Share of GetRecords calls answered 400 ExpiredIteratorException.
+    pub expired_iterator: f64,
+    /// Share of GetShardIterator and GetRecords calls answered 400 TrimmedDataAccessException.
+    pub trimmed: f64,
     /// Operation names (the part after '.' in X-Amz-Target) that may get faults;
     /// empty means every operation.
     pub targets: Vec<String>,
@@ -61,6 +71,10 @@ pub struct Stats {
     pub unprocessed_requests: u64,
     pub unprocessed_items: u64,
     pub conflicts: u64,
+    pub responses_dropped: u64,
+    pub empty_records: u64,
+    pub expired_iterators: u64,
+    pub trimmed: u64,
 }
 
 pub struct FaultProxy {
@@ -191,6 +205,10 @@ impl State {
 enum Action {
     Forward,
     Drop,
+    DropResponse,
+    EmptyRecords,
+    Expired,
+    Trimmed,
     Throttle,
     ServerError(u16),
     Unprocessed(BatchSplit),
@@ -218,6 +236,18 @@ fn decide(
     let action = if st.roll(f.drop_connection) {
         st.stats.dropped += 1;
         Action::Drop
+    } else if st.roll(f.drop_response) {
+        st.stats.responses_dropped += 1;
+        Action::DropResponse
+    } else if op == "GetRecords" && st.roll(f.empty_records) {
+        st.stats.empty_records += 1;
+        Action::EmptyRecords
+    } else if op == "GetRecords" && st.roll(f.expired_iterator) {
+        st.stats.expired_iterators += 1;
+        Action::Expired
+    } else if matches!(op, "GetRecords" | "GetShardIterator") && st.roll(f.trimmed) {
+        st.stats.trimmed += 1;
+        Action::Trimmed
     } else if st.roll(f.throttle) {
         st.stats.throttled += 1;
         Action::Throttle
@@ -346,6 +376,28 @@ async fn serve_connection(socket: TcpStream, ctx: Arc<Ctx>) {
             // Returning drops both socket halves: the client sees the connection
             // close with no response, like a network failure mid-request.
             Action::Drop => return,
+            Action::DropResponse => {
+                // The write happens upstream; the client never hears of it.
+                let _ = forward(&ctx, &req, &req.body).await;
+                return;
+            }
+            Action::EmptyRecords => {
+                let iterator = serde_json::from_slice::<Value>(&req.body)
+                    .ok()
+                    .and_then(|b| b.get("ShardIterator").cloned())
+                    .unwrap_or(Value::Null);
+                reply(200, json!({"Records": [], "NextShardIterator": iterator}))
+            }
+            Action::Expired => aws_error(
+                400,
+                "ExpiredIteratorException",
+                "Iterator expired. The iterator was created over 15 minutes ago.",
+            ),
+            Action::Trimmed => aws_error(
+                400,
+                "TrimmedDataAccessException",
+                "The operation attempted to read past the oldest stream record in a shard.",
+            ),
             Action::Throttle => aws_error(
                 400,
                 "ProvisionedThroughputExceededException",

@@ -1,0 +1,79 @@
+//! The database handle every library module takes: both SDK clients, the table, where they
+//! point, and the run's cancellation token. Built once per process by `client::build`; nothing
+//! here knows about the command line.
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use tokio_util::sync::CancellationToken;
+
+use crate::errors::{api_error, Subject};
+
+/// The resolved target of this run, printed by `--verbose` and used in error messages.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// `None` means the SDK's default endpoint for the region (real AWS).
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub profile: Option<String>,
+    /// A loopback endpoint: dummy credentials, and destructive commands need no `--yes`.
+    pub local: bool,
+}
+
+impl Target {
+    pub fn endpoint_label(&self) -> String {
+        match &self.endpoint {
+            Some(e) => e.clone(),
+            None => format!("AWS DynamoDB ({})", self.region),
+        }
+    }
+}
+
+/// Clients, table and target of one run. Cheap to clone (the SDK clients are `Arc`s), so a
+/// handle for another table is `db.with_table(name)`.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub streams: aws_sdk_dynamodbstreams::Client,
+    pub table: String,
+    pub target: Target,
+    /// Cancelled by the first Ctrl-C: retry pauses end at once and long-running work stops
+    /// taking new units, so every command can report exactly what it did and exit 130.
+    pub cancel: CancellationToken,
+}
+
+impl Db {
+    pub fn with_table(&self, table: &str) -> Db {
+        Db {
+            table: table.to_string(),
+            ..self.clone()
+        }
+    }
+
+    pub fn cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// An SDK error from `op` on this handle's table, as one classified line.
+    pub fn table_error<E, R>(&self, op: &str, err: SdkError<E, R>) -> anyhow::Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        api_error(&self.target, op, Subject::Table(&self.table), err)
+    }
+
+    /// "endpoint …, region …, table … (local|remote)", for `-v` and confirmations.
+    pub fn describe(&self) -> String {
+        let t = &self.target;
+        format!(
+            "endpoint {}, region {}{}, table {}{}",
+            t.endpoint_label(),
+            t.region,
+            t.profile
+                .as_ref()
+                .map(|p| format!(", profile {p}"))
+                .unwrap_or_default(),
+            self.table,
+            if t.local { " (local)" } else { " (remote)" }
+        )
+    }
+}

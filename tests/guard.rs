@@ -1,0 +1,291 @@
+//! Checked once, before anything is written (issue 9 item 7, issue 8 item 5): every command
+//! that reads or writes the model refuses a table whose keys differ from it (exit 5, naming
+//! the difference), and seed on a remote target needs --yes.
+
+mod common;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use common::{bare_ddb, run, TestEnv, MAIN_GROUP};
+
+/// A table created behind ddb's back with these (name, type) keys, HASH first.
+fn table_with_keys(label: &str, keys: &[(&str, ScalarAttributeType)]) -> TestEnv {
+    let env = TestEnv::new(label);
+    env.block_on(async {
+        let mut req = env
+            .client()
+            .create_table()
+            .table_name(&env.table)
+            .billing_mode(BillingMode::PayPerRequest);
+        for (i, (name, t)) in keys.iter().enumerate() {
+            let key_type = if i == 0 {
+                KeyType::Hash
+            } else {
+                KeyType::Range
+            };
+            req = req
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(*name)
+                        .attribute_type(t.clone())
+                        .build()
+                        .unwrap(),
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(*name)
+                        .key_type(key_type)
+                        .build()
+                        .unwrap(),
+                );
+        }
+        req.send().await.expect("create_table");
+    });
+    env
+}
+
+/// Every command that reads or writes the model, with arguments that would otherwise work.
+fn model_commands(dir: &std::path::Path) -> Vec<Vec<String>> {
+    let event = common::write_temp(dir, "event.json", r#"{"Records": []}"#);
+    let cmds: Vec<Vec<&str>> = vec![
+        vec!["seed"],
+        vec!["seed", "--synthetic", "20", "--groups", "2"],
+        vec![
+            "put-message",
+            "--group",
+            MAIN_GROUP,
+            "--handle",
+            "bayko",
+            "--message",
+            "hi",
+        ],
+        vec![
+            "put-message",
+            "--group",
+            MAIN_GROUP,
+            "--handle",
+            "bayko",
+            "--message",
+            "hi",
+            "--force",
+        ],
+        vec!["get-conversation", MAIN_GROUP],
+        vec!["list-conversations", "--handle", "andrewbrown"],
+        vec!["simulate-stream", "--event", event.to_str().unwrap()],
+        vec!["simulate-stream", "--from", "trim-horizon"],
+    ];
+    cmds.into_iter()
+        .map(|c| c.into_iter().map(str::to_string).collect())
+        .collect()
+}
+
+fn every_command_refuses(env: &TestEnv, table_keys: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    for args in model_commands(dir.path()) {
+        let r = run(env.ddb().args(&args));
+        assert_eq!(
+            r.code, 5,
+            "{args:?} on a [{table_keys}] table: {}",
+            r.stderr
+        );
+        let want =
+            format!("key schema: the model has [pk HASH S, sk RANGE S], table has [{table_keys}]");
+        assert!(
+            r.stderr.contains(&want),
+            "{args:?}: want {want:?} in:\n{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(&format!("table '{}'", env.table)),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty(), "{args:?} printed: {}", r.stdout);
+        assert_eq!(env.count(), 0, "{args:?} wrote into a mismatched table");
+    }
+}
+
+#[test]
+fn a_table_with_only_a_partition_key_is_refused_by_every_model_command() {
+    let env = table_with_keys("guard-pk-only", &[("pk", ScalarAttributeType::S)]);
+    every_command_refuses(&env, "pk HASH S");
+}
+
+#[test]
+fn a_numeric_sort_key_is_refused_by_every_model_command() {
+    let env = table_with_keys(
+        "guard-sk-n",
+        &[
+            ("pk", ScalarAttributeType::S),
+            ("sk", ScalarAttributeType::N),
+        ],
+    );
+    every_command_refuses(&env, "pk HASH S, sk RANGE N");
+}
+
+#[test]
+fn other_key_names_are_refused_too() {
+    let env = table_with_keys(
+        "guard-names",
+        &[
+            ("PK", ScalarAttributeType::S),
+            ("SK", ScalarAttributeType::S),
+        ],
+    );
+    let r = run(env
+        .ddb()
+        .args(["list-conversations", "--handle", "andrewbrown"]));
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("table has [PK HASH S, SK RANGE S]"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Keys right but no group index: what needs the index (seed, put-message, the handler) is
+/// refused; what only reads by key works, and put-message --force writes without the lookup.
+#[test]
+fn commands_that_find_rows_through_the_group_index_need_it() {
+    let env = table_with_keys(
+        "guard-no-gsi",
+        &[
+            ("pk", ScalarAttributeType::S),
+            ("sk", ScalarAttributeType::S),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let event = common::write_temp(dir.path(), "event.json", r#"{"Records": []}"#);
+    let needs_index: Vec<Vec<&str>> = vec![
+        vec!["seed"],
+        vec!["seed", "--synthetic", "20", "--groups", "2"],
+        vec![
+            "put-message",
+            "--group",
+            MAIN_GROUP,
+            "--handle",
+            "bayko",
+            "--message",
+            "hi",
+        ],
+        vec!["simulate-stream", "--event", event.to_str().unwrap()],
+    ];
+    for args in needs_index {
+        let r = run(env.ddb().args(&args));
+        assert_eq!(r.code, 5, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("index 'message-group-sk-index': in the model, missing from the table"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("key schema"), "{args:?}: {}", r.stderr);
+        assert_eq!(env.count(), 0, "{args:?} wrote");
+    }
+    run(env.ddb().args(["get-conversation", MAIN_GROUP])).ok();
+    run(env
+        .ddb()
+        .args(["list-conversations", "--handle", "andrewbrown"]))
+    .ok();
+    run(env.ddb().args([
+        "put-message",
+        "--group",
+        MAIN_GROUP,
+        "--handle",
+        "bayko",
+        "--message",
+        "hi",
+        "--force",
+    ]))
+    .ok();
+    assert_eq!(env.count(), 1);
+}
+
+#[test]
+fn describe_table_reports_the_same_differences_as_schema_load() {
+    let env = table_with_keys(
+        "guard-describe",
+        &[
+            ("pk", ScalarAttributeType::S),
+            ("sk", ScalarAttributeType::N),
+        ],
+    );
+    let d = run(env.ddb().args(["describe-table", "-o", "json"])).json();
+    let differences: Vec<String> = d["schema_differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        differences,
+        [
+            "key schema: the built-in schema has [pk HASH S, sk RANGE S], table has [pk HASH S, sk RANGE N]",
+            "index 'message-group-sk-index': in the built-in schema, missing from the table",
+            "stream: the built-in schema has NEW_IMAGE, table has off",
+        ]
+    );
+    assert_eq!(d["key_schema"][1]["key_type"], "RANGE");
+    assert_eq!(d["key_schema"][1]["attribute_type"], "N");
+    assert_eq!(d["billing"]["mode"], "PAY_PER_REQUEST");
+    // schema-load says the same, line for line, and exits 5.
+    let r = run(env.ddb().arg("schema-load"));
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    for line in &differences {
+        assert!(
+            r.stderr.contains(line.as_str()),
+            "{line:?} not in {}",
+            r.stderr
+        );
+    }
+    // A table made by schema-load matches.
+    let ok = TestEnv::with_table("guard-describe-ok");
+    let d = run(ok.ddb().args(["describe-table", "-o", "json"])).json();
+    assert_eq!(d["schema_differences"], serde_json::json!([]));
+    let text = run(ok.ddb().arg("describe-table")).ok();
+    assert!(
+        text.contains("same keys, indexes and stream as the built-in schema"),
+        "{text}"
+    );
+}
+
+/// Seed overwrites and deletes stale items: a remote target needs --yes, refused before any
+/// request (here there are no credentials at all, so any request would fail with exit 3).
+#[test]
+fn remote_seed_refuses_without_yes_before_any_request() {
+    for args in [vec!["seed"], vec!["seed", "--synthetic", "10"]] {
+        let r = run(bare_ddb()
+            .args(["--region", "eu-west-1", "--table", "prod-messages"])
+            .args(&args));
+        assert_eq!(r.code, 6, "{args:?}: {}", r.stderr);
+        for needle in [
+            "refusing to seed table 'prod-messages'",
+            "deletes stale items",
+            "region eu-west-1",
+            "--yes",
+        ] {
+            assert!(
+                r.stderr.contains(needle),
+                "{args:?}: missing {needle:?} in {}",
+                r.stderr
+            );
+        }
+        assert!(r.stdout.is_empty());
+    }
+    // With --yes the guard lets it through to the first request, which finds no credentials.
+    let r = run(bare_ddb().args([
+        "--region",
+        "eu-west-1",
+        "--table",
+        "prod-messages",
+        "seed",
+        "--yes",
+    ]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no AWS credentials for DescribeTable"),
+        "{}",
+        r.stderr
+    );
+}

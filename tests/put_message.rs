@@ -1,0 +1,301 @@
+//! `ddb put-message`: at most one message per run even when responses are lost (issue 8,
+//! repro 6), the conversation and sender checks with `--force`, and `--message-file` up to
+//! and over DynamoDB's 400 KB item limit (issue 9, item 4).
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+
+use common::proxy::{FaultProxy, Faults};
+use common::{group_rows, run, s, TestEnv, ANDREW, BAYKO, MAIN_GROUP};
+
+/// A table with the main conversation's two GRP# rows (andrewbrown and bayko).
+fn with_conversation(label: &str) -> TestEnv {
+    let env = TestEnv::with_table(label);
+    env.put_items(group_rows(
+        MAIN_GROUP,
+        ANDREW,
+        BAYKO,
+        "2026-01-01T00:00:00.000000+00:00",
+    ));
+    env
+}
+
+fn messages(env: &TestEnv, group: &str) -> Vec<common::Item> {
+    env.query_pk(&format!("MSG#{group}"))
+}
+
+/// PutItem commits, its response is lost `lost` times in a row; ddb must end with exactly one
+/// message, the one it printed.
+fn lost_responses(lost: u32) {
+    let env = with_conversation(&format!("put-lost-{lost}"));
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        Faults {
+            drop_response: 1.0,
+            targets: vec!["PutItem".into()],
+            max_consecutive: lost,
+            ..Faults::default()
+        },
+    );
+    let r = run(env.ddb_via(&proxy.endpoint()).args([
+        "-o",
+        "json",
+        "put-message",
+        "--group",
+        MAIN_GROUP,
+        "--handle",
+        "bayko",
+        "--message",
+        "exactly once",
+    ]));
+    // The count first: the bug this guards against is a second message, whatever the exit.
+    let stored = messages(&env, MAIN_GROUP);
+    assert_eq!(
+        stored.len(),
+        1,
+        "lost responses wrote more than one message (exit {}: {}): {stored:?}",
+        r.code,
+        r.stderr
+    );
+    let out = r.json();
+    let stats = proxy.stats();
+    assert_eq!(stats.responses_dropped, u64::from(lost), "{stats:?}");
+    assert_eq!(s(&stored[0], "message"), "exactly once");
+    assert_eq!(
+        out["message_uuid"].as_str(),
+        Some(s(&stored[0], "message_uuid").as_str())
+    );
+    assert_eq!(out["sk"].as_str(), Some(s(&stored[0], "sk").as_str()));
+    // The GRP# rows are the handler's business: still the two seeded ones.
+    assert_eq!(env.count(), 3);
+}
+
+#[test]
+fn a_lost_put_response_never_writes_a_second_message() {
+    lost_responses(1);
+}
+
+#[test]
+fn lost_responses_in_a_row_still_write_one_message() {
+    lost_responses(3);
+}
+
+#[test]
+fn the_conversation_must_exist_and_the_sender_take_part() {
+    let env = with_conversation("put-guard");
+    let stranger_group = "0e4d2a9c-1111-4222-8333-944445555666";
+    let r = run(env.ddb().args([
+        "put-message",
+        "--group",
+        stranger_group,
+        "--handle",
+        "bayko",
+        "--message",
+        "into the void",
+    ]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "conversation {stranger_group} has no GRP# rows in table '{}'",
+            env.table
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--force"), "{}", r.stderr);
+    // jinx is a fixture user, but not one of the main conversation's two participants.
+    let r = run(env.ddb().args([
+        "put-message",
+        "--group",
+        MAIN_GROUP,
+        "--handle",
+        "jinx",
+        "--message",
+        "hi from a stranger",
+    ]));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "jinx (23f8d56d-9ff3-4a2e-b274-19650aabcf6f) is not a participant of conversation {MAIN_GROUP}"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(ANDREW) && r.stderr.contains(BAYKO),
+        "{}",
+        r.stderr
+    );
+    assert!(messages(&env, MAIN_GROUP).is_empty());
+    assert!(messages(&env, stranger_group).is_empty());
+    assert_eq!(env.count(), 2, "only the two rows");
+
+    // Both participants may write, and --force writes deliberate test data anyway.
+    for handle in ["andrewbrown", "bayko"] {
+        run(env.ddb().args([
+            "put-message",
+            "--group",
+            MAIN_GROUP,
+            "--handle",
+            handle,
+            "--message",
+            "hi",
+        ]))
+        .ok();
+    }
+    run(env.ddb().args([
+        "put-message",
+        "--group",
+        MAIN_GROUP,
+        "--handle",
+        "jinx",
+        "--message",
+        "test",
+        "--force",
+    ]))
+    .ok();
+    run(env.ddb().args([
+        "put-message",
+        "--group",
+        stranger_group,
+        "--handle",
+        "bayko",
+        "--message",
+        "t",
+        "--force",
+    ]))
+    .ok();
+    assert_eq!(messages(&env, MAIN_GROUP).len(), 3);
+    assert_eq!(messages(&env, stranger_group).len(), 1);
+    assert_eq!(env.count(), 6);
+}
+
+#[test]
+fn message_file_and_stdin_carry_long_messages() {
+    let env = with_conversation("put-file");
+    let dir = tempfile::tempdir().unwrap();
+    // 300 KB of text with a line break inside and the usual newline at the end of the file.
+    let long = format!("{}\nsecond line", "x".repeat(300_000));
+    let path = common::write_temp(dir.path(), "long.txt", &format!("{long}\n"));
+    run(env
+        .ddb()
+        .args([
+            "put-message",
+            "--group",
+            MAIN_GROUP,
+            "--handle",
+            "bayko",
+            "--message-file",
+        ])
+        .arg(&path))
+    .ok();
+    let stored = messages(&env, MAIN_GROUP);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        s(&stored[0], "message"),
+        long,
+        "one trailing newline dropped, the rest kept"
+    );
+
+    // From stdin.
+    let mut child = env
+        .ddb()
+        .args([
+            "put-message",
+            "--group",
+            MAIN_GROUP,
+            "--handle",
+            "andrewbrown",
+            "--message-file",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from a pipe\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let texts: Vec<String> = messages(&env, MAIN_GROUP)
+        .iter()
+        .map(|m| s(m, "message"))
+        .collect();
+    assert!(texts.contains(&"from a pipe".to_string()), "{texts:?}");
+    assert_eq!(texts.len(), 2);
+}
+
+#[test]
+fn a_message_over_400_kb_exits_8_and_writes_nothing() {
+    let env = with_conversation("put-too-big");
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::write_temp(dir.path(), "huge.txt", &"y".repeat(400 * 1024));
+    let r = run(env
+        .ddb()
+        .args([
+            "put-message",
+            "--group",
+            MAIN_GROUP,
+            "--handle",
+            "bayko",
+            "--message-file",
+        ])
+        .arg(&path));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--message-file: the item would be")
+            && r.stderr
+                .contains("over DynamoDB's 400 KB (409600 bytes) item limit"),
+        "{}",
+        r.stderr
+    );
+    assert!(messages(&env, MAIN_GROUP).is_empty());
+    assert_eq!(env.count(), 2);
+
+    let missing = dir.path().join("nope.txt");
+    let r = run(env
+        .ddb()
+        .args([
+            "put-message",
+            "--group",
+            MAIN_GROUP,
+            "--handle",
+            "bayko",
+            "--message-file",
+        ])
+        .arg(&missing));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--message-file: cannot read"),
+        "{}",
+        r.stderr
+    );
+    let r = run(env.ddb().args([
+        "put-message",
+        "--group",
+        MAIN_GROUP,
+        "--handle",
+        "bayko",
+        "--message",
+        "a",
+        "--message-file",
+        "-",
+    ]));
+    assert_eq!(
+        r.code, 2,
+        "--message and --message-file together: {}",
+        r.stderr
+    );
+    assert_eq!(env.count(), 2);
+}
