@@ -139,6 +139,7 @@ pub enum Command {
         after_help = "Examples:\n  ddb lambda template > ddb-stack.yaml\n  ddb --local lambda      # under a Runtime API emulator (it sets AWS_LAMBDA_RUNTIME_API...)\n  just lambda-zip         # the deployment zip, target/lambda/ddb/bootstrap.zip"
     )]
     Lambda(cmd::lambda::Args),
+
     /// Print the built-in schema or seed fixture, to start your own --schema / --fixture [API: none]
     #[command(
         after_help = "Examples:\n  ddb defaults schema > schema.json\n  ddb defaults fixture > seed.json && DDB_FIXTURE=seed.json ddb --local seed"
