@@ -124,7 +124,7 @@ pub enum Command {
 
     /// Run the stream handler (access pattern D) on an event file or the table's stream [API: Query, TransactWriteItems; DescribeTable, DescribeStream, GetShardIterator, GetRecords]
     #[command(
-        after_help = "Examples:\n  ddb --local simulate-stream --from trim-horizon\n  ddb --local simulate-stream --event event.json\n  ddb --local simulate-stream --event - -o json < event.json\n  ddb --local simulate-stream --from latest --follow --checkpoint .ddb-checkpoint.json"
+        after_help = "Examples:\n  ddb --local simulate-stream --from trim-horizon\n  ddb --local simulate-stream --event event.json\n  ddb --local simulate-stream --event - -o json < event.json\n  ddb --local simulate-stream --from latest --follow --checkpoint .ddb-checkpoint.json\n  ddb --local simulate-stream --from trim-horizon --checkpoint cp.json --dead-letter failed.ndjson"
     )]
     SimulateStream(cmd::simulate_stream::Args),
 

@@ -177,6 +177,11 @@ pub fn sdk_retries_off() -> aws_sdk_dynamodb::config::Builder {
     aws_sdk_dynamodb::config::Builder::default().retry_config(RetryConfig::disabled())
 }
 
+/// The same for the DynamoDB Streams client (the stream reader retries with `Backoff`).
+pub fn streams_retries_off() -> aws_sdk_dynamodbstreams::config::Builder {
+    aws_sdk_dynamodbstreams::config::Builder::default().retry_config(RetryConfig::disabled())
+}
+
 /// Throttling error codes DynamoDB uses.
 pub fn is_throttling_code(code: &str) -> bool {
     matches!(

@@ -2,25 +2,28 @@
 //! does: every shard, parents before children, batch by batch, with an optional checkpoint
 //! (last processed sequence number per shard) so a restart continues where it stopped.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::path::Path;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use aws_sdk_dynamodb::types::StreamViewType;
 use aws_sdk_dynamodbstreams::operation::get_records::GetRecordsError;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-use serde::{Deserialize, Serialize};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde::Serialize;
 
 use crate::db::Db;
 use crate::errors::{api_error, Failure, Subject};
+use crate::output;
+use crate::retry::{streams_retries_off, Backoff, Stop};
+pub use crate::stream_checkpoint::{Checkpoint, Progress};
 use crate::stream_record::{self, StreamRecord};
+use crate::stream_shard::{Event, Halt, Note, Position, Rules, Shard, ShardState, MAX_RENEWALS};
 
 /// DescribeStream pages we are prepared to read (100 shards each).
 const MAX_SHARD_PAGES: usize = 100;
-/// Empty pages in a row we accept from a closed shard before treating it as drained (a closed
-/// shard ends with a null NextShardIterator; this only bounds a misbehaving endpoint).
-const MAX_EMPTY_PAGES_CLOSED: u32 = 1000;
 /// How often `--follow` looks for new shards (shards roll over, and a closed one has children).
 const SHARD_REFRESH: Duration = Duration::from_secs(10);
 
@@ -64,62 +67,40 @@ pub enum StartAt {
     Latest,
 }
 
-/// The last processed sequence number per shard of one stream.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Checkpoint {
-    pub stream_arn: String,
-    pub shards: BTreeMap<String, String>,
+/// GetRecords returns at most this many records per call.
+pub const PAGE_LIMIT: usize = 1000;
+/// Pause between empty pages of one shard on a remote endpoint: DynamoDB Streams allows about
+/// five GetRecords calls per second per shard. DynamoDB Local has no such limit.
+const EMPTY_PAGE_PAUSE: Duration = Duration::from_millis(200);
+
+/// How the reader reads, checked once from the command line.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadOptions {
+    /// Where a shard without a checkpoint starts (on the first listing).
+    pub initial: StartAt,
+    /// Poll caught-up shards until Ctrl-C instead of ending.
+    pub follow: bool,
+    /// Records per handler batch at most, gathered from up to several GetRecords pages of
+    /// one shard while it has a backlog.
+    pub max_batch: usize,
+    pub rules: Rules,
 }
 
-impl Checkpoint {
-    /// None when the file does not exist yet.
-    pub fn load(path: &Path) -> Result<Option<Checkpoint>> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(e).with_context(|| format!("reading checkpoint {}", path.display()))
-            }
-        };
-        let checkpoint = crate::jsonfile::parse(path, &text)
-            .map_err(|e| Failure::InvalidInput(format!("{e} (not a ddb checkpoint)")))?;
-        Ok(Some(checkpoint))
-    }
-
-    /// Write to a temporary file next to it and rename: a crash leaves the old or the new
-    /// checkpoint, never half of one.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "checkpoint".into());
-        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-        let text = serde_json::to_string_pretty(self)?;
-        let write = || -> std::io::Result<()> {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-        };
-        write().with_context(|| format!("writing checkpoint {}", path.display()))
-    }
+/// What reading cost, for the summary.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ReadStats {
+    pub get_records_calls: u64,
+    pub empty_pages: u64,
+    pub iterators_renewed: u64,
+    pub trimmed_restarts: u64,
+    /// Stream calls repeated after throttling, 5xx or a dropped connection.
+    pub read_retries: u64,
+    /// Handler batches read, and the records of the largest.
+    pub batches: u64,
+    pub largest_batch: u64,
 }
 
-/// One shard as the reader tracks it.
-#[derive(Debug)]
-struct Cursor {
-    id: String,
-    parent: Option<String>,
-    /// The shard has an ending sequence number: it ends, and its children follow it.
-    closed: bool,
-    start: ShardIteratorType,
-    iterator: Option<String>,
-    finished: bool,
-}
-
-/// A page of records from one shard.
+/// Records of one shard for one handler batch, in stream order.
 #[derive(Debug)]
 pub struct Batch {
     pub shard_id: String,
@@ -131,24 +112,22 @@ pub enum Next {
     Batch(Batch),
     /// Every shard is caught up (only with `follow`): wait and ask again.
     Idle,
-    /// Every shard is caught up or closed and drained.
+    /// Every shard is at its tip or closed and read to its end.
     End,
 }
 
 pub struct Reader<'a> {
     db: &'a Db,
     pub stream_arn: String,
-    pub checkpoint: Checkpoint,
-    initial: StartAt,
-    follow: bool,
-    batch_size: i32,
-    shards: Vec<Cursor>,
-    queue: VecDeque<usize>,
-    in_pass: bool,
+    pub progress: Progress,
+    opts: ReadOptions,
+    shards: Vec<Shard>,
+    /// Round robin over shards, so one busy shard does not starve the others.
+    turn: usize,
     refreshed: Option<Instant>,
     need_refresh: bool,
-    pass_had_records: bool,
-    pub get_records_calls: u64,
+    backoff: Backoff,
+    pub stats: ReadStats,
 }
 
 impl<'a> Reader<'a> {
@@ -156,24 +135,19 @@ impl<'a> Reader<'a> {
         db: &'a Db,
         stream_arn: String,
         checkpoint: Checkpoint,
-        initial: StartAt,
-        follow: bool,
-        batch_size: i32,
+        opts: ReadOptions,
     ) -> Reader<'a> {
         Reader {
             db,
             stream_arn,
-            checkpoint,
-            initial,
-            follow,
-            batch_size,
+            progress: Progress::new(checkpoint),
+            opts,
             shards: Vec::new(),
-            queue: VecDeque::new(),
-            in_pass: false,
+            turn: 0,
             refreshed: None,
             need_refresh: true,
-            pass_had_records: false,
-            get_records_calls: 0,
+            backoff: Backoff::default(),
+            stats: ReadStats::default(),
         }
     }
 
@@ -181,77 +155,48 @@ impl<'a> Reader<'a> {
         self.shards.len()
     }
 
-    /// Record that everything up to `sequence_number` in `shard_id` is processed.
-    pub fn commit(&mut self, shard_id: &str, sequence_number: &str) {
-        self.checkpoint
-            .shards
-            .insert(shard_id.to_string(), sequence_number.to_string());
-    }
-
-    /// The next non-empty page, in shard lineage order.
+    /// The next batch of records of one shard, in shard lineage order.
     pub async fn next(&mut self) -> Result<Next> {
         loop {
-            if !self.in_pass {
-                self.begin_pass().await?;
+            let due = self.refreshed.is_none()
+                || self.need_refresh
+                || (self.opts.follow
+                    && self.refreshed.is_some_and(|t| t.elapsed() > SHARD_REFRESH));
+            if due {
+                self.refresh_shards().await?;
             }
-            let Some(&i) = self.queue.front() else {
-                self.in_pass = false;
-                if !self.follow {
+            if let Some(i) = self.pick() {
+                let batch = self.gather(i).await?;
+                if !batch.records.is_empty() {
+                    self.stats.batches += 1;
+                    self.stats.largest_batch =
+                        self.stats.largest_batch.max(batch.records.len() as u64);
+                    return Ok(Next::Batch(batch));
+                }
+                if self.db.cancelled() {
                     return Ok(Next::End);
                 }
-                if std::mem::take(&mut self.pass_had_records) {
-                    continue; // more may have arrived meanwhile: poll again at once
-                }
-                return Ok(Next::Idle);
-            };
-            let mut empty_pages = 0;
-            loop {
-                let (records, next) = self.read_page(i).await?;
-                let cursor = &mut self.shards[i];
-                cursor.iterator = next;
-                if cursor.iterator.is_none() {
-                    cursor.finished = true;
-                    let id = cursor.id.clone();
-                    self.need_refresh = true;
-                    self.queue.pop_front();
-                    self.enqueue_children(&id);
-                } else if records.is_empty() {
-                    empty_pages += 1;
-                    if cursor.closed && empty_pages < MAX_EMPTY_PAGES_CLOSED {
-                        continue; // a closed shard is read to its end
-                    }
-                    self.queue.pop_front(); // an open shard is caught up
-                }
-                if !records.is_empty() {
-                    if self.shards[i].iterator.is_some() && self.queue.len() > 1 {
-                        // Round robin, so one busy shard does not starve the others.
-                        self.queue.rotate_left(1);
-                    }
-                    self.pass_had_records = true;
-                    return Ok(Next::Batch(Batch {
-                        shard_id: self.shards[i].id.clone(),
-                        records,
-                    }));
-                }
-                break;
+                continue;
             }
+            if !self.opts.follow {
+                return Ok(Next::End);
+            }
+            let rules = self.opts.rules;
+            for shard in &mut self.shards {
+                shard.wake(&rules);
+            }
+            return Ok(Next::Idle);
         }
     }
 
-    /// List shards if due, then queue those whose parent is done (or gone).
-    async fn begin_pass(&mut self) -> Result<()> {
-        let due = self.refreshed.is_none()
-            || (self.follow
-                && (self.need_refresh
-                    || self.refreshed.is_some_and(|t| t.elapsed() > SHARD_REFRESH)));
-        if due {
-            self.refresh_shards().await?;
-        }
-        self.queue = (0..self.shards.len())
-            .filter(|&i| !self.shards[i].finished && self.parent_done(i))
-            .collect();
-        self.in_pass = true;
-        Ok(())
+    /// A shard with something to read whose parent is read to its end (or gone).
+    fn pick(&mut self) -> Option<usize> {
+        let n = self.shards.len();
+        let i = (0..n)
+            .map(|k| (self.turn + k) % n)
+            .find(|&i| self.shards[i].readable() && self.parent_done(i))?;
+        self.turn = i + 1;
+        Some(i)
     }
 
     fn parent_done(&self, i: usize) -> bool {
@@ -261,18 +206,180 @@ impl<'a> Reader<'a> {
                 .shards
                 .iter()
                 .find(|s| &s.id == p)
-                .is_none_or(|s| s.finished),
+                .is_none_or(|s| s.state == ShardState::Ended),
         }
     }
 
-    fn enqueue_children(&mut self, parent: &str) {
-        for i in 0..self.shards.len() {
-            if self.shards[i].parent.as_deref() == Some(parent)
-                && !self.shards[i].finished
-                && !self.queue.contains(&i)
-            {
-                self.queue.push_back(i);
+    /// Read shard `i` into one batch: pages while it has a backlog, up to `max_batch` records;
+    /// an empty page ends the batch once it holds records. Empty pages before any record are
+    /// read on until the shard is at its tip (see `stream_shard`).
+    async fn gather(&mut self, i: usize) -> Result<Batch> {
+        let mut records: Vec<StreamRecord> = Vec::new();
+        while !self.db.cancelled() && records.len() < self.opts.max_batch {
+            let event = match self.shards[i].state.clone() {
+                ShardState::Start(at) => self.get_iterator(i, at).await?,
+                ShardState::Reading { iterator } => {
+                    if self.shards[i].empty > 0 && !self.db.target.local {
+                        tokio::select! {
+                            _ = tokio::time::sleep(EMPTY_PAGE_PAUSE) => {}
+                            _ = self.db.cancel.cancelled() => break,
+                        }
+                    }
+                    let limit = (self.opts.max_batch - records.len()).min(PAGE_LIMIT);
+                    let (event, page) = self.get_records(i, iterator, limit).await?;
+                    records.extend(page);
+                    event
+                }
+                ShardState::AtTip { .. } | ShardState::Ended => break,
+            };
+            let empty_page = matches!(event, Event::Page { records: 0, .. });
+            self.stats.empty_pages += u64::from(empty_page);
+            match self.shards[i].next(event, &self.opts.rules) {
+                Ok(Note::None) => {}
+                Ok(Note::Renewed) => self.stats.iterators_renewed += 1,
+                Ok(Note::RestartedTrimmed { lost_after }) => {
+                    self.stats.trimmed_restarts += 1;
+                    output::note(format!(
+                        "ddb: warning: shard {}: TrimmedDataAccessException: records after {} are past the stream's retention and lost; restarted from TRIM_HORIZON (--restart-trimmed)",
+                        self.shards[i].id,
+                        lost_after.as_deref().unwrap_or("the start position"),
+                    ));
+                }
+                Err(halt) => return Err(self.halt_error(i, halt)),
             }
+            if self.shards[i].state == ShardState::Ended {
+                self.need_refresh = true; // its children may be listed now
+            }
+            if empty_page && !records.is_empty() {
+                break;
+            }
+        }
+        Ok(Batch {
+            shard_id: self.shards[i].id.clone(),
+            records,
+        })
+    }
+
+    fn halt_error(&self, i: usize, halt: Halt) -> anyhow::Error {
+        let shard = &self.shards[i].id;
+        match halt {
+            Halt::Trimmed { after } => Failure::Mismatch(format!(
+                "TrimmedDataAccessException on stream of table '{}', shard {shard}: the records after {} are past the stream's 24-hour retention and gone; pass --restart-trimmed to go on from the oldest record still there (TRIM_HORIZON), or --reset-checkpoint to start over",
+                self.db.table,
+                after.as_deref().map_or("the start position".to_string(), |s| format!("sequence number {s}")),
+            ))
+            .into(),
+            Halt::NoProgress => anyhow::anyhow!(
+                "shard {shard}: the iterator expired or was trimmed {MAX_RENEWALS} times in a row without a page read"
+            ),
+        }
+    }
+
+    /// An SDK error on a stream call, or `Interrupted` when Ctrl-C ended a retry pause.
+    fn stop_error<E>(
+        &self,
+        op: &str,
+        i: usize,
+        stop: Stop<SdkError<E, HttpResponse>>,
+    ) -> anyhow::Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        if stop.is_cancelled() {
+            return Failure::Interrupted(format!("interrupted while retrying {op}")).into();
+        }
+        api_error(
+            &self.db.target,
+            op,
+            Subject::Stream(&self.db.table),
+            stop.into_error(),
+        )
+        .context(format!("shard {}", self.shards[i].id))
+    }
+
+    async fn get_iterator(&mut self, i: usize, at: Position) -> Result<Event> {
+        let streams = &self.db.streams;
+        let (arn, shard) = (&self.stream_arn, &self.shards[i].id);
+        let mut retries = 0;
+        let sent = self
+            .backoff
+            .call(&self.db.cancel, &mut retries, || {
+                let req = streams.get_shard_iterator().stream_arn(arn).shard_id(shard);
+                let req = match &at {
+                    Position::TrimHorizon => {
+                        req.shard_iterator_type(ShardIteratorType::TrimHorizon)
+                    }
+                    Position::Latest => req.shard_iterator_type(ShardIteratorType::Latest),
+                    Position::After(seq) => req
+                        .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                        .sequence_number(seq),
+                };
+                req.customize()
+                    .config_override(streams_retries_off())
+                    .send()
+            })
+            .await;
+        self.stats.read_retries += u64::from(retries);
+        match sent {
+            Ok(out) => Ok(Event::Iterator(out.shard_iterator().map(str::to_string))),
+            Err(Stop::Fatal(e))
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_trimmed_data_access_exception()) =>
+            {
+                Ok(Event::Trimmed)
+            }
+            Err(stop) => Err(self.stop_error("GetShardIterator", i, stop)),
+        }
+    }
+
+    /// One GetRecords call (retried on throttling and the like), as an event and its records.
+    async fn get_records(
+        &mut self,
+        i: usize,
+        iterator: String,
+        limit: usize,
+    ) -> Result<(Event, Vec<StreamRecord>)> {
+        let streams = &self.db.streams;
+        let mut retries = 0;
+        let mut calls = 0;
+        let sent = self
+            .backoff
+            .call(&self.db.cancel, &mut retries, || {
+                calls += 1;
+                streams
+                    .get_records()
+                    .shard_iterator(&iterator)
+                    .limit(limit as i32)
+                    .customize()
+                    .config_override(streams_retries_off())
+                    .send()
+            })
+            .await;
+        self.stats.read_retries += u64::from(retries);
+        self.stats.get_records_calls += calls;
+        match sent {
+            Ok(out) => {
+                let records = out
+                    .records()
+                    .iter()
+                    .map(stream_record::from_sdk)
+                    .collect::<Result<Vec<_>>>()
+                    .with_context(|| format!("shard {}", self.shards[i].id))?;
+                let event = Event::Page {
+                    records: records.len(),
+                    last: records.last().map(|r| r.sequence_number.clone()),
+                    next: out.next_shard_iterator().map(str::to_string),
+                };
+                Ok((event, records))
+            }
+            Err(Stop::Fatal(e)) => match e.as_service_error() {
+                Some(GetRecordsError::ExpiredIteratorException(_)) => Ok((Event::Expired, vec![])),
+                Some(GetRecordsError::TrimmedDataAccessException(_)) => {
+                    Ok((Event::Trimmed, vec![]))
+                }
+                _ => Err(self.stop_error("GetRecords", i, Stop::Fatal(e))),
+            },
+            Err(stop) => Err(self.stop_error("GetRecords", i, stop)),
         }
     }
 
@@ -290,22 +397,36 @@ impl<'a> Reader<'a> {
                     MAX_SHARD_PAGES
                 );
             }
-            let out = self
-                .db
-                .streams
-                .describe_stream()
-                .stream_arn(&self.stream_arn)
-                .set_exclusive_start_shard_id(start.clone())
-                .send()
-                .await
-                .map_err(|e| {
-                    api_error(
-                        &self.db.target,
-                        "DescribeStream",
-                        Subject::Stream(&self.db.table),
-                        e,
+            let streams = &self.db.streams;
+            let arn = &self.stream_arn;
+            let mut retries = 0;
+            let sent = self
+                .backoff
+                .call(&self.db.cancel, &mut retries, || {
+                    streams
+                        .describe_stream()
+                        .stream_arn(arn)
+                        .set_exclusive_start_shard_id(start.clone())
+                        .customize()
+                        .config_override(streams_retries_off())
+                        .send()
+                })
+                .await;
+            self.stats.read_retries += u64::from(retries);
+            let out = sent.map_err(|stop| {
+                if stop.is_cancelled() {
+                    return Failure::Interrupted(
+                        "interrupted while retrying DescribeStream".into(),
                     )
-                })?;
+                    .into();
+                }
+                api_error(
+                    &self.db.target,
+                    "DescribeStream",
+                    Subject::Stream(&self.db.table),
+                    stop.into_error(),
+                )
+            })?;
             let desc = out
                 .stream_description()
                 .context("DescribeStream returned no description")?;
@@ -315,139 +436,51 @@ impl<'a> Reader<'a> {
                 break;
             }
         }
-        let known: HashMap<String, usize> = self
-            .shards
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.clone(), i))
+        let rules = self.opts.rules;
+        let mut old: HashMap<String, Shard> = std::mem::take(&mut self.shards)
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
             .collect();
-        let mut next: Vec<Cursor> = Vec::with_capacity(listed.len());
-        let old = std::mem::take(&mut self.shards);
-        let mut old: Vec<Option<Cursor>> = old.into_iter().map(Some).collect();
-        for shard in &listed {
-            let Some(id) = shard.shard_id() else { continue };
-            let closed = shard
+        let mut next: Vec<Shard> = Vec::with_capacity(listed.len());
+        for listing in &listed {
+            let Some(id) = listing.shard_id() else {
+                continue;
+            };
+            let closed = listing
                 .sequence_number_range()
                 .is_some_and(|r| r.ending_sequence_number().is_some());
-            if let Some(mut cursor) = known.get(id).and_then(|&i| old[i].take()) {
-                cursor.closed = closed;
-                next.push(cursor);
+            if let Some(mut shard) = old.remove(id) {
+                if closed && !shard.closed {
+                    shard.closed = true;
+                    shard.wake(&rules); // read a shard that closed at its tip to its end
+                }
+                next.push(shard);
                 continue;
             }
-            let start = if self.checkpoint.shards.contains_key(id) {
-                ShardIteratorType::AfterSequenceNumber
-            } else if !first || !self.checkpoint.shards.is_empty() {
+            let origin = if let Some(seq) = self.progress.checkpoint.shards.get(id) {
+                Position::After(seq.clone())
+            } else if !first || !self.progress.checkpoint.shards.is_empty() {
                 // Appeared after we started, or after the checkpoint was written: all new.
-                ShardIteratorType::TrimHorizon
+                Position::TrimHorizon
             } else {
-                match self.initial {
-                    StartAt::TrimHorizon => ShardIteratorType::TrimHorizon,
-                    StartAt::Latest => ShardIteratorType::Latest,
+                match self.opts.initial {
+                    StartAt::TrimHorizon => Position::TrimHorizon,
+                    StartAt::Latest => Position::Latest,
                 }
             };
-            next.push(Cursor {
-                id: id.to_string(),
-                parent: shard.parent_shard_id().map(str::to_string),
-                closed,
-                start,
-                iterator: None,
-                finished: false,
-            });
+            next.push(Shard::new(id, listing.parent_shard_id(), closed, origin));
         }
         self.shards = lineage_order(next);
+        self.turn = 0;
         self.refreshed = Some(Instant::now());
         self.need_refresh = false;
-        self.in_pass = false;
         Ok(())
-    }
-
-    async fn iterator(&self, i: usize) -> Result<Option<String>> {
-        let cursor = &self.shards[i];
-        let mut req = self
-            .db
-            .streams
-            .get_shard_iterator()
-            .stream_arn(&self.stream_arn)
-            .shard_id(&cursor.id);
-        req = match self.checkpoint.shards.get(&cursor.id) {
-            Some(seq) => req
-                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
-                .sequence_number(seq),
-            None => req.shard_iterator_type(cursor.start.clone()),
-        };
-        let out = req.send().await.map_err(|e| {
-            let trimmed = e.as_service_error().is_some_and(|s| s.is_trimmed_data_access_exception());
-            let err = api_error(&self.db.target, "GetShardIterator", Subject::Stream(&self.db.table), e);
-            if trimmed {
-                err.context(format!(
-                    "shard {}: the checkpoint is older than the stream's retention; records in between are gone (start over with --reset-checkpoint)",
-                    cursor.id
-                ))
-            } else {
-                err.context(format!("shard {}", cursor.id))
-            }
-        })?;
-        Ok(out.shard_iterator().map(str::to_string))
-    }
-
-    /// One GetRecords call (getting an iterator first if needed, and again if it expired).
-    async fn read_page(&mut self, i: usize) -> Result<(Vec<StreamRecord>, Option<String>)> {
-        let mut renewed = false;
-        loop {
-            let iterator = match self.shards[i].iterator.clone() {
-                Some(it) => it,
-                None => match self.iterator(i).await? {
-                    Some(it) => it,
-                    None => return Ok((Vec::new(), None)),
-                },
-            };
-            self.get_records_calls += 1;
-            let sent = self
-                .db
-                .streams
-                .get_records()
-                .shard_iterator(iterator)
-                .limit(self.batch_size)
-                .send()
-                .await;
-            match sent {
-                Ok(out) => {
-                    let records = out
-                        .records()
-                        .iter()
-                        .map(stream_record::from_sdk)
-                        .collect::<Result<Vec<_>>>()
-                        .with_context(|| format!("shard {}", self.shards[i].id))?;
-                    return Ok((records, out.next_shard_iterator().map(str::to_string)));
-                }
-                Err(e)
-                    if !renewed
-                        && matches!(
-                            e.as_service_error(),
-                            Some(GetRecordsError::ExpiredIteratorException(_))
-                        ) =>
-                {
-                    // Iterators last 15 minutes; continue from the checkpoint.
-                    renewed = true;
-                    self.shards[i].iterator = None;
-                }
-                Err(e) => {
-                    return Err(api_error(
-                        &self.db.target,
-                        "GetRecords",
-                        Subject::Stream(&self.db.table),
-                        e,
-                    ))
-                    .with_context(|| format!("shard {}", self.shards[i].id))
-                }
-            }
-        }
     }
 }
 
 /// Parents before children (a shard's records all precede its children's), otherwise in the
 /// order DescribeStream gave.
-fn lineage_order(shards: Vec<Cursor>) -> Vec<Cursor> {
+fn lineage_order(shards: Vec<Shard>) -> Vec<Shard> {
     let index: HashMap<String, usize> = shards
         .iter()
         .enumerate()
@@ -466,7 +499,7 @@ fn lineage_order(shards: Vec<Cursor>) -> Vec<Cursor> {
     };
     let mut keyed: Vec<(usize, usize)> = (0..shards.len()).map(|i| (depth(i), i)).collect();
     keyed.sort();
-    let mut slots: Vec<Option<Cursor>> = shards.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<Shard>> = shards.into_iter().map(Some).collect();
     keyed
         .into_iter()
         .filter_map(|(_, i)| slots[i].take())
@@ -477,15 +510,8 @@ fn lineage_order(shards: Vec<Cursor>) -> Vec<Cursor> {
 mod tests {
     use super::*;
 
-    fn cursor(id: &str, parent: Option<&str>) -> Cursor {
-        Cursor {
-            id: id.into(),
-            parent: parent.map(str::to_string),
-            closed: false,
-            start: ShardIteratorType::TrimHorizon,
-            iterator: None,
-            finished: false,
-        }
+    fn cursor(id: &str, parent: Option<&str>) -> Shard {
+        Shard::new(id, parent, false, Position::TrimHorizon)
     }
 
     #[test]
@@ -498,25 +524,5 @@ mod tests {
         ];
         let ids: Vec<String> = lineage_order(shards).into_iter().map(|c| c.id).collect();
         assert_eq!(ids, ["orphan", "root", "child", "grandchild"]);
-    }
-
-    #[test]
-    fn checkpoint_round_trip_is_atomic_file() {
-        let dir = std::env::temp_dir().join(format!("ddb-cp-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("cp.json");
-        assert_eq!(Checkpoint::load(&path).unwrap(), None);
-        let cp = Checkpoint {
-            stream_arn: "arn:x".into(),
-            shards: BTreeMap::from([("shard-1".into(), "42".into())]),
-        };
-        cp.save(&path).unwrap();
-        assert_eq!(Checkpoint::load(&path).unwrap(), Some(cp));
-        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
-        assert_eq!(leftovers.len(), 1, "temporary file left behind");
-        std::fs::write(&path, "{\"stream_arn\": 1}").unwrap();
-        let err = Checkpoint::load(&path).unwrap_err().to_string();
-        assert!(err.contains("cp.json:1:"), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -310,10 +310,10 @@ fn several_records_in_one_event_all_apply_and_others_are_skipped_with_reasons() 
         .remove("NewImage");
     records.push(no_image);
 
-    // Through stdin, and in table mode: one line per record, then the summary.
+    // Through stdin, in table mode with -v: one line per record (skips too), then the summary.
     let mut child = env
         .ddb()
-        .args(["simulate-stream", "--event", "-"])
+        .args(["simulate-stream", "-v", "--event", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,22 +1,25 @@
 //! `ddb simulate-stream`: run the stream handler (src/handler.rs) on a Lambda event file or on
-//! the table's own stream, one line per record and a summary, like a Lambda with partial batch
-//! responses: failed records are reported by sequence number and the exit code says so.
+//! the table's own stream, like a Lambda with partial batch responses: failed records are
+//! reported by sequence number, the checkpoint never moves past one, and the exit code says so.
+//! Output is `stream_report`; reading the stream is `stream_source`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::ArgGroup;
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 use super::Ctx;
+use crate::dead_letter::DeadLetter;
 use crate::errors::Failure;
-use crate::handler::{Handler, Outcome, RecordResult};
-use crate::output::OutputFormat;
-use crate::output::{self, Style};
+use crate::handler::{Handler, Outcome};
+use crate::output;
 use crate::stream_record::{self, StreamRecord};
-use crate::stream_source::{self, Checkpoint, Next, Reader, StartAt};
+use crate::stream_report::Report;
+use crate::stream_shard::Rules;
+use crate::stream_source::{self, Checkpoint, Next, ReadOptions, Reader, StartAt};
 
 #[derive(Debug, clap::Args)]
 #[command(group(ArgGroup::new("source").required(true).args(["event", "from"])))]
@@ -33,7 +36,7 @@ pub struct Args {
     #[arg(long, requires = "from")]
     pub follow: bool,
 
-    /// Keep the last processed sequence number per shard in FILE and continue after it
+    /// Save in FILE, per shard, how far every record is done (never past a failure), and continue from there
     #[arg(long, requires = "from", value_name = "FILE")]
     pub checkpoint: Option<PathBuf>,
 
@@ -41,9 +44,21 @@ pub struct Args {
     #[arg(long, requires = "checkpoint")]
     pub reset_checkpoint: bool,
 
-    /// Records per GetRecords call, i.e. per handler batch (Lambda's default is 100)
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i32).range(1..=1000), value_name = "N")]
-    pub batch_size: i32,
+    /// Append records that failed to FILE (ndjson: reason and record) and move the checkpoint past them
+    #[arg(long, requires = "from", value_name = "FILE")]
+    pub dead_letter: Option<PathBuf>,
+
+    /// Records per handler batch at most (Lambda's BatchSize); with a backlog, several GetRecords pages (up to 1,000 records each) of one shard make one batch
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10000), value_name = "N")]
+    pub batch_size: u32,
+
+    /// An open shard is caught up after N empty GetRecords pages in a row (DynamoDB Streams reports no lag and may answer empty pages before records)
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000), value_name = "N")]
+    pub tip_pages: u32,
+
+    /// After TrimmedDataAccessException (the checkpoint is older than the stream's 24 h retention), go on from the oldest record still there instead of stopping
+    #[arg(long, requires = "from")]
+    pub restart_trimmed: bool,
 
     /// Conversations handled at once within a batch; one conversation's records stay in order
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
@@ -56,9 +71,8 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let started = Instant::now();
-    let cancel = ctx.db.cancel.clone();
     let handler = Handler::new(&ctx.db).concurrency(args.concurrency.into());
-    let mut report = Report::new(ctx.style, started);
+    let mut report = Report::new(ctx.style, ctx.verbose > 0, started);
 
     if let Some(path) = &args.event {
         // Everything is parsed and checked before the first write.
@@ -67,10 +81,10 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         let results = handler.handle_batch(&records).await;
         for (rec, r) in records.iter().zip(&results) {
             if let Some(r) = r {
-                report.record(rec, None, r)?;
+                report.record(rec, None, r, false)?;
             }
         }
-        let interrupted = cancel.is_cancelled();
+        let interrupted = ctx.db.cancelled();
         report.finish(json!({"source": "event", "event": path}), interrupted)?;
         if interrupted {
             return Err(Failure::Interrupted(
@@ -78,13 +92,18 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             )
             .into());
         }
-        return report.exit_status();
+        return report.exit_status(None);
     }
 
     let from = args.from.unwrap_or(StartAt::TrimHorizon);
     crate::table::check_model(&ctx.db, crate::schema::Needs::KeysAndGroupIndex).await?;
     let arn = stream_source::find_stream(&ctx.db).await?;
     let checkpoint = open_checkpoint(&args, &arn)?;
+    let mut dead_letter = args
+        .dead_letter
+        .as_deref()
+        .map(DeadLetter::open)
+        .transpose()?;
     let resumed = !checkpoint.shards.is_empty();
     if ctx.verbose > 0 {
         let at = if resumed {
@@ -94,63 +113,117 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         };
         output::note(format!("ddb: reading stream {arn} from {at}"));
     }
-    let mut reader = Reader::new(
-        &ctx.db,
-        arn.clone(),
-        checkpoint,
-        from,
-        args.follow,
-        args.batch_size,
-    );
-    let poll = Duration::from_millis(args.poll_interval);
-    loop {
-        if cancel.is_cancelled() {
-            break;
-        }
-        match reader.next().await? {
-            Next::Batch(batch) => {
-                let results = handler.handle_batch(&batch.records).await;
-                for (rec, r) in batch.records.iter().zip(&results) {
-                    if let Some(r) = r {
-                        report.record(rec, Some(&batch.shard_id), r)?;
-                    }
-                }
-                // Checkpoint the prefix that is done; anything handled after a gap (Ctrl-C in
-                // the middle of a batch) is replayed next time, which changes nothing.
-                let done = results.iter().take_while(|r| r.is_some()).count();
-                if done > 0 {
-                    reader.commit(&batch.shard_id, &batch.records[done - 1].sequence_number);
-                    if let Some(path) = &args.checkpoint {
-                        reader.checkpoint.save(path)?;
-                    }
-                }
-            }
-            Next::Idle => {
-                tokio::select! {
-                    _ = tokio::time::sleep(poll) => {}
-                    _ = cancel.cancelled() => {}
-                }
-            }
-            Next::End => break,
-        }
-    }
-    if let Some(path) = &args.checkpoint {
-        reader.checkpoint.save(path)?;
-    }
+    let opts = ReadOptions {
+        initial: from,
+        follow: args.follow,
+        max_batch: args.batch_size as usize,
+        rules: Rules {
+            tip_pages: args.tip_pages,
+            restart_trimmed: args.restart_trimmed,
+        },
+    };
+    let mut reader = Reader::new(&ctx.db, arn.clone(), checkpoint, opts);
+    // Whatever stops the run (the end, Ctrl-C, a failed call, a closed stdout), the
+    // checkpoint is saved and the summary printed before the error is returned.
+    let read = pump(
+        &args,
+        &handler,
+        &mut reader,
+        &mut report,
+        dead_letter.as_mut(),
+        &ctx.db.cancel,
+    )
+    .await;
+    let saved = match &args.checkpoint {
+        Some(path) => reader.progress.checkpoint.save(path),
+        None => Ok(()),
+    };
+    let held: Vec<&str> = reader.progress.held().collect();
     let source = json!({
         "source": "stream",
         "stream_arn": arn,
         "from": if resumed { "checkpoint" } else { from_name(from) },
         "shards": reader.shard_count(),
-        "get_records_calls": reader.get_records_calls,
         "checkpoint": args.checkpoint,
+        "held_shards": held,
+        "dead_letter": args.dead_letter,
+        "get_records_calls": reader.stats.get_records_calls,
+        "empty_pages": reader.stats.empty_pages,
+        "iterators_renewed": reader.stats.iterators_renewed,
+        "trimmed_restarts": reader.stats.trimmed_restarts,
+        "read_retries": reader.stats.read_retries,
+        "batches": reader.stats.batches,
+        "largest_batch": reader.stats.largest_batch,
     });
-    let interrupted = cancel.is_cancelled();
+    let interrupted = ctx.db.cancelled();
     report.finish(source, interrupted)?;
     if interrupted {
+        if let Err(e) = &saved {
+            output::note(format!("ddb: {e:#}"));
+        }
         return Err(Failure::Interrupted("interrupted after the records in flight".into()).into());
     }
-    report.exit_status()
+    read?;
+    saved?;
+    let dead = args.dead_letter.as_ref().map(|p| p.display().to_string());
+    report.exit_status(dead.as_deref())
+}
+
+/// Read, handle and checkpoint batches until the stream ends (without `--follow`) or Ctrl-C.
+async fn pump(
+    args: &Args,
+    handler: &Handler<'_>,
+    reader: &mut Reader<'_>,
+    report: &mut Report,
+    mut dead_letter: Option<&mut DeadLetter>,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let poll = Duration::from_millis(args.poll_interval);
+    while !cancel.is_cancelled() {
+        let batch = match reader.next().await? {
+            Next::Batch(batch) => batch,
+            Next::Idle => {
+                tokio::select! {
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = cancel.cancelled() => {}
+                }
+                continue;
+            }
+            Next::End => break,
+        };
+        let results = handler.handle_batch(&batch.records).await;
+        let mut done = Vec::with_capacity(results.len());
+        for (rec, r) in batch.records.iter().zip(&results) {
+            // Not started (Ctrl-C) or failed: not done, unless the failure is dead-lettered.
+            let Some(r) = r else {
+                done.push(false);
+                continue;
+            };
+            let dead = match (&r.outcome, dead_letter.as_deref_mut()) {
+                (Outcome::Failed(reason), Some(dl)) => {
+                    dl.write(rec, reason, &reader.stream_arn, &batch.shard_id)?;
+                    true
+                }
+                _ => false,
+            };
+            report.record(rec, Some(&batch.shard_id), r, dead)?;
+            done.push(dead || !matches!(r.outcome, Outcome::Failed(_)));
+        }
+        if let Some(dl) = dead_letter.as_deref_mut() {
+            dl.sync()?; // on disk before the checkpoint moves past its records
+        }
+        let seqs: Vec<&str> = batch
+            .records
+            .iter()
+            .map(|r| r.sequence_number.as_str())
+            .collect();
+        if reader.progress.settle(&batch.shard_id, &seqs, &done) {
+            if let Some(path) = &args.checkpoint {
+                reader.progress.checkpoint.save(path)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn from_name(from: StartAt) -> &'static str {
@@ -203,166 +276,5 @@ fn open_checkpoint(args: &Args, arn: &str) -> Result<Checkpoint> {
             cp.stream_arn
         ))
         .into()),
-    }
-}
-
-#[derive(Debug, Default, Serialize)]
-struct Totals {
-    processed: u64,
-    messages: u64,
-    updated: u64,
-    rows_updated: u64,
-    skipped: u64,
-    failed: u64,
-    retries: u64,
-    rechecks: u64,
-}
-
-/// Per-record lines as they happen (table, ndjson) or collected (json), then the summary.
-struct Report {
-    style: Style,
-    started: Instant,
-    totals: Totals,
-    records: Vec<Value>,
-    failures: Vec<String>,
-}
-
-impl Report {
-    fn new(style: Style, started: Instant) -> Report {
-        Report {
-            style,
-            started,
-            totals: Totals::default(),
-            records: Vec::new(),
-            failures: Vec::new(),
-        }
-    }
-
-    fn record(&mut self, rec: &StreamRecord, shard: Option<&str>, r: &RecordResult) -> Result<()> {
-        let t = &mut self.totals;
-        t.processed += 1;
-        t.messages += u64::from(r.is_message);
-        t.retries += u64::from(r.retries);
-        t.rechecks += u64::from(r.rechecks);
-        match &r.outcome {
-            Outcome::Updated(n) => {
-                t.updated += 1;
-                t.rows_updated += *n as u64;
-            }
-            Outcome::Skipped(_) => t.skipped += 1,
-            Outcome::Failed(_) => {
-                t.failed += 1;
-                self.failures.push(rec.sequence_number.clone());
-            }
-        }
-        let value = json!({
-            "sequence_number": rec.sequence_number,
-            "event_id": rec.event_id,
-            "event_name": rec.event_name.as_str(),
-            "shard_id": shard,
-            "pk": rec.pk(),
-            "sk": rec.sk(),
-            "status": r.outcome.status(),
-            "outcome": r.outcome.text(),
-            "rows_updated": match r.outcome { Outcome::Updated(n) => n, _ => 0 },
-            "retries": r.retries,
-            "rechecks": r.rechecks,
-        });
-        match self.style.format {
-            OutputFormat::Json => self.records.push(value),
-            OutputFormat::Ndjson => output::print_json(OutputFormat::Ndjson, &value)?,
-            OutputFormat::Table => output::line(self.line(rec, r))?,
-        }
-        Ok(())
-    }
-
-    fn line(&self, rec: &StreamRecord, r: &RecordResult) -> String {
-        let text = r.outcome.text();
-        let outcome = match r.outcome {
-            Outcome::Updated(_) => self.style.green(&text),
-            Outcome::Skipped(_) => self.style.dim(&text),
-            Outcome::Failed(_) => self.style.yellow(&text),
-        };
-        let retries = match r.retries {
-            0 => String::new(),
-            1 => " (1 retry)".to_string(),
-            n => format!(" ({n} retries)"),
-        };
-        format!(
-            "{}  {:<6}  {} {}  {outcome}{retries}",
-            self.style.dim(&rec.sequence_number),
-            rec.event_name.as_str(),
-            rec.pk(),
-            rec.sk()
-        )
-    }
-
-    fn finish(&mut self, source: Value, interrupted: bool) -> Result<()> {
-        let elapsed = self.started.elapsed().as_secs_f64();
-        let t = &self.totals;
-        let per_s = |n: u64| {
-            if elapsed > 0.0 {
-                (n as f64 / elapsed * 10.0).round() / 10.0
-            } else {
-                0.0
-            }
-        };
-        let mut summary = serde_json::to_value(t)?;
-        let extra = json!({
-            "elapsed_s": (elapsed * 1000.0).round() / 1000.0,
-            "records_per_s": per_s(t.processed),
-            "messages_per_s": per_s(t.messages),
-            "interrupted": interrupted,
-        });
-        for part in [extra, source] {
-            if let Value::Object(m) = part {
-                for (k, v) in m {
-                    summary[k.as_str()] = v;
-                }
-            }
-        }
-        let failures: Vec<Value> = self
-            .failures
-            .iter()
-            .map(|s| json!({"itemIdentifier": s}))
-            .collect();
-        match self.style.format {
-            OutputFormat::Json => output::print_json(
-                OutputFormat::Json,
-                &json!({"records": self.records, "summary": summary, "batchItemFailures": failures}),
-            )?,
-            OutputFormat::Ndjson => output::print_json(
-                OutputFormat::Ndjson,
-                &json!({"summary": summary, "batchItemFailures": failures}),
-            )?,
-            OutputFormat::Table => output::line(self.style.bold(&format!(
-                "processed {} records ({} messages): updated {} ({} rows), skipped {}, failed {}, retries {}; {:.2} s, {} records/s{}",
-                t.processed,
-                t.messages,
-                t.updated,
-                t.rows_updated,
-                t.skipped,
-                t.failed,
-                t.retries,
-                elapsed,
-                per_s(t.processed),
-                if interrupted { " (interrupted)" } else { "" }
-            )))?,
-        }
-        Ok(())
-    }
-
-    /// Exit 7 when any record failed, naming them like a partial batch response.
-    fn exit_status(&self) -> Result<()> {
-        if self.failures.is_empty() {
-            return Ok(());
-        }
-        Err(Failure::Partial(format!(
-            "{} of {} records failed (batchItemFailures: {})",
-            self.failures.len(),
-            self.totals.processed,
-            self.failures.join(", ")
-        ))
-        .into())
     }
 }

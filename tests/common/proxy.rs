@@ -50,6 +50,9 @@ pub struct Faults {
     pub expired_iterator: f64,
     /// Share of GetShardIterator and GetRecords calls answered 400 TrimmedDataAccessException.
     pub trimmed: f64,
+    /// Share answered 400 ValidationException, which no client retries: a write refused for
+    /// good, like one sent while DynamoDB Local is down (connection refused).
+    pub reject: f64,
     /// Operation names (the part after '.' in X-Amz-Target) that may get faults;
     /// empty means every operation.
     pub targets: Vec<String>,
@@ -75,6 +78,7 @@ pub struct Stats {
     pub empty_records: u64,
     pub expired_iterators: u64,
     pub trimmed: u64,
+    pub rejected: u64,
 }
 
 pub struct FaultProxy {
@@ -209,6 +213,7 @@ enum Action {
     EmptyRecords,
     Expired,
     Trimmed,
+    Reject,
     Throttle,
     ServerError(u16),
     Unprocessed(BatchSplit),
@@ -248,6 +253,9 @@ fn decide(
     } else if matches!(op, "GetRecords" | "GetShardIterator") && st.roll(f.trimmed) {
         st.stats.trimmed += 1;
         Action::Trimmed
+    } else if st.roll(f.reject) {
+        st.stats.rejected += 1;
+        Action::Reject
     } else if st.roll(f.throttle) {
         st.stats.throttled += 1;
         Action::Throttle
@@ -397,6 +405,11 @@ async fn serve_connection(socket: TcpStream, ctx: Arc<Ctx>) {
                 400,
                 "TrimmedDataAccessException",
                 "The operation attempted to read past the oldest stream record in a shard.",
+            ),
+            Action::Reject => aws_error(
+                400,
+                "ValidationException",
+                "The request was refused for good.",
             ),
             Action::Throttle => aws_error(
                 400,

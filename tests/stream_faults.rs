@@ -1,0 +1,704 @@
+//! The stream reader of `ddb simulate-stream` where real DynamoDB Streams and failures go:
+//! checkpoints that never pass a failure, the dead-letter file, empty pages, expired and trimmed
+//! iterators (through the fault proxy, since DynamoDB Local shows none of them), Ctrl-C, a
+//! closed stdout, quiet output and batches gathered over several pages.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use common::proxy::{FaultProxy, Faults};
+use common::{run, s, write_temp, Item, TestEnv};
+use serde_json::{json, Value};
+
+fn ts(second: u32) -> String {
+    format!(
+        "2026-01-01T{:02}:{:02}:{:02}.000000+00:00",
+        second / 3600,
+        second / 60 % 60,
+        second % 60
+    )
+}
+
+fn item(pairs: &[(&str, &str)]) -> Item {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string())))
+        .collect()
+}
+
+struct Group {
+    id: String,
+    a: String,
+    b: String,
+}
+
+fn ids(n: u32) -> Group {
+    Group {
+        id: format!("00000000-0000-4000-8000-{n:012}"),
+        a: format!("aaaaaaaa-0000-4000-8000-{n:012}"),
+        b: format!("bbbbbbbb-0000-4000-8000-{n:012}"),
+    }
+}
+
+/// Both GRP# rows of conversation `n` at `sk`; `name` is the display name each row shows.
+fn group_rows(g: &Group, sk: &str, name: &str) -> Vec<Item> {
+    [(&g.a, &g.b), (&g.b, &g.a)]
+        .into_iter()
+        .map(|(owner, other)| {
+            item(&[
+                ("pk", &format!("GRP#{owner}")),
+                ("sk", sk),
+                ("message_group_uuid", &g.id),
+                ("message", "first words"),
+                ("user_uuid", other),
+                ("user_display_name", name),
+                ("user_handle", "someone"),
+            ])
+        })
+        .collect()
+}
+
+fn group(env: &TestEnv, n: u32, sk: &str) -> Group {
+    let g = ids(n);
+    env.put_items(group_rows(&g, sk, "Someone"));
+    g
+}
+
+fn msg(g: &Group, sk: &str, text: &str) -> Item {
+    item(&[
+        ("pk", &format!("MSG#{}", g.id)),
+        ("sk", sk),
+        ("message_uuid", &format!("m-{}-{sk}", g.id)),
+        ("message", text),
+        ("user_uuid", &g.a),
+        ("user_display_name", "Al"),
+        ("user_handle", "al"),
+    ])
+}
+
+/// Many items quickly (BatchWriteItem, 25 at a time), in order.
+fn put_many(env: &TestEnv, items: Vec<Item>) {
+    env.block_on(async {
+        for chunk in items.chunks(25) {
+            let writes = chunk
+                .iter()
+                .map(|i| {
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(i.clone()))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                })
+                .collect();
+            let out = env
+                .client()
+                .batch_write_item()
+                .request_items(&env.table, writes)
+                .send()
+                .await
+                .expect("batch_write_item");
+            assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
+        }
+    })
+}
+
+/// Both GRP# rows of `g` show the message at `sk`, one row per participant.
+fn assert_rows_at(env: &TestEnv, g: &Group, sk: &str) {
+    for user in [&g.a, &g.b] {
+        let rows = env.query_pk(&format!("GRP#{user}"));
+        assert_eq!(rows.len(), 1, "one row per user: {rows:?}");
+        assert_eq!(s(&rows[0], "sk"), sk, "{:?}", rows[0]);
+    }
+}
+
+fn stream(cmd: &mut Command, cp: &Path) -> common::Run {
+    run(cmd
+        .args([
+            "simulate-stream",
+            "--from",
+            "trim-horizon",
+            "-o",
+            "json",
+            "--checkpoint",
+        ])
+        .arg(cp))
+}
+
+fn json_of(r: &common::Run) -> Value {
+    serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", r.stdout, r.stderr))
+}
+
+fn records(out: &Value) -> &Vec<Value> {
+    out["records"].as_array().expect("records")
+}
+
+fn checkpoint(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("checkpoint written")).unwrap()
+}
+
+/// The single shard's checkpointed sequence number (DynamoDB Local gives a new table one shard).
+fn checkpointed(path: &Path) -> Option<String> {
+    let cp = checkpoint(path);
+    let shards = cp["shards"].as_object().expect("shards").clone();
+    assert!(shards.len() <= 1, "{cp}");
+    shards
+        .values()
+        .next()
+        .map(|v| v.as_str().unwrap().to_string())
+}
+
+/// Stream sequence numbers are decimal strings of varying length.
+fn seq_lt(a: &str, b: &str) -> bool {
+    (a.len(), a) < (b.len(), b)
+}
+
+#[test]
+fn failed_records_are_not_checkpointed_and_a_rerun_fixes_every_row() {
+    let env = TestEnv::with_table("faults-cp");
+    let groups: Vec<Group> = (1..=8).map(|n| group(&env, n, &ts(0))).collect();
+    let mut messages = Vec::new();
+    for round in 1..=4u32 {
+        for (i, g) in groups.iter().enumerate() {
+            messages.push(msg(
+                g,
+                &ts(round * 100 + i as u32),
+                &format!("round {round}"),
+            ));
+        }
+    }
+    env.put_items(messages);
+    let dir = tempfile::tempdir().unwrap();
+    let cp = dir.path().join("cp.json");
+
+    // Run 1: a third of the row moves are refused for good, as while DynamoDB Local is down.
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        Faults {
+            reject: 0.3,
+            targets: vec!["TransactWriteItems".into()],
+            seed: 7,
+            ..Default::default()
+        },
+    );
+    let first = stream(&mut env.ddb_via(&proxy.endpoint()), &cp);
+    assert_eq!(first.code, 7, "{}", first.stderr);
+    let out = json_of(&first);
+    let recs = records(&out);
+    let failed: Vec<&Value> = recs.iter().filter(|r| r["status"] == "failed").collect();
+    assert!(proxy.stats().rejected > 0 && !failed.is_empty(), "{out:#}");
+    assert_eq!(out["summary"]["failed"], failed.len() as u64);
+    assert_eq!(
+        out["batchItemFailures"].as_array().unwrap().len(),
+        failed.len()
+    );
+    // The checkpoint is the record just before the first failure (Lambda's
+    // ReportBatchItemFailures rule), however many records after it succeeded.
+    let first_failed = recs.iter().position(|r| r["status"] == "failed").unwrap();
+    let expected = first_failed
+        .checked_sub(1)
+        .map(|i| recs[i]["sequence_number"].as_str().unwrap().to_string());
+    assert_eq!(checkpointed(&cp), expected, "{out:#}");
+    assert_eq!(out["summary"]["held_shards"].as_array().unwrap().len(), 1);
+
+    // Run 2, DynamoDB reachable again: it starts at the first failed record and fixes it all.
+    let second = stream(&mut env.ddb(), &cp);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let out2 = json_of(&second);
+    assert_eq!(out2["summary"]["failed"], 0);
+    assert_eq!(
+        records(&out2)[0]["sequence_number"],
+        recs[first_failed]["sequence_number"],
+        "the rerun starts at the first failed record"
+    );
+    for (i, g) in groups.iter().enumerate() {
+        assert_rows_at(&env, g, &ts(400 + i as u32));
+    }
+    // Everything is done now: a third run has nothing before its own moves' records.
+    let third = stream(&mut env.ddb(), &cp);
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    let out3 = json_of(&third);
+    assert!(
+        records(&out3)
+            .iter()
+            .all(|r| r["pk"].as_str().unwrap().starts_with("GRP#")),
+        "{out3:#}"
+    );
+}
+
+#[test]
+fn a_record_that_can_never_succeed_is_retried_then_dead_lettered() {
+    let env = TestEnv::with_table("faults-dlq");
+    // The rows carry a 60 KB display name: a 360 KB message fits in its own item but makes
+    // the GRP# row it moves to exceed DynamoDB's 400 KB item limit.
+    let big = ids(1);
+    env.put_items(group_rows(&big, &ts(0), &"N".repeat(60_000)));
+    let fine = group(&env, 2, &ts(0));
+    env.put_items(vec![
+        msg(&big, &ts(10), &"x".repeat(360_000)),
+        msg(&fine, &ts(11), "fine"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let cp = dir.path().join("cp.json");
+    let dlq = dir.path().join("dead.ndjson");
+    let big_pk = format!("MSG#{}", big.id);
+    let failed_seqs = |out: &Value| -> Vec<String> {
+        records(out)
+            .iter()
+            .filter(|r| r["status"] == "failed")
+            .map(|r| r["sequence_number"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let first = stream(&mut env.ddb(), &cp);
+    assert_eq!(first.code, 7, "{}", first.stderr);
+    let out1 = json_of(&first);
+    let failed = failed_seqs(&out1);
+    assert_eq!(failed.len(), 1, "{out1:#}");
+    assert_rows_at(&env, &fine, &ts(11));
+
+    // Run 2 retries it (not "processed 0 records"), and it fails again.
+    let second = stream(&mut env.ddb(), &cp);
+    assert_eq!(second.code, 7, "{}", second.stderr);
+    let out2 = json_of(&second);
+    assert_eq!(failed_seqs(&out2), failed, "{out2:#}");
+    assert!(seq_lt(&checkpointed(&cp).unwrap_or_default(), &failed[0]));
+
+    // Run 3 with a dead-letter file moves past it, and says so.
+    let third = run(env
+        .ddb()
+        .args(["simulate-stream", "--from", "trim-horizon", "--checkpoint"])
+        .arg(&cp)
+        .arg("--dead-letter")
+        .arg(&dlq));
+    assert_eq!(third.code, 7, "{}", third.stderr);
+    let summary = third.stdout.lines().last().unwrap();
+    assert!(summary.contains("failed 1 (1 sent to"), "{}", third.stdout);
+    assert!(third.stderr.contains("1 sent to"), "{}", third.stderr);
+    let lines = common::read_lines(&dlq);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let entry: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(entry["sequence_number"], failed[0].as_str());
+    assert_eq!(
+        entry["record"]["dynamodb"]["Keys"]["pk"]["S"],
+        big_pk.as_str()
+    );
+    assert!(
+        entry["reason"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("size"),
+        "{entry}"
+    );
+    assert!(!seq_lt(&checkpointed(&cp).unwrap(), &failed[0]));
+
+    // Run 4: nothing left of it.
+    let fourth = stream(&mut env.ddb(), &cp);
+    assert_eq!(fourth.code, 0, "{}", fourth.stderr);
+    let out4 = json_of(&fourth);
+    assert!(
+        failed_seqs(&out4).is_empty() && records(&out4).iter().all(|r| r["pk"] != big_pk.as_str()),
+        "{out4:#}"
+    );
+    // The dead-letter line is an event `--event` takes back (and it fails the same way).
+    let event = json!({"Records": [entry["record"].clone()]}).to_string();
+    let path = write_temp(dir.path(), "retry.json", &event);
+    let retry = run(env
+        .ddb()
+        .args(["simulate-stream", "-o", "json", "--event"])
+        .arg(path));
+    assert_eq!(retry.code, 7, "{}", retry.stderr);
+}
+
+/// Rows far in the future: every message is "older than current", so the handler writes
+/// nothing and the stream holds exactly the setup's records.
+fn quiet_table(env: &TestEnv, messages: u32) -> (Group, u32) {
+    let g = group(env, 1, &ts(80_000));
+    let items: Vec<Item> = (1..=messages).map(|i| msg(&g, &ts(i), "old")).collect();
+    put_many(env, items);
+    (g, messages + 2)
+}
+
+fn seqs(out: &Value) -> Vec<String> {
+    records(out)
+        .iter()
+        .map(|r| r["sequence_number"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn empty_pages_from_an_open_shard_do_not_end_the_run_early() {
+    let env = TestEnv::with_table("faults-empty");
+    let (_, total) = quiet_table(&env, 6);
+    // Every GetRecords answers two empty pages (same iterator) before the real one.
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        Faults {
+            empty_records: 1.0,
+            max_consecutive: 2,
+            targets: vec!["GetRecords".into()],
+            ..Default::default()
+        },
+    );
+    let r = run(env.ddb_via(&proxy.endpoint()).args([
+        "simulate-stream",
+        "--from",
+        "trim-horizon",
+        "--batch-size",
+        "2",
+        "-o",
+        "json",
+    ]));
+    let out = json_of(&r);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(out["summary"]["processed"], total, "{out:#}");
+    let stats = proxy.stats();
+    assert!(stats.empty_records >= 2, "{stats:?}");
+    // Injected empty pages, plus the real ones that found the tip (3 in a row by default).
+    let empty = out["summary"]["empty_pages"].as_u64().unwrap();
+    assert!(empty > stats.empty_records, "{empty} vs {stats:?}");
+
+    // With --tip-pages 2 the same faults look like the tip at once: nothing is read. The rule
+    // is what decides, so it is an option.
+    let r = run(env.ddb_via(&proxy.endpoint()).args([
+        "simulate-stream",
+        "--from",
+        "trim-horizon",
+        "--tip-pages",
+        "2",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(json_of(&r)["summary"]["processed"], 0, "{}", r.stdout);
+}
+
+#[test]
+fn expired_iterators_resume_after_the_last_record_read_without_skips_or_repeats() {
+    let env = TestEnv::with_table("faults-expired");
+    let (_, total) = quiet_table(&env, 10);
+    let clean = run(env
+        .ddb()
+        .args(["simulate-stream", "--from", "trim-horizon", "-o", "json"]));
+    let want = seqs(&json_of(&clean));
+    assert_eq!(want.len() as u32, total);
+
+    // Every GetRecords expires twice in a row before one gets through.
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        Faults {
+            expired_iterator: 1.0,
+            max_consecutive: 2,
+            targets: vec!["GetRecords".into()],
+            ..Default::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cp = dir.path().join("cp.json");
+    let r = run(env
+        .ddb_via(&proxy.endpoint())
+        .args([
+            "simulate-stream",
+            "--from",
+            "trim-horizon",
+            "--batch-size",
+            "3",
+            "-o",
+            "json",
+        ])
+        .arg("--checkpoint")
+        .arg(&cp));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = json_of(&r);
+    assert_eq!(seqs(&out), want, "every record once, in order");
+    let stats = proxy.stats();
+    assert!(stats.expired_iterators >= 8, "{stats:?}");
+    assert_eq!(out["summary"]["iterators_renewed"], stats.expired_iterators);
+    assert_eq!(
+        checkpointed(&cp).as_deref(),
+        want.last().map(String::as_str)
+    );
+}
+
+#[test]
+fn trimmed_data_is_reported_and_restarted_from_trim_horizon_only_when_asked() {
+    let env = TestEnv::with_table("faults-trimmed");
+    let (g, total) = quiet_table(&env, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let cp = dir.path().join("cp.json");
+    let first = stream(&mut env.ddb(), &cp);
+    assert_eq!(json_of(&first)["summary"]["processed"], total);
+    let saved = checkpoint(&cp);
+    env.put_items(vec![msg(&g, &ts(50), "old too")]);
+
+    // The checkpoint's position is past the stream's retention: GetShardIterator says trimmed.
+    let faults = Faults {
+        trimmed: 1.0,
+        max_consecutive: 1,
+        targets: vec!["GetShardIterator".into()],
+        ..Default::default()
+    };
+    let proxy = FaultProxy::start(&env.endpoint, faults.clone());
+    let r = stream(&mut env.ddb_via(&proxy.endpoint()), &cp);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("TrimmedDataAccessException") && r.stderr.contains("--restart-trimmed"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(json_of(&r)["summary"]["processed"], 0);
+    assert_eq!(checkpoint(&cp), saved, "a stopped run keeps the checkpoint");
+
+    let proxy = FaultProxy::start(&env.endpoint, faults);
+    let r = run(env
+        .ddb_via(&proxy.endpoint())
+        .args([
+            "simulate-stream",
+            "--from",
+            "trim-horizon",
+            "--restart-trimmed",
+            "-o",
+            "json",
+        ])
+        .arg("--checkpoint")
+        .arg(&cp));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("restarted from TRIM_HORIZON"),
+        "{}",
+        r.stderr
+    );
+    let out = json_of(&r);
+    assert_eq!(out["summary"]["trimmed_restarts"], 1);
+    // DynamoDB Local trimmed nothing really, so the restart reads everything again.
+    assert_eq!(out["summary"]["processed"], total + 1);
+    assert_eq!(
+        checkpointed(&cp).as_deref(),
+        seqs(&out).last().map(String::as_str)
+    );
+}
+
+#[test]
+fn ctrl_c_without_follow_exits_130_and_checkpoints_only_what_is_done() {
+    let env = TestEnv::with_table("faults-sigint");
+    let g = group(&env, 1, &ts(0));
+    env.put_items(vec![msg(&g, &ts(5), "new")]);
+    // Every row move is throttled: the handler sits in its backoff when Ctrl-C comes.
+    let proxy = FaultProxy::start(
+        &env.endpoint,
+        Faults {
+            throttle: 1.0,
+            targets: vec!["TransactWriteItems".into()],
+            ..Default::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cp = dir.path().join("cp.json");
+    let child = env
+        .ddb_via(&proxy.endpoint())
+        .args([
+            "simulate-stream",
+            "--from",
+            "trim-horizon",
+            "-o",
+            "json",
+            "--checkpoint",
+        ])
+        .arg(&cp)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while proxy.stats().throttled < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the handler never reached the proxy"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "Ctrl-C waited for the backoff"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON summary after Ctrl-C");
+    assert_eq!(v["summary"]["interrupted"], true);
+    let msg_seq = records(&v)
+        .iter()
+        .find(|r| r["pk"].as_str().unwrap().starts_with("MSG#"))
+        .map(|r| r["sequence_number"].as_str().unwrap().to_string());
+    // The two GRP# records before the message are done; the message is not.
+    let cp_seq = checkpointed(&cp).expect("the records before the message are checkpointed");
+    if let Some(m) = &msg_seq {
+        assert!(seq_lt(&cp_seq, m), "{cp_seq} vs {m}");
+    }
+    // The rerun picks the message up.
+    let again = stream(&mut env.ddb(), &cp);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_rows_at(&env, &g, &ts(5));
+}
+
+#[test]
+fn a_closed_stdout_neither_hides_a_failure_nor_skips_the_checkpoint() {
+    let env = TestEnv::with_table("faults-pipe");
+    let big = ids(1);
+    env.put_items(group_rows(&big, &ts(0), &"N".repeat(60_000)));
+    let groups: Vec<Group> = (2..=5).map(|n| group(&env, n, &ts(0))).collect();
+    for (i, g) in groups.iter().enumerate() {
+        env.put_items(vec![msg(g, &ts(10 + i as u32), "fine")]);
+    }
+    env.put_items(vec![msg(&big, &ts(20), &"x".repeat(360_000))]);
+    let dir = tempfile::tempdir().unwrap();
+    let cp = dir.path().join("cp.json");
+    // `ddb ... | head -1`: the reader goes away after one line.
+    let mut child = env
+        .ddb()
+        .args([
+            "simulate-stream",
+            "--from",
+            "trim-horizon",
+            "--batch-size",
+            "1",
+            "--checkpoint",
+        ])
+        .arg(&cp)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first_line)
+        .unwrap();
+    assert!(first_line.contains("updated 2 groups"), "{first_line}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert!(stderr.contains("1 of"), "{stderr}");
+    let cp_seq = checkpointed(&cp).expect("checkpoint saved");
+    for g in &groups {
+        assert_rows_at(
+            &env,
+            g,
+            &ts(10 + groups.iter().position(|x| x.id == g.id).unwrap() as u32),
+        );
+    }
+    // Saved up to the failure: the rerun starts with the big message.
+    let again = stream(&mut env.ddb(), &cp);
+    let out = json_of(&again);
+    assert_eq!(
+        records(&out)[0]["pk"],
+        format!("MSG#{}", big.id),
+        "{out:#} (checkpoint {cp_seq})"
+    );
+}
+
+#[test]
+fn table_output_is_quiet_by_default_and_whole_under_verbose() {
+    let env = TestEnv::with_table("faults-quiet");
+    let g = group(&env, 1, &ts(0));
+    let typed = |i: &Item| -> Value {
+        i.iter()
+            .map(|(k, v)| (k.clone(), json!({"S": v.as_s().unwrap()})))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let rec = |seq: u32, name: &str, image: &Item| -> Value {
+        let keys = item(&[("pk", &s(image, "pk")), ("sk", &s(image, "sk"))]);
+        let mut db = json!({"Keys": typed(&keys), "SequenceNumber": format!("{seq:021}")});
+        if name != "REMOVE" {
+            db["NewImage"] = typed(image);
+        }
+        json!({"eventID": format!("e{seq}"), "eventName": name, "eventSource": "aws:dynamodb", "dynamodb": db})
+    };
+    let m = msg(&g, &ts(9), "hello");
+    let event = json!({"Records": [
+        rec(1, "INSERT", &group_rows(&g, &ts(0), "x")[0]),
+        rec(2, "INSERT", &m),
+        rec(3, "REMOVE", &msg(&g, &ts(1), "gone")),
+        rec(4, "INSERT", &msg(&g, &ts(2), "older")),
+    ]});
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_temp(dir.path(), "event.json", &event.to_string());
+    let quiet = run(env.ddb().args(["simulate-stream", "--event"]).arg(&path)).ok();
+    let lines: Vec<&str> = quiet.lines().collect();
+    assert_eq!(lines.len(), 2, "{quiet}");
+    assert!(lines[0].contains("updated 2 groups"), "{quiet}");
+    assert!(
+        lines[1].contains("skipped 3 (1 not a message, 1 older than current, 1 remove)"),
+        "{quiet}"
+    );
+    let verbose = run(env
+        .ddb()
+        .args(["simulate-stream", "-v", "--event"])
+        .arg(&path))
+    .ok();
+    assert_eq!(verbose.lines().count(), 5, "{verbose}");
+    let json = run(env
+        .ddb()
+        .args(["simulate-stream", "-o", "json", "--event"])
+        .arg(&path))
+    .json();
+    assert_eq!(records(&json).len(), 4);
+    assert_eq!(
+        json["summary"]["skipped_by_reason"],
+        json!({"not a message": 1, "older than current": 2, "remove": 1}),
+        "the message was applied by the first run: now it is as old as the rows"
+    );
+}
+
+#[test]
+fn a_backlog_is_read_in_batches_of_several_pages() {
+    let env = TestEnv::with_table("faults-backlog");
+    let (_, total) = quiet_table(&env, 1_100);
+    // 1,102 records: GetRecords gives at most 1,000 a page, so one batch spans two pages.
+    let big = run(env.ddb().args([
+        "simulate-stream",
+        "--from",
+        "trim-horizon",
+        "--batch-size",
+        "5000",
+        "-o",
+        "json",
+    ]))
+    .json();
+    let sum = &big["summary"];
+    assert_eq!(sum["processed"], total);
+    assert_eq!(sum["batches"], 1, "{sum}");
+    assert_eq!(sum["largest_batch"], total);
+    assert!(sum["get_records_calls"].as_u64().unwrap() >= 2, "{sum}");
+    let small = run(env.ddb().args([
+        "simulate-stream",
+        "--from",
+        "trim-horizon",
+        "--batch-size",
+        "100",
+        "-o",
+        "json",
+    ]))
+    .json();
+    assert_eq!(small["summary"]["processed"], total);
+    assert_eq!(small["summary"]["batches"], 12);
+    assert_eq!(small["summary"]["largest_batch"], 100);
+    let distinct: BTreeSet<String> = seqs(&small).into_iter().collect();
+    assert_eq!(seqs(&big), seqs(&small));
+    assert_eq!(distinct.len() as u32, total);
+}
