@@ -68,3 +68,24 @@ local-status:
 # Remove the local data (keeps the installed jar)
 local-reset: local-down
     rm -rf {{local_dir}}/data
+
+# Build the Lambda deployment zip (target/lambda/ddb/bootstrap.zip) for provided.al2023; checks glibc <= 2.34
+lambda-zip arch="x86_64":
+    bash scripts/lambda-zip.sh {{arch}}
+
+# cfn-lint the CloudFormation template for both architectures (installs cfn-lint from PyPI when missing)
+lambda-lint: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
+    command -v cfn-lint >/dev/null || python3 -m pip install --quiet cfn-lint
+    for arch in x86_64 arm64; do
+      {{ddb}} lambda template --arch "$arch" | cfn-lint
+      echo "cfn-lint: template --arch $arch clean"
+    done
+
+# Build the zip, then run the Lambda-mode tests against the bootstrap inside it (emulator + DynamoDB Local)
+lambda-check arch="x86_64": local-install (lambda-zip arch)
+    rm -rf target/lambda/check && mkdir -p target/lambda/check
+    unzip -q -o target/lambda/ddb/bootstrap.zip -d target/lambda/check
+    DDB_LAMBDA_BOOTSTRAP="$PWD/target/lambda/check/bootstrap" cargo test --test lambda

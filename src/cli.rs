@@ -183,6 +183,18 @@ pub enum Command {
     )]
     SimulateStream(cmd::simulate_stream::Args),
 
+    /// Serve the stream handler on the Lambda Runtime API, as the deployed function (also: the binary named `bootstrap`) [API: Query, TransactWriteItems; Lambda Runtime API]
+    ///
+    /// Runs inside AWS Lambda (provided.al2023) or a Runtime API emulator: reads DynamoDB
+    /// Streams events, moves GRP# rows like simulate-stream, logs one JSON line per record and
+    /// answers with the partial batch response {"batchItemFailures": [...]} (the first failed
+    /// record and every one after it). The table comes from DDB_TABLE (default
+    /// cruddur-messages); credentials and region from the Lambda environment.
+    #[command(
+        after_help = "Examples:\n  ddb lambda template > ddb-stack.yaml\n  ddb --local lambda      # under a Runtime API emulator (it sets AWS_LAMBDA_RUNTIME_API...)\n  just lambda-zip         # the deployment zip, target/lambda/ddb/bootstrap.zip"
+    )]
+    Lambda(cmd::lambda::Args),
+
     /// Print the built-in schema or seed fixture, to start your own --schema / --fixture [API: none]
     #[command(
         after_help = "Examples:\n  ddb defaults schema > schema.json\n  ddb defaults fixture > seed.json && DDB_FIXTURE=seed.json ddb --local seed"

@@ -22,6 +22,7 @@ pub mod export;
 pub mod get_conversation;
 pub mod get_item;
 pub mod import;
+pub mod lambda;
 pub mod list_conversations;
 pub mod list_tables;
 pub mod put_message;
@@ -106,6 +107,9 @@ pub async fn run(command: Command, global: &GlobalArgs, cancel: CancellationToke
     if let Command::Completions(args) = command {
         return completions::run(args);
     }
+    if let Command::Lambda(args) = command {
+        return lambda::run(args, global, cancel).await;
+    }
     if let Command::Defaults(args) = command {
         return defaults::run(args);
     }
@@ -129,6 +133,8 @@ pub async fn run(command: Command, global: &GlobalArgs, cancel: CancellationToke
         Command::Sql(a) => sql::run(a, &ctx).await,
         Command::Export(a) => export::run(a, &ctx).await,
         Command::Import(a) => import::run(a, &ctx).await,
-        Command::Completions(_) | Command::Defaults(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Defaults(_) | Command::Lambda(_) => {
+            unreachable!("handled above")
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod invariant;
 pub mod proxy;
+pub mod runtime_api;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
