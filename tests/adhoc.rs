@@ -381,7 +381,7 @@ fn filter_and_limit_count_matches_across_pages() {
     );
     assert_eq!(got, matches);
 
-    // Bad filters are invalid input before any request.
+    // Malformed filters and values are usage errors (exit 2) before any request.
     for (bad, needle) in [
         (
             vec!["--filter", "user_handle = :h"],
@@ -394,7 +394,7 @@ fn filter_and_limit_count_matches_across_pages() {
         ),
     ] {
         let r = run(env.ddb().args(["query", &pk]).args(&bad));
-        assert_eq!(r.code, 8, "{bad:?}: {}", r.stderr);
+        assert_eq!(r.code, 2, "{bad:?}: {}", r.stderr);
         assert!(r.stderr.contains(needle), "{bad:?}: {}", r.stderr);
         assert_eq!(r.stdout, "");
     }
@@ -704,7 +704,7 @@ fn partiql_errors_are_one_line() {
         (
             "SELECT * FROM t WHERE pk = ?",
             vec![],
-            8,
+            2,
             "error: the statement has 1 ? parameter(s) but 0 --param",
         ),
     ] {

@@ -154,8 +154,14 @@ impl Args {
     }
 }
 
+/// Wrong for the table's keys (known from DescribeTable, or assumed by --explain): exit 8.
 fn invalid(message: String) -> anyhow::Error {
     Failure::InvalidInput(message).into()
+}
+
+/// A malformed option value, wrong whatever the table: a usage error (exit 2).
+fn usage(message: String) -> anyhow::Error {
+    Failure::Usage(message).into()
 }
 
 /// Value names the key condition uses; --values may not reuse them.
@@ -164,19 +170,19 @@ const KEY_VALUES: [&str; 4] = [":pk", ":sk", ":sk_lo", ":sk_hi"];
 /// `--values` as plain JSON: an object of `:name` to value.
 pub fn parse_values(text: &str) -> Result<Vec<(String, AttributeValue)>> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        invalid(format!(
+        usage(format!(
             "--values: not JSON ({e}); e.g. '{{\":h\": \"bayko\"}}'"
         ))
     })?;
     let serde_json::Value::Object(map) = value else {
-        return Err(invalid(
+        return Err(usage(
             "--values: expected a JSON object like {\":h\": \"bayko\"}".into(),
         ));
     };
     map.iter()
         .map(|(k, v)| {
             if !k.starts_with(':') || k.len() < 2 {
-                return Err(invalid(format!(
+                return Err(usage(format!(
                     "--values: key '{k}' must start with ':' (as the filter refers to it)"
                 )));
             }
@@ -232,19 +238,19 @@ fn plan(args: &Args, table: &str, keys: &KeySchema) -> Result<QueryRequest> {
     let filter = match &args.filter {
         Some(f) => {
             let rewritten =
-                expr::rewrite(f, &mut names, "--filter").map_err(|e| invalid(format!("{e:#}")))?;
+                expr::rewrite(f, &mut names, "--filter").map_err(|e| usage(format!("{e:#}")))?;
             let given = match &args.values {
                 Some(v) => parse_values(v)?,
                 None => Vec::new(),
             };
             for (k, v) in given {
                 if KEY_VALUES.contains(&k.as_str()) {
-                    return Err(invalid(format!(
+                    return Err(usage(format!(
                         "--values: {k} is taken by the key condition; name the value differently"
                     )));
                 }
                 if !rewritten.values.contains(&k) {
-                    return Err(invalid(format!(
+                    return Err(usage(format!(
                         "--values: {k} is not used in --filter (DynamoDB rejects unused values)"
                     )));
                 }
@@ -255,7 +261,7 @@ fn plan(args: &Args, table: &str, keys: &KeySchema) -> Result<QueryRequest> {
                 .iter()
                 .find(|v| !bindings.values.contains_key(*v))
             {
-                return Err(invalid(format!(
+                return Err(usage(format!(
                     "--filter uses {missing} but --values does not define it, e.g. --values '{{\"{missing}\": \"...\"}}'"
                 )));
             }
@@ -289,9 +295,9 @@ pub fn select(select: Option<&str>, names: &mut Names) -> Result<Option<String>>
         return Ok(None);
     };
     let rewritten =
-        expr::rewrite(text, names, "--select").map_err(|e| invalid(format!("{e:#}")))?;
+        expr::rewrite(text, names, "--select").map_err(|e| usage(format!("{e:#}")))?;
     if let Some(v) = rewritten.values.first() {
-        return Err(invalid(format!(
+        return Err(usage(format!(
             "--select: {v} is a value; list attribute names, e.g. --select sk,message"
         )));
     }

@@ -78,11 +78,11 @@ pub fn verb(statement: &str) -> String {
 
 fn plan(args: &Args) -> Result<StatementRequest> {
     if args.statement.trim().is_empty() {
-        return Err(Failure::InvalidInput("STATEMENT is empty".into()).into());
+        return Err(Failure::Usage("STATEMENT is empty".into()).into());
     }
     let markers = placeholders(&args.statement);
     if markers != args.params.len() {
-        return Err(Failure::InvalidInput(format!(
+        return Err(Failure::Usage(format!(
             "the statement has {markers} ? parameter(s) but {} --param value(s) were given",
             args.params.len()
         ))
