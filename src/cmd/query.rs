@@ -294,8 +294,7 @@ pub fn select(select: Option<&str>, names: &mut Names) -> Result<Option<String>>
     let Some(text) = select else {
         return Ok(None);
     };
-    let rewritten =
-        expr::rewrite(text, names, "--select").map_err(|e| usage(format!("{e:#}")))?;
+    let rewritten = expr::rewrite(text, names, "--select").map_err(|e| usage(format!("{e:#}")))?;
     if let Some(v) = rewritten.values.first() {
         return Err(usage(format!(
             "--select: {v} is a value; list attribute names, e.g. --select sk,message"
