@@ -519,45 +519,49 @@ mod tests {
             },
             sort: None,
         };
-        let cases: [(&[&str], &KeySchema, &str); 6] = [
+        // Wrong for the table's keys: invalid input (8); malformed whatever the table: usage (2).
+        let cases: [(&[&str], &KeySchema, &str, u8); 6] = [
             (
                 &["abc"],
                 &numeric,
                 "PK: 'abc' does not fit key attribute 'id' of type N",
+                8,
             ),
             (
                 &["1", "--sk-eq", "x"],
                 &numeric,
                 "--sk-eq: table 't' has no sort key",
+                8,
             ),
             (
                 &["P", "--filter", "a = :a"],
                 &cruddur(),
                 "--filter uses :a but --values",
+                2,
             ),
             (
                 &["P", "--filter", "a = :a", "--values", r#"{":a":1,":b":2}"#],
                 &cruddur(),
                 "--values: :b is not used",
+                2,
             ),
             (
                 &["P", "--filter", "a = :pk", "--values", r#"{":pk":1}"#],
                 &cruddur(),
                 "--values: :pk is taken",
+                2,
             ),
             (
                 &["P", "--select", "a,:b"],
                 &cruddur(),
                 "--select: :b is a value",
+                2,
             ),
         ];
-        for (line, keys, expected) in cases {
+        for (line, keys, expected, code) in cases {
             let e = plan(&args(line), "t", keys).unwrap_err();
             assert!(e.to_string().starts_with(expected), "{line:?}: {e}");
-            assert!(matches!(
-                crate::errors::failure_of(&e),
-                Some(Failure::InvalidInput(_))
-            ));
+            assert_eq!(crate::errors::exit_code_for(&e), code, "{line:?}: {e}");
         }
     }
 }
