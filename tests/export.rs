@@ -595,14 +595,8 @@ fn ctrl_c_mid_import_then_rerun_converges() {
         assert!(Instant::now() < deadline, "import wrote nothing within 60s");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let out = child.wait_with_output().unwrap();
+    let out = common::interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
     let written = summary["items_written"].as_u64().unwrap();
     let missing = summary["failed_items"].as_u64().unwrap();
@@ -672,14 +666,8 @@ fn ctrl_c_mid_export_leaves_nothing_behind() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(exports.is_dir(), "the export folder exists while it runs");
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let out = child.wait_with_output().unwrap();
+    let out = common::interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(!exports.exists(), "the unfinished export was removed");
 }

@@ -27,16 +27,6 @@ fn seed_through(env: &TestEnv, faults: Faults, args: &[&str]) -> (FaultProxy, Ru
     (proxy, r)
 }
 
-/// Ctrl-C (SIGINT) to a running ddb, then its output.
-fn interrupt(child: std::process::Child) -> std::process::Output {
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    child.wait_with_output().unwrap()
-}
-
 fn injected(p: &FaultProxy) -> u64 {
     let st = p.stats();
     st.throttled + st.server_errors + st.dropped + st.unprocessed_requests
@@ -209,7 +199,7 @@ fn ctrl_c_during_a_backoff_exits_130() {
         assert!(Instant::now() < deadline, "no throttled retries within 60s");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let out = interrupt(child);
+    let out = common::interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
@@ -307,7 +297,7 @@ fn ctrl_c_reports_exactly_what_was_written() {
         assert!(Instant::now() < deadline, "seed wrote nothing within 60s");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let out = interrupt(child);
+    let out = common::interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");

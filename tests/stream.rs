@@ -699,15 +699,8 @@ fn follow_stops_cleanly_on_ctrl_c_and_saves_the_checkpoint() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
     // Ctrl-C is exit 130 everywhere, --follow included; the summary and checkpoint still come.
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let out = common::interrupt(child);
     let out: Value = serde_json::from_slice(&out.stdout).expect("JSON summary after Ctrl-C");
     assert_eq!(out["summary"]["interrupted"], true);
     assert_eq!(

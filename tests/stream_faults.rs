@@ -527,14 +527,7 @@ fn ctrl_c_without_follow_exits_130_and_checkpoints_only_what_is_done() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let sent = Instant::now();
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let out = common::interrupt(child);
     assert!(
         sent.elapsed() < Duration::from_secs(5),
         "Ctrl-C waited for the backoff"

@@ -434,3 +434,17 @@ pub fn group_rows(group: &str, a: &str, b: &str, sk: &str) -> Vec<Item> {
     };
     vec![row(a, b), row(b, a)]
 }
+
+/// Ctrl-C (SIGINT) to a running ddb, then its output, checked to be exit 130: every command
+/// stops after the work in flight and exits 130 on Ctrl-C.
+pub fn interrupt(child: std::process::Child) -> std::process::Output {
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("wait for ddb");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    out
+}
