@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use aws_sdk_dynamodb::types::StreamViewType;
+use aws_sdk_dynamodb::types::{StreamViewType, TableDescription};
 use aws_sdk_dynamodbstreams::operation::get_records::GetRecordsError;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -27,22 +27,15 @@ const MAX_SHARD_PAGES: usize = 100;
 /// How often `--follow` looks for new shards (shards roll over, and a closed one has children).
 const SHARD_REFRESH: Duration = Duration::from_secs(10);
 
-/// The table's stream, checked to carry new images.
-pub async fn find_stream(db: &Db) -> Result<String> {
+/// The stream of the table `t` describes (the description the model check already read),
+/// checked to carry new images.
+pub fn stream_of(db: &Db, t: &TableDescription) -> Result<String> {
     let table = &db.table;
-    let desc = db
-        .dynamodb
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await
-        .map_err(|e| db.table_error("DescribeTable", e))?;
-    let t = desc.table().context("DescribeTable returned no table")?;
     let spec = t.stream_specification();
     let arn = t.latest_stream_arn();
     let (Some(arn), Some(true)) = (arn, spec.map(|s| s.stream_enabled())) else {
         return Err(Failure::NotFound(format!(
-            "table '{table}' has no stream enabled at {}: the handler reads a NEW_IMAGE stream (fixtures/schema.json has one)",
+            "table '{table}' has no stream enabled at {}: the handler reads a NEW_IMAGE stream (the built-in schema has one)",
             db.target.endpoint_label()
         ))
         .into());

@@ -96,8 +96,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     }
 
     let from = args.from.unwrap_or(StartAt::TrimHorizon);
-    crate::table::check_model(&ctx.db, crate::schema::Needs::KeysAndGroupIndex).await?;
-    let arn = stream_source::find_stream(&ctx.db).await?;
+    // One DescribeTable serves the model check and finding the stream.
+    let desc = crate::table::check_model(&ctx.db, crate::schema::Needs::KeysAndGroupIndex).await?;
+    let arn = stream_source::stream_of(&ctx.db, &desc)?;
     let checkpoint = open_checkpoint(&args, &arn)?;
     let mut dead_letter = args
         .dead_letter
