@@ -11,15 +11,8 @@ use std::collections::BTreeSet;
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::invariant::{assert_invariant, count_rows};
 use common::proxy::{FaultProxy, Faults};
-use common::{run, s, write_temp, Item, TestEnv, MAIN_GROUP};
+use common::{item, run, s, write_temp, Item, TestEnv, MAIN_GROUP};
 use serde_json::{json, Value};
-
-fn item(pairs: &[(&str, &str)]) -> Item {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string())))
-        .collect()
-}
 
 fn fixture_groups() -> BTreeSet<String> {
     let text = std::fs::read_to_string(common::repo_root().join("fixtures/seed.json")).unwrap();

@@ -15,20 +15,13 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::runtime_api::{Answer, RuntimeApi};
-use common::{bare_ddb, run, s, Item, TestEnv};
+use common::{bare_ddb, item, run, s, Item, TestEnv};
 use serde_json::{json, Value};
 
 const INDEX: &str = "message-group-sk-index";
 
 fn ts(second: u32) -> String {
     format!("2026-01-01T00:00:{second:02}.000000+00:00")
-}
-
-fn item(pairs: &[(&str, &str)]) -> Item {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string())))
-        .collect()
 }
 
 struct Group {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::proxy::{FaultProxy, Faults};
-use common::{run, s, write_temp, Item, TestEnv};
+use common::{item, run, s, write_temp, Item, TestEnv};
 use serde_json::{json, Value};
 
 const INDEX: &str = "message-group-sk-index";
@@ -22,13 +22,6 @@ fn ts(second: u32) -> String {
         second / 60,
         second % 60
     )
-}
-
-fn item(pairs: &[(&str, &str)]) -> Item {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string())))
-        .collect()
 }
 
 /// A conversation between two users: ids and both GRP# rows at `sk`.

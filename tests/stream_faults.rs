@@ -11,9 +11,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use common::proxy::{FaultProxy, Faults};
-use common::{run, s, write_temp, Item, TestEnv};
+use common::{item, run, s, write_temp, Item, TestEnv};
 use serde_json::{json, Value};
 
 fn ts(second: u32) -> String {
@@ -23,13 +23,6 @@ fn ts(second: u32) -> String {
         second / 60 % 60,
         second % 60
     )
-}
-
-fn item(pairs: &[(&str, &str)]) -> Item {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string())))
-        .collect()
 }
 
 struct Group {

@@ -448,3 +448,11 @@ pub fn interrupt(child: std::process::Child) -> std::process::Output {
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     out
 }
+
+/// An item of string attributes, as test fixtures write them.
+pub fn item(pairs: &[(&str, &str)]) -> Item {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string())))
+        .collect()
+}
