@@ -4,11 +4,11 @@ use clap::{CommandFactory, Parser};
 
 use ddb::cli::Cli;
 use ddb::errors::{exit, exit_code_for, scrub, Failure};
-use ddb::safe::terminal_safe;
+use ddb::term::safe::terminal_safe;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse_from(ddb::lambda::args(std::env::args_os())) {
+    let cli = match Cli::try_parse_from(ddb::stream::lambda::args(std::env::args_os())) {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
@@ -26,8 +26,8 @@ fn main() -> ExitCode {
     let own_ctrl_c = cli.command.handles_ctrl_c();
     let cancel = CancellationToken::new();
     let result = runtime.block_on(async {
-        ddb::interrupt::watch(cancel.clone());
-        let work = ddb::cmd::run(cli.command, &cli.global, cancel.clone());
+        ddb::aws::interrupt::watch(cancel.clone());
+        let work = cli.run(cancel.clone());
         if own_ctrl_c {
             // These finish what is in flight and report it themselves (then exit 130).
             return work.await;
@@ -43,11 +43,11 @@ fn main() -> ExitCode {
         // A closed stdout is not an error (output::with_stdout): it never hides a failure.
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
-            ddb::output::note(format!("error: {}", printable(&one_line(&e))));
+            ddb::term::output::note(format!("error: {}", printable(&one_line(&e))));
             if verbose > 0 {
                 // Every cause, the SDK's own detail included, for bug reports.
                 for (i, cause) in e.chain().enumerate().skip(1) {
-                    ddb::output::note(format!("  {i}: {}", printable(&cause.to_string())));
+                    ddb::term::output::note(format!("  {i}: {}", printable(&cause.to_string())));
                 }
             }
             ExitCode::from(exit_code_for(&e))
@@ -58,11 +58,11 @@ fn main() -> ExitCode {
 /// An error line as printed: no credentials (errors::scrub), and table text quoted in it made
 /// terminal-safe.
 fn printable(text: &str) -> String {
-    terminal_safe(&scrub(&ddb::checked::redact_urls_in(text))).into_owned()
+    terminal_safe(&scrub(&ddb::model::checked::redact_urls_in(text))).into_owned()
 }
 
 /// clap's errors on one line and exit 2 (help and --version print as usual, exit 0). A bad
-/// value is a usage error like a missing argument: see `ddb::checked` for the rule.
+/// value is a usage error like a missing argument: see `ddb::model::checked` for the rule.
 fn usage_error(e: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(
@@ -100,7 +100,7 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         Some(s) => format!("ddb {s} --help"),
         None => "ddb --help".to_string(),
     };
-    ddb::output::note(format!("error: {}; see `{help}`", printable(&line)));
+    ddb::term::output::note(format!("error: {}; see `{help}`", printable(&line)));
     ExitCode::from(exit::USAGE)
 }
 

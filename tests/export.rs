@@ -140,7 +140,7 @@ fn typed_items(lines: &[String]) -> Vec<Item> {
         .iter()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            ddb::item::item_from_typed(&v["Item"], "Item").unwrap()
+            ddb::model::item::item_from_typed(&v["Item"], "Item").unwrap()
         })
         .collect();
     items.sort_by_key(|i| (format!("{:?}", i.get("pk")), format!("{:?}", i.get("sk"))));

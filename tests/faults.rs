@@ -69,15 +69,16 @@ fn every_item_lands_once_through_faults_and_retries_are_counted() {
 
     // Read back directly from DynamoDB Local, not through the proxy.
     let items = env.scan_all();
-    let expected: HashSet<(String, String)> = ddb::synthetic::Spec::new(300, Some(6), None, 1)
-        .items()
-        .map(|i| {
-            (
-                ddb::item::get_s(&i, "pk").unwrap().to_string(),
-                ddb::item::get_s(&i, "sk").unwrap().to_string(),
-            )
-        })
-        .collect();
+    let expected: HashSet<(String, String)> =
+        ddb::model::synthetic::Spec::new(300, Some(6), None, 1)
+            .items()
+            .map(|i| {
+                (
+                    ddb::model::item::get_s(&i, "pk").unwrap().to_string(),
+                    ddb::model::item::get_s(&i, "sk").unwrap().to_string(),
+                )
+            })
+            .collect();
     let got: HashSet<(String, String)> = items.iter().map(|i| (s(i, "pk"), s(i, "sk"))).collect();
     assert_eq!(items.len(), 312);
     assert_eq!(got, expected, "exactly the generated keys");

@@ -1,4 +1,4 @@
-//! The table waits (src/table.rs) against a scripted endpoint: DynamoDB Local creates and
+//! The table waits (src/aws/table.rs) against a scripted endpoint: DynamoDB Local creates and
 //! deletes tables at once, so a table that stays CREATING or DELETING, or an index that takes
 //! its time, needs an endpoint that says so. The endpoint answers only the table-lifecycle
 //! operations, with the JSON shapes DynamoDB uses, and counts what it was asked.

@@ -13,14 +13,14 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use super::Ctx;
-use crate::db::Db;
+use crate::aws::db::Db;
+use crate::aws::table;
 use crate::errors::Failure;
-use crate::export_format::{
+use crate::model::item::Item;
+use crate::term::output;
+use crate::transfer::format::{
     self as format, new_export_id, write_with_checksums, DataFileWriter, WrittenFile,
 };
-use crate::item::Item;
-use crate::output;
-use crate::table;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -10,13 +10,13 @@ use clap::builder::TypedValueParser as _;
 use serde::Serialize;
 
 use super::Ctx;
+use crate::aws::retry::Backoff;
+use crate::aws::table;
 use crate::errors::Failure;
-use crate::export_read::{self, Checked, ItemStream};
-use crate::import_check::ItemRules;
-use crate::output;
-use crate::retry::Backoff;
-use crate::table;
-use crate::write::{self, WriteOptions, WriteReport};
+use crate::term::output;
+use crate::transfer::export_read::{self, Checked, ItemStream};
+use crate::transfer::import_check::ItemRules;
+use crate::transfer::write::{self, WriteOptions, WriteReport};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,7 +34,7 @@ pub struct Args {
     pub yes: bool,
 
     /// BatchWriteItem calls in flight
-    #[arg(long, value_name = "N", default_value_t = super::seed::DEFAULT_CONCURRENCY,
+    #[arg(long, value_name = "N", default_value_t = write::DEFAULT_CONCURRENCY,
           value_parser = clap::value_parser!(u16).range(1..=256).map(usize::from))]
     pub concurrency: usize,
 

@@ -4,9 +4,9 @@ use anyhow::Result;
 use aws_sdk_dynamodb::Client;
 
 use super::Ctx;
-use crate::errors::{api_error, Subject};
-use crate::output;
-use crate::safe::terminal_safe;
+use crate::aws::classify::{api_error, Subject};
+use crate::term::output;
+use crate::term::safe::terminal_safe;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}

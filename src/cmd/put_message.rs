@@ -16,16 +16,16 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
 use super::Ctx;
+use crate::aws::retry::{is_retryable, sdk_retries_off, Backoff, Stop};
+use crate::aws::table;
 use crate::errors::Failure;
-use crate::fixture;
-use crate::item::{get_s, item_size, item_to_plain, to_plain, Item};
+use crate::model::fixture;
+use crate::model::item::{get_s, item_size, item_to_plain, to_plain, Item};
+use crate::model::schema::Needs;
+use crate::model::seed_plan::MAX_ITEM_BYTES;
 use crate::model::{msg_pk, timestamp, Message, User, GROUP_INDEX, GRP_PREFIX};
-use crate::output;
-use crate::retry::{is_retryable, sdk_retries_off, Backoff, Stop};
-use crate::safe::terminal_safe;
-use crate::schema::Needs;
-use crate::seed_plan::MAX_ITEM_BYTES;
-use crate::table;
+use crate::term::output;
+use crate::term::safe::terminal_safe;
 
 /// Same-microsecond collisions with other writers tolerated before giving up.
 const MAX_COLLISIONS: u32 = 3;
@@ -37,7 +37,7 @@ const MAX_GROUP_PAGES: usize = 10;
 #[command(group(clap::ArgGroup::new("text").required(true).args(["message", "message_file"])))]
 pub struct Args {
     /// The conversation (message_group_uuid); it must exist (its GRP# rows) unless --force
-    #[arg(long, value_name = "UUID", value_parser = crate::checked::uuid)]
+    #[arg(long, value_name = "UUID", value_parser = crate::model::checked::uuid)]
     pub group: String,
 
     /// Sender, by handle from the fixture's users
@@ -49,7 +49,7 @@ pub struct Args {
     pub user_uuid: Option<String>,
 
     /// The message text
-    #[arg(long, value_name = "TEXT", value_parser = crate::checked::non_empty)]
+    #[arg(long, value_name = "TEXT", value_parser = crate::model::checked::non_empty)]
     pub message: Option<String>,
 
     /// Read the message text from FILE ('-': stdin); one trailing newline is dropped

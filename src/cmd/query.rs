@@ -4,16 +4,17 @@
 use anyhow::Result;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::scan::Sink;
 use super::Ctx;
-use crate::errors::{Failure, Subject};
-use crate::explain::Explain;
-use crate::expr::{self, Names};
-use crate::item::{from_plain, Item};
-use crate::keys::{self, KeySchema, Scalar, TableKeys};
-use crate::output;
-use crate::output::OutputFormat;
-use crate::request::{read_error, Bindings, QueryRequest};
+use crate::aws::classify::Subject;
+use crate::errors::Failure;
+use crate::model::item::{from_plain, Item};
+use crate::read::explain::Explain;
+use crate::read::expr::{self, Names};
+use crate::read::keys::{self, KeySchema, Scalar, TableKeys};
+use crate::read::request::{read_error, Bindings, QueryRequest};
+use crate::read::sink::Sink;
+use crate::term::output;
+use crate::term::output::OutputFormat;
 
 /// Items per query without --limit or --all.
 pub const DEFAULT_LIMIT: u64 = 100;
@@ -269,7 +270,7 @@ fn plan(args: &Args, table: &str, keys: &KeySchema) -> Result<QueryRequest> {
         }
         None => None,
     };
-    let projection = select(args.select.as_deref(), &mut names)?;
+    let projection = expr::select(args.select.as_deref(), &mut names)?;
     bindings.names = names.map().clone();
     Ok(QueryRequest {
         table: table.to_string(),
@@ -287,20 +288,6 @@ fn plan(args: &Args, table: &str, keys: &KeySchema) -> Result<QueryRequest> {
         consistent: args.consistent,
         ..QueryRequest::default()
     })
-}
-
-/// `--select a,b.c` as a projection expression with placeholders.
-pub fn select(select: Option<&str>, names: &mut Names) -> Result<Option<String>> {
-    let Some(text) = select else {
-        return Ok(None);
-    };
-    let rewritten = expr::rewrite(text, names, "--select").map_err(|e| usage(format!("{e:#}")))?;
-    if let Some(v) = rewritten.values.first() {
-        return Err(usage(format!(
-            "--select: {v} is a value; list attribute names, e.g. --select sk,message"
-        )));
-    }
-    Ok(Some(rewritten.text))
 }
 
 fn flag_of(c: &SkCondition) -> &'static str {
@@ -513,7 +500,7 @@ mod tests {
     #[test]
     fn bad_input_is_caught_before_any_request() {
         let numeric = KeySchema {
-            partition: crate::keys::KeyAttr {
+            partition: crate::read::keys::KeyAttr {
                 name: "id".into(),
                 scalar: Scalar::N,
             },

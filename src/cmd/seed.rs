@@ -2,7 +2,7 @@
 //! The fixture path is a sync: after writing, messages of the fixture's conversations that the
 //! fixture no longer produces (an earlier run's timestamps) are deleted. Then every seeded
 //! conversation's GRP# rows are settled on its newest existing message by the stream handler's
-//! guarded primitive (src/seed_rows.rs), so reseeding never duplicates a row.
+//! guarded primitive (src/rows/seeded.rs), so reseeding never duplicates a row.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -15,24 +15,19 @@ use clap::builder::TypedValueParser as _;
 use serde::Serialize;
 
 use super::Ctx;
-use crate::errors::{api_error, Failure, Subject};
-use crate::fixture;
-use crate::item::{get_s, Item};
+use crate::aws::classify::{api_error, Subject};
+use crate::aws::retry::Backoff;
+use crate::aws::table;
+use crate::errors::Failure;
+use crate::model::fixture;
+use crate::model::item::{get_s, Item};
 use crate::model::msg_pk;
-use crate::output;
-use crate::retry::Backoff;
-use crate::schema::Needs;
-use crate::seed_plan::{self, Plan};
-use crate::seed_rows::{self, RowsReport};
-use crate::synthetic::Spec;
-use crate::table;
-use crate::write::{self, WriteOptions, WriteOutcome, WriteReport};
-
-/// Measured on the 2-core dev box (shared, load ~6-10), 20,000 synthetic messages into a fresh,
-/// warmed-up in-memory DynamoDB Local, items/s: 2 -> 2061/3397, 4 -> 3690/2988,
-/// 8 -> 2784/3637/4217/2801/3852, 16 -> 3199/3547/4953/4467/4465, 32 -> 3039/3564. 16 was the
-/// best on average; beyond it nothing gained.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+use crate::model::schema::Needs;
+use crate::model::seed_plan::{self, Plan};
+use crate::model::synthetic::Spec;
+use crate::rows::seeded::{self, RowsReport};
+use crate::term::output;
+use crate::transfer::write::{self, WriteOptions, WriteOutcome, WriteReport};
 
 /// Pages read per conversation when looking for stale items; a fixture conversation has far
 /// fewer items than this many pages can hold.
@@ -66,7 +61,7 @@ pub struct Args {
     pub rng_seed: u64,
 
     /// BatchWriteItem calls in flight
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY,
+    #[arg(long, value_name = "N", default_value_t = write::DEFAULT_CONCURRENCY,
           value_parser = clap::value_parser!(u16).range(1..=256).map(usize::from))]
     pub concurrency: usize,
 
@@ -201,7 +196,7 @@ async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()>
     finish_rows(ctx, &mut summary, rows)
 }
 
-/// Settle the seeded conversations' GRP# rows (src/seed_rows.rs), with a progress bar.
+/// Settle the seeded conversations' GRP# rows (src/rows/seeded.rs), with a progress bar.
 async fn settle_with_progress(
     ctx: &Ctx,
     conversations: impl Iterator<Item = (String, Vec<Item>)>,
@@ -209,7 +204,7 @@ async fn settle_with_progress(
     opts: &WriteOptions,
 ) -> RowsReport {
     let bar = ctx.style.progress(rows, "GRP# rows");
-    let report = seed_rows::settle_all(
+    let report = seeded::settle_all(
         &ctx.db,
         conversations,
         opts.concurrency,

@@ -4,14 +4,15 @@ use anyhow::Result;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::scan::Sink;
 use super::Ctx;
-use crate::errors::{api_error, Failure, Subject};
-use crate::explain::Explain;
-use crate::item::from_plain;
-use crate::output;
-use crate::output::OutputFormat;
-use crate::request::StatementRequest;
+use crate::aws::classify::{api_error, Subject};
+use crate::errors::Failure;
+use crate::model::item::from_plain;
+use crate::read::explain::Explain;
+use crate::read::request::StatementRequest;
+use crate::read::sink::Sink;
+use crate::term::output;
+use crate::term::output::OutputFormat;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
