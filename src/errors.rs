@@ -4,7 +4,7 @@
 
 use std::fmt::Debug;
 
-/// Exit codes, documented in the README. Anything not listed is 1.
+/// Exit codes, documented in docs/exit-codes.md. Anything not listed is 1.
 pub mod exit {
     pub const OK: u8 = 0;
     pub const FAILURE: u8 = 1;

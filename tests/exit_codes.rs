@@ -1,4 +1,4 @@
-//! The README's exit-code table, row by row: one case per row and per kind of bad value, each
+//! The exit-code table (docs/exit-codes.md), row by row: one case per row and per kind of bad value, each
 //! asserting the exact code and that stderr is exactly one line (`error: …`) without Debug
 //! dumps or credentials. The rule for bad values: a malformed option, argument or environment
 //! value is a usage error (2), seen before any work; the contents of input files, and names
@@ -469,7 +469,7 @@ fn every_exit_code_row_and_every_kind_of_bad_value() {
         check(c);
         codes.insert(c.code);
     }
-    // Every row of the README's table but 130 (its own test below) has a case.
+    // Every row of the exit-code table but 130 (its own test below) has a case.
     assert_eq!(
         codes.into_iter().collect::<Vec<_>>(),
         vec![0, 1, 2, 3, 4, 5, 6, 7, 8]

@@ -1,5 +1,5 @@
 //! The seed fixture: users and conversations as a hand-editable JSON file
-//! (format in the README). Loading checks everything before anything is written.
+//! (format in docs/commands.md, under seed). Loading checks everything before anything is written.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
