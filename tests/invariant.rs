@@ -11,7 +11,7 @@ use std::process::Command;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::invariant::{assert_invariant, count_rows};
-use common::items::{group_row, ts as at, Conversation, Person, SOMEONE};
+use common::items::{clashing_row, ts as at, Conversation, SOMEONE};
 use common::proxy::Faults;
 use common::records::{self, event, from_trim_horizon, outcomes as texts, stream_arn, Records};
 use common::{put_message, run, s, Item, TestEnv, MAIN_GROUP};
@@ -238,6 +238,15 @@ fn start(env: &TestEnv, c: &Conversation, sk: &str) {
     env.put_items(items);
 }
 
+/// Conversation `n` started at T0 and its message at `at(second)`, written.
+fn with_message(env: &TestEnv, n: u32, second: u32, text: &str) -> (Conversation, Item) {
+    let c = conversation(n);
+    start(env, &c, T0);
+    let m = c.message(&at(second), text);
+    env.put_items(vec![m.clone()]);
+    (c, m)
+}
+
 /// A record of the test table's stream, as Lambda delivers it.
 fn record(env: &TestEnv, seq: u32, name: &str, image: &Item) -> Value {
     let arn = stream_arn(&env.table, records::STREAM_LABEL);
@@ -252,10 +261,7 @@ fn run_event(ddb: Command, records: &[Value]) -> common::Run {
 #[test]
 fn repro4_records_that_are_not_ours_are_skipped_with_the_reason() {
     let env = TestEnv::with_table("inv-foreign");
-    let c = conversation(1);
-    start(&env, &c, T0);
-    let m = c.message(&at(5), "ours");
-    env.put_items(vec![m.clone()]);
+    let (c, m) = with_message(&env, 1, 5, "ours");
     // AWS's documented sample record, from another table, with another key shape.
     let sample = json!({
         "eventID": "1", "eventName": "INSERT", "eventVersion": "1.0", "eventSource": "aws:dynamodb",
@@ -304,10 +310,7 @@ fn repro4_records_that_are_not_ours_are_skipped_with_the_reason() {
 #[test]
 fn repro6_a_later_identical_move_is_not_swallowed_by_an_old_token() {
     let env = TestEnv::with_table("inv-token");
-    let c = conversation(2);
-    start(&env, &c, T0);
-    let m = c.message(&at(7), "seven");
-    env.put_items(vec![m.clone()]);
+    let (c, m) = with_message(&env, 2, 7, "seven");
     let out = run_event(env.ddb(), &[record(&env, 1, "INSERT", &m)]).json();
     assert_eq!(texts(&out), ["updated 2 groups"]);
     // The rows are put back where they were (as a restore would), then the same message is
@@ -328,14 +331,12 @@ fn repro6_a_later_identical_move_is_not_swallowed_by_an_old_token() {
 #[test]
 fn repro6_lost_responses_of_moves_are_answered_by_idempotency() {
     let env = TestEnv::with_table("inv-lost");
-    let convs: Vec<Conversation> = (10..16).map(conversation).collect();
-    let mut records = Vec::new();
-    for (n, c) in convs.iter().enumerate() {
-        start(&env, c, T0);
-        let m = c.message(&at(10 + n as u32), &format!("news {n}"));
-        env.put_items(vec![m.clone()]);
-        records.push(record(&env, n as u32 + 1, "INSERT", &m));
-    }
+    let (convs, records): (Vec<Conversation>, Vec<Value>) = (0..6u32)
+        .map(|n| {
+            let (c, m) = with_message(&env, 10 + n, 10 + n, &format!("news {n}"));
+            (c, record(&env, n + 1, "INSERT", &m))
+        })
+        .unzip();
     let proxy = env.proxy(Faults {
         drop_response: 0.5,
         max_consecutive: 2,
@@ -550,13 +551,7 @@ fn a_failed_conversation_fails_all_its_records() {
     start(&env, &good, T0);
     // bad.a already has another conversation's row at the sk bad's newest message wants:
     // moving there would overwrite that conversation, so it must fail.
-    let cy = Person {
-        uuid: "c",
-        name: "Cy",
-        handle: "cy",
-    };
-    let other = "99999999-0000-4000-8000-000000000000";
-    let clash = group_row(&bad.a, other, &at(9), "another conversation", cy);
+    let clash = clashing_row(&bad.a, &at(9), "another conversation", ("Cy", "cy"));
     env.put_items(vec![clash]);
     let older = bad.message(&at(3), "older");
     let newer = bad.message(&at(9), "collides");

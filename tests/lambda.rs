@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::items::{group_row, ts, Conversation, Person, SOMEONE};
+use common::items::{clashing_row, ts, Conversation, OTHER_GROUP, SOMEONE};
 use common::records::{event_of, new_images, stream_arn, Records, STREAM_LABEL};
 use common::runtime_api::{Answer, RuntimeApi};
 use common::{bare_ddb, run, s, Item, TestEnv};
@@ -256,13 +256,7 @@ fn a_failed_record_and_everything_after_it_is_reported_then_retried_from_there()
     let g3 = group(&env, 13, &ts(0));
     // g2's participant A already has another conversation's row at the sk g2's message wants:
     // moving A's row there would overwrite that conversation, so the record fails.
-    let other = "99999999-0000-4000-8000-000000000000";
-    let c = Person {
-        uuid: "c",
-        name: "Someone",
-        handle: "someone",
-    };
-    let blocker = group_row(&g2.a, other, &ts(7), "first words", c);
+    let blocker = clashing_row(&g2.a, &ts(7), "first words", ("Someone", "someone"));
     env.put_items(vec![blocker.clone()]);
     let f = Function::start(&env);
     let records = vec![
@@ -282,7 +276,10 @@ fn a_failed_record_and_everything_after_it_is_reported_then_retried_from_there()
         .iter()
         .map(|r| (s(r, "sk"), s(r, "message_group_uuid")))
         .collect();
-    assert_eq!(a_rows, [(ts(0), g2.id.clone()), (ts(7), other.to_string())]);
+    assert_eq!(
+        a_rows,
+        [(ts(0), g2.id.clone()), (ts(7), OTHER_GROUP.to_string())]
+    );
     let logs = f.record_logs();
     assert_eq!(logs.len(), 3);
     let failed = logs

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::items::{group_row, rounds, ts, Conversation, Names, Person};
+use common::items::{clashing_row, rounds, ts, Conversation, Names, OTHER_GROUP};
 use common::proxy::Faults;
 use common::records::{
     self, event_of, from_trim_horizon, new_images, reports, stream_arn, Records,
@@ -421,13 +421,12 @@ fn a_record_that_fails_is_reported_and_the_rest_go_on() {
     let g2 = group(&env, 7, &ts(0));
     // g1's participant A already has another conversation's row at the sk the message wants:
     // moving A's row there would overwrite that conversation, so the record must fail.
-    let other = "99999999-0000-4000-8000-000000000000";
-    let cy = Person {
-        uuid: "c",
-        name: "Cy",
-        handle: "cy",
-    };
-    env.put_items(vec![group_row(&g1.a, other, &ts(7), "first words", cy)]);
+    env.put_items(vec![clashing_row(
+        &g1.a,
+        &ts(7),
+        "first words",
+        ("Cy", "cy"),
+    )]);
     let r = deliver(
         &env,
         vec![
@@ -456,7 +455,7 @@ fn a_record_that_fails_is_reported_and_the_rest_go_on() {
     let a_rows = env.query_pk(&format!("GRP#{}", g1.a));
     assert!(a_rows
         .iter()
-        .any(|r| s(r, "message_group_uuid") == other && s(r, "sk") == ts(7)));
+        .any(|r| s(r, "message_group_uuid") == OTHER_GROUP && s(r, "sk") == ts(7)));
 }
 
 #[test]

@@ -30,6 +30,15 @@ fn msg(g: &Conversation, sk: &str, text: &str) -> Item {
     message(&g.id, sk, &format!("m-{}-{sk}", g.id), text, g.al())
 }
 
+/// Conversation 1, its rows carrying a 60 KB display name: a 360 KB message fits in its own
+/// item but makes the GRP# row it moves to exceed DynamoDB's 400 KB item limit.
+fn oversized(env: &TestEnv) -> Conversation {
+    let big = Conversation::numbered(1);
+    let long_name = "N".repeat(60_000);
+    env.put_items(big.rows(&ts(0), "first words", named(&long_name)));
+    big
+}
+
 /// Many items quickly (BatchWriteItem, 25 at a time), in order.
 fn put_many(env: &TestEnv, items: Vec<Item>) {
     env.block_on(async {
@@ -156,11 +165,7 @@ fn failed_records_are_not_checkpointed_and_a_rerun_fixes_every_row() {
 #[test]
 fn a_record_that_can_never_succeed_is_retried_then_dead_lettered() {
     let env = TestEnv::with_table("faults-dlq");
-    // The rows carry a 60 KB display name: a 360 KB message fits in its own item but makes
-    // the GRP# row it moves to exceed DynamoDB's 400 KB item limit.
-    let big = Conversation::numbered(1);
-    let long_name = "N".repeat(60_000);
-    env.put_items(big.rows(&ts(0), "first words", named(&long_name)));
+    let big = oversized(&env);
     let fine = group(&env, 2, &ts(0));
     env.put_items(vec![
         msg(&big, &ts(10), &"x".repeat(360_000)),
@@ -410,9 +415,7 @@ fn ctrl_c_without_follow_exits_130_and_checkpoints_only_what_is_done() {
 #[test]
 fn a_closed_stdout_neither_hides_a_failure_nor_skips_the_checkpoint() {
     let env = TestEnv::with_table("faults-pipe");
-    let big = Conversation::numbered(1);
-    let long_name = "N".repeat(60_000);
-    env.put_items(big.rows(&ts(0), "first words", named(&long_name)));
+    let big = oversized(&env);
     let groups: Vec<Conversation> = (2..=5).map(|n| group(&env, n, &ts(0))).collect();
     for (i, g) in groups.iter().enumerate() {
         env.put_items(vec![msg(g, &ts(10 + i as u32), "fine")]);

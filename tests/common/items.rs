@@ -6,9 +6,7 @@
 //! items by hand (the text a row shows, the names it gives, a message's uuid), the difference
 //! is a parameter, so each test still writes exactly what it wrote before.
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
-use super::Item;
+use super::{item, Item};
 
 /// The sort-key form of test timestamps: 2026-01-01 plus `second` seconds, RFC 3339 with
 /// microseconds and `+00:00`.
@@ -34,44 +32,48 @@ pub struct Person<'a> {
     pub handle: &'a str,
 }
 
+impl Person<'_> {
+    /// The three attributes an item names a user by.
+    fn attributes(&self) -> [(&'static str, &str); 3] {
+        [
+            ("user_uuid", self.uuid),
+            ("user_display_name", self.name),
+            ("user_handle", self.handle),
+        ]
+    }
+}
+
 /// A message item: `pk = MSG#<group>`, `sk = created_at`, sent by `from`.
 pub fn message(group: &str, sk: &str, message_uuid: &str, text: &str, from: Person) -> Item {
-    [
-        ("pk", AttributeValue::S(format!("MSG#{group}"))),
-        ("sk", AttributeValue::S(sk.to_string())),
-        ("message_uuid", AttributeValue::S(message_uuid.to_string())),
-        ("message", AttributeValue::S(text.to_string())),
-        ("user_uuid", AttributeValue::S(from.uuid.to_string())),
-        (
-            "user_display_name",
-            AttributeValue::S(from.name.to_string()),
-        ),
-        ("user_handle", AttributeValue::S(from.handle.to_string())),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
+    let pk = format!("MSG#{group}");
+    let keys = [("pk", pk.as_str()), ("sk", sk)];
+    let body = [("message_uuid", message_uuid), ("message", text)];
+    item(&[&keys[..], &body, &from.attributes()].concat())
 }
 
 /// The GRP# row of `owner` in conversation `group`: `sk = last_message_at`, the last message's
 /// text, and the OTHER participant's uuid, display name and handle.
 pub fn group_row(owner: &str, group: &str, sk: &str, text: &str, other: Person) -> Item {
-    [
-        ("pk", AttributeValue::S(format!("GRP#{owner}"))),
-        ("sk", AttributeValue::S(sk.to_string())),
-        ("message_group_uuid", AttributeValue::S(group.to_string())),
-        ("message", AttributeValue::S(text.to_string())),
-        ("user_uuid", AttributeValue::S(other.uuid.to_string())),
-        (
-            "user_display_name",
-            AttributeValue::S(other.name.to_string()),
-        ),
-        ("user_handle", AttributeValue::S(other.handle.to_string())),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
+    let pk = format!("GRP#{owner}");
+    let keys = [("pk", pk.as_str()), ("sk", sk)];
+    let body = [("message_group_uuid", group), ("message", text)];
+    item(&[&keys[..], &body, &other.attributes()].concat())
 }
+
+/// A row of another conversation (`99999999-0000-4000-8000-000000000000`) that `owner`
+/// already has at `sk`, naming user `c`: moving `owner`'s row of a conversation to `sk` would
+/// overwrite it, so such a move must fail. `(name, handle)` is what it shows of `c`.
+pub fn clashing_row(owner: &str, sk: &str, text: &str, (name, handle): (&str, &str)) -> Item {
+    let c = Person {
+        uuid: "c",
+        name,
+        handle,
+    };
+    group_row(owner, OTHER_GROUP, sk, text, c)
+}
+
+/// The conversation of `clashing_row`.
+pub const OTHER_GROUP: &str = "99999999-0000-4000-8000-000000000000";
 
 /// How a conversation's two GRP# rows name the other participant: (display name, handle).
 #[derive(Clone, Copy, Debug)]

@@ -254,33 +254,30 @@ impl TestEnv {
 
     /// Items under one partition key, sk ascending (all pages).
     pub fn query_pk(&self, pk: &str) -> Vec<Item> {
-        let pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
-            .into_paginator();
-        self.block_on(pages.items().send().try_collect())
-            .expect("query")
+        self.query_all(None, "pk", pk)
     }
 
     /// The GRP# rows of conversation `group`, read through the group index (all pages).
     pub fn index_rows(&self, group: &str) -> Vec<Item> {
-        let pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GROUP_INDEX)
-            .key_condition_expression("message_group_uuid = :g")
-            .expression_attribute_values(":g", AttributeValue::S(group.to_string()))
-            .into_paginator();
-        let items = self.block_on(pages.items().send().try_collect());
-        let items: Vec<Item> = items.expect("query the group index");
+        let items = self.query_all(Some(GROUP_INDEX), "message_group_uuid", group);
         items
             .into_iter()
             .filter(|i| s(i, "pk").starts_with("GRP#"))
             .collect()
+    }
+
+    /// Every item whose `key` is `value`, in the table or in `index` (all pages).
+    fn query_all(&self, index: Option<&str>, key: &str, value: &str) -> Vec<Item> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_string))
+            .key_condition_expression(format!("{key} = :v"))
+            .expression_attribute_values(":v", AttributeValue::S(value.to_string()))
+            .into_paginator();
+        self.block_on(pages.items().send().try_collect())
+            .unwrap_or_else(|e| panic!("query {key} = {value}: {e:?}"))
     }
 
     /// Everything in the table as a comparable set: equal when the table holds the same items.
