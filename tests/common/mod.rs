@@ -435,6 +435,12 @@ pub fn group_rows(group: &str, a: &str, b: &str, sk: &str) -> Vec<Item> {
     vec![row(a, b), row(b, a)]
 }
 
+/// Command-line arguments written as one line, split at white space (for arguments without
+/// spaces of their own).
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 /// `put-message --group GROUP --handle HANDLE`, the start of a put-message call.
 pub fn put_message<'a>(group: &'a str, handle: &'a str) -> [&'a str; 5] {
     ["put-message", "--group", group, "--handle", handle]

@@ -50,9 +50,10 @@ impl Run {
     }
 }
 
-/// Start `cmd` with stdout and stderr captured (stdin as the caller set it).
+/// Start `cmd` with no stdin and stdout and stderr captured.
 pub fn spawn(cmd: &mut Command) -> Child {
-    cmd.stdout(Stdio::piped())
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn ddb")
