@@ -7,7 +7,7 @@ mod common;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use common::{bare_ddb, run, TestEnv, MAIN_GROUP};
+use common::{bare_ddb, put_message, run, TestEnv, MAIN_GROUP};
 
 /// A table created behind ddb's back with these (name, type) keys, HASH first.
 fn table_with_keys(label: &str, keys: &[(&str, ScalarAttributeType)]) -> TestEnv {
@@ -45,39 +45,37 @@ fn table_with_keys(label: &str, keys: &[(&str, ScalarAttributeType)]) -> TestEnv
     env
 }
 
-/// Every command that reads or writes the model, with arguments that would otherwise work.
-fn model_commands(dir: &std::path::Path) -> Vec<Vec<String>> {
-    let event = common::write_temp(dir, "event.json", r#"{"Records": []}"#);
+/// The commands that find GRP# rows through the group index (seed, put-message, the
+/// handler), with arguments that would otherwise work; `event` is an event file.
+fn index_commands(event: &str) -> Vec<Vec<String>> {
+    let put = put_message(MAIN_GROUP, "bayko");
     let cmds: Vec<Vec<&str>> = vec![
         vec!["seed"],
         vec!["seed", "--synthetic", "20", "--groups", "2"],
-        vec![
-            "put-message",
-            "--group",
-            MAIN_GROUP,
-            "--handle",
-            "bayko",
-            "--message",
-            "hi",
-        ],
-        vec![
-            "put-message",
-            "--group",
-            MAIN_GROUP,
-            "--handle",
-            "bayko",
-            "--message",
-            "hi",
-            "--force",
-        ],
-        vec!["get-conversation", MAIN_GROUP],
-        vec!["list-conversations", "--handle", "andrewbrown"],
-        vec!["simulate-stream", "--event", event.to_str().unwrap()],
-        vec!["simulate-stream", "--from", "trim-horizon"],
+        [&put[..], &["--message", "hi"]].concat(),
+        vec!["simulate-stream", "--event", event],
     ];
     cmds.into_iter()
         .map(|c| c.into_iter().map(str::to_string).collect())
         .collect()
+}
+
+/// Every command that reads or writes the model, with arguments that would otherwise work.
+fn model_commands(dir: &std::path::Path) -> Vec<Vec<String>> {
+    let event = common::write_temp(dir, "event.json", r#"{"Records": []}"#);
+    let mut cmds = index_commands(event.to_str().unwrap());
+    let put = put_message(MAIN_GROUP, "bayko");
+    let more: [&[&str]; 4] = [
+        &[&put[..], &["--message", "hi", "--force"]].concat(),
+        &["get-conversation", MAIN_GROUP],
+        &["list-conversations", "--handle", "andrewbrown"],
+        &["simulate-stream", "--from", "trim-horizon"],
+    ];
+    cmds.extend(
+        more.iter()
+            .map(|c| c.iter().map(|s| s.to_string()).collect()),
+    );
+    cmds
 }
 
 fn every_command_refuses(env: &TestEnv, table_keys: &str) {
@@ -157,21 +155,7 @@ fn commands_that_find_rows_through_the_group_index_need_it() {
     );
     let dir = tempfile::tempdir().unwrap();
     let event = common::write_temp(dir.path(), "event.json", r#"{"Records": []}"#);
-    let needs_index: Vec<Vec<&str>> = vec![
-        vec!["seed"],
-        vec!["seed", "--synthetic", "20", "--groups", "2"],
-        vec![
-            "put-message",
-            "--group",
-            MAIN_GROUP,
-            "--handle",
-            "bayko",
-            "--message",
-            "hi",
-        ],
-        vec!["simulate-stream", "--event", event.to_str().unwrap()],
-    ];
-    for args in needs_index {
+    for args in index_commands(event.to_str().unwrap()) {
         let r = run(env.ddb().args(&args));
         assert_eq!(r.code, 5, "{args:?}: {}", r.stderr);
         assert!(
@@ -188,17 +172,8 @@ fn commands_that_find_rows_through_the_group_index_need_it() {
         .ddb()
         .args(["list-conversations", "--handle", "andrewbrown"]))
     .ok();
-    run(env.ddb().args([
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "bayko",
-        "--message",
-        "hi",
-        "--force",
-    ]))
-    .ok();
+    let put = put_message(MAIN_GROUP, "bayko");
+    run(env.ddb().args(put).args(["--message", "hi", "--force"])).ok();
     assert_eq!(env.count(), 1);
 }
 
@@ -274,18 +249,7 @@ fn remote_seed_refuses_without_yes_before_any_request() {
         assert!(r.stdout.is_empty());
     }
     // With --yes the guard lets it through to the first request, which finds no credentials.
-    let r = run(bare_ddb().args([
-        "--region",
-        "eu-west-1",
-        "--table",
-        "prod-messages",
-        "seed",
-        "--yes",
-    ]));
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("no AWS credentials for DescribeTable"),
-        "{}",
-        r.stderr
-    );
+    let remote = ["--region", "eu-west-1", "--table", "prod-messages"];
+    let r = run(bare_ddb().args(remote).args(["seed", "--yes"]));
+    r.assert_exit(3, &["no AWS credentials for DescribeTable"]);
 }
