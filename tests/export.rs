@@ -574,20 +574,7 @@ fn ctrl_c_mid_import_then_rerun_converges() {
     let limit = Duration::from_secs(60);
     wait_while_running(&mut child, limit, "50 items written", || env.count() >= 50);
     let out = common::interrupt(child);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
-    let written = summary["items_written"].as_u64().unwrap();
-    let missing = summary["failed_items"].as_u64().unwrap();
-    assert_eq!(written + missing, 2000, "{summary}");
-    assert!(
-        missing > 0,
-        "the run finished before the interrupt: {summary}"
-    );
-    assert_eq!(env.count() as u64, written, "the summary matches the table");
-    assert!(
-        stderr.contains(&format!("interrupted: {written} of 2000 items written")),
-        "{stderr}"
-    );
+    env.assert_interrupted_write(&out, 2000);
 
     // The same import again, straight to DynamoDB Local, finishes the job: every item, once.
     let summary = run(env.ddb().args(["-o", "json", "import"]).arg(dir.path())).json();

@@ -311,6 +311,28 @@ impl TestEnv {
         })
     }
 
+    /// What an interrupted write of `total` items (seed, import) ends with: its JSON summary
+    /// counts exactly the items in the table as written, the rest as failed (some are: the
+    /// run did not finish), and stderr says so.
+    pub fn assert_interrupted_write(&self, out: &std::process::Output, total: u64) {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
+        let written = summary["items_written"].as_u64().unwrap();
+        let missing = summary["failed_items"].as_u64().unwrap();
+        assert_eq!(written + missing, total, "{summary}");
+        assert!(
+            missing > 0,
+            "the run finished before the interrupt: {summary}"
+        );
+        assert_eq!(
+            self.count() as u64,
+            written,
+            "the summary matches the table"
+        );
+        let line = format!("interrupted: {written} of {total} items written");
+        assert!(stderr.contains(&line), "{stderr}");
+    }
+
     /// Delete one item with the SDK.
     pub fn delete_item(&self, pk: &str, sk: &str) {
         self.block_on(async {
