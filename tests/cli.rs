@@ -95,8 +95,7 @@ fn global_options_work_after_the_subcommand_too() {
         "-o",
         "json",
     ]));
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains("http://127.0.0.1:1"), "{}", r.stderr);
+    r.assert_exit(3, &["http://127.0.0.1:1"]);
 }
 
 #[test]
@@ -141,18 +140,12 @@ fn remote_recreate_refuses_without_yes() {
         "schema-load",
         "--recreate",
     ]));
-    assert_eq!(r.code, 6, "stderr: {}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("drop and recreate table 'cruddur-messages'"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr
-            .contains("https://dynamodb.eu-west-1.amazonaws.com"),
-        "{}",
-        r.stderr
+    r.assert_exit(
+        6,
+        &[
+            "drop and recreate table 'cruddur-messages'",
+            "https://dynamodb.eu-west-1.amazonaws.com",
+        ],
     );
 }
 
@@ -327,13 +320,7 @@ fn missing_credentials_and_region_are_one_actionable_line() {
         "eu-west-1",
         "describe-table",
     ]));
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("profile 'nope' has none or does not exist"),
-        "{}",
-        r.stderr
-    );
+    r.assert_exit(3, &["profile 'nope' has none or does not exist"]);
 
     let r = run(bare_ddb().arg("list-tables"));
     assert_eq!(r.code, 3, "{}", r.stderr);

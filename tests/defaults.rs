@@ -164,15 +164,8 @@ fn files_override_the_built_in_schema_and_fixture() {
     let list = with_env(&["-o", "json", "list-conversations", "--handle", "andy"]).json();
     assert_eq!(list.as_array().unwrap().len(), 1);
     let r = with_env(&["list-conversations", "--handle", "andrewbrown"]);
-    assert_eq!(r.code, 8, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(&format!(
-            "unknown handle 'andrewbrown' in {}",
-            fixture_path.display()
-        )),
-        "{}",
-        r.stderr
-    );
+    let unknown = format!("unknown handle 'andrewbrown' in {}", fixture_path.display());
+    r.assert_exit(8, &[&unknown]);
     let rows = env.query_pk(&format!("GRP#{ANDREW}"));
     assert_eq!(rows.len(), 1);
     assert_eq!(

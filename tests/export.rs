@@ -530,8 +530,7 @@ fn a_missing_table_or_a_remote_target_without_yes_writes_nothing() {
     let file = dir.path().join("items.json");
     std::fs::write(&file, lines(0, 3).join("\n")).unwrap();
     let r = run(env.ddb().arg("import").arg(&file));
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(r.stderr.contains("not found"), "{}", r.stderr);
+    r.assert_exit(4, &["not found"]);
 
     // A remote endpoint (not loopback) is refused before any request is made.
     let r = run(bare_ddb()
@@ -543,8 +542,7 @@ fn a_missing_table_or_a_remote_target_without_yes_writes_nothing() {
             "import",
         ])
         .arg(&file));
-    assert_eq!(r.code, 6, "{}", r.stderr);
-    assert!(r.stderr.contains("pass --yes"), "{}", r.stderr);
+    r.assert_exit(6, &["pass --yes"]);
 }
 
 /// Ctrl-C in the middle of the write pass: exit 130, the summary says exactly what is in the

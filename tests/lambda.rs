@@ -564,7 +564,6 @@ fn a_schema_without_the_stream_is_refused_for_the_template() {
     let r = run(bare_ddb()
         .args(["lambda", "template", "--schema"])
         .arg(&path));
-    assert_eq!(r.code, 8, "{}", r.stderr);
-    assert!(r.stderr.contains("no stream"), "{}", r.stderr);
+    r.assert_exit(8, &["no stream"]);
     assert!(r.stdout.is_empty(), "nothing half-written: {}", r.stdout);
 }

@@ -353,22 +353,16 @@ fn bad_uuids_are_usage_errors() {
     // No table: the check happens before any request.
     let env = TestEnv::new("read-baduuid");
     let r = run(env.ddb().args(["get-conversation", "not-a-uuid"]));
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("invalid value 'not-a-uuid' for '<GROUP_UUID>': not a uuid"),
-        "{}",
-        r.stderr
+    r.assert_exit(
+        2,
+        &["invalid value 'not-a-uuid' for '<GROUP_UUID>': not a uuid"],
     );
     let r = run(env
         .ddb()
         .args(["list-conversations", "--user-uuid", "90b5d8b4"]));
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("invalid value '90b5d8b4' for '--user-uuid <UUID>': not a uuid"),
-        "{}",
-        r.stderr
+    r.assert_exit(
+        2,
+        &["invalid value '90b5d8b4' for '--user-uuid <UUID>': not a uuid"],
     );
 }
 
@@ -512,8 +506,7 @@ fn list_conversations_newest_first_by_uuid_or_handle() {
 fn list_conversations_handle_resolution() {
     let env = TestEnv::with_table("read-handle");
     let r = run(env.ddb().args(["list-conversations", "--handle", "nobody"]));
-    assert_eq!(r.code, 8, "{}", r.stderr);
-    assert!(r.stderr.contains("unknown handle 'nobody'"), "{}", r.stderr);
+    r.assert_exit(8, &["unknown handle 'nobody'"]);
     for known in ["andrewbrown", "bayko", "londo"] {
         assert!(
             r.stderr.contains(known),
@@ -552,8 +545,7 @@ fn list_conversations_handle_resolution() {
         .ddb()
         .args(["list-conversations", "--handle", "andrewbrown", "--fixture"])
         .arg(&path));
-    assert_eq!(r.code, 8, "{}", r.stderr);
-    assert!(r.stderr.contains("known: zed"), "{}", r.stderr);
+    r.assert_exit(8, &["known: zed"]);
 }
 
 fn key_of(v: &Value) -> (String, String) {
