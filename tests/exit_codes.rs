@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
@@ -497,19 +497,16 @@ fn credentials_in_the_endpoint_are_never_printed_even_verbose() {
 #[test]
 fn ctrl_c_is_130_with_one_line() {
     let env = TestEnv::with_table("exit-int");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ddb"))
-        .args(["--endpoint-url", &env.endpoint, "--table", &env.table])
-        .args(["simulate-stream", "--from", "latest", "--follow"])
-        .env("AWS_CONFIG_FILE", "/nonexistent/ddb-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/ddb-test-credentials",
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn(
+        Command::new(env!("CARGO_BIN_EXE_ddb"))
+            .args(["--endpoint-url", &env.endpoint, "--table", &env.table])
+            .args(["simulate-stream", "--from", "latest", "--follow"])
+            .env("AWS_CONFIG_FILE", "/nonexistent/ddb-test-config")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/ddb-test-credentials",
+            ),
+    );
     // Let it reach the stream and poll.
     let until = Instant::now() + Duration::from_secs(3);
     while Instant::now() < until {

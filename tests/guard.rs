@@ -4,9 +4,8 @@
 
 mod common;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::ScalarAttributeType::{self, N, S};
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType};
 use common::{bare_ddb, put_message, run, TestEnv, MAIN_GROUP};
 
 /// A table created behind ddb's back with these (name, type) keys, HASH first.
@@ -106,31 +105,19 @@ fn every_command_refuses(env: &TestEnv, table_keys: &str) {
 
 #[test]
 fn a_table_with_only_a_partition_key_is_refused_by_every_model_command() {
-    let env = table_with_keys("guard-pk-only", &[("pk", ScalarAttributeType::S)]);
+    let env = table_with_keys("guard-pk-only", &[("pk", S)]);
     every_command_refuses(&env, "pk HASH S");
 }
 
 #[test]
 fn a_numeric_sort_key_is_refused_by_every_model_command() {
-    let env = table_with_keys(
-        "guard-sk-n",
-        &[
-            ("pk", ScalarAttributeType::S),
-            ("sk", ScalarAttributeType::N),
-        ],
-    );
+    let env = table_with_keys("guard-sk-n", &[("pk", S), ("sk", N)]);
     every_command_refuses(&env, "pk HASH S, sk RANGE N");
 }
 
 #[test]
 fn other_key_names_are_refused_too() {
-    let env = table_with_keys(
-        "guard-names",
-        &[
-            ("PK", ScalarAttributeType::S),
-            ("SK", ScalarAttributeType::S),
-        ],
-    );
+    let env = table_with_keys("guard-names", &[("PK", S), ("SK", S)]);
     let r = run(env
         .ddb()
         .args(["list-conversations", "--handle", "andrewbrown"]));
@@ -141,13 +128,7 @@ fn other_key_names_are_refused_too() {
 /// refused; what only reads by key works, and put-message --force writes without the lookup.
 #[test]
 fn commands_that_find_rows_through_the_group_index_need_it() {
-    let env = table_with_keys(
-        "guard-no-gsi",
-        &[
-            ("pk", ScalarAttributeType::S),
-            ("sk", ScalarAttributeType::S),
-        ],
-    );
+    let env = table_with_keys("guard-no-gsi", &[("pk", S), ("sk", S)]);
     let dir = tempfile::tempdir().unwrap();
     let event = common::write_temp(dir.path(), "event.json", r#"{"Records": []}"#);
     for args in index_commands(event.to_str().unwrap()) {
@@ -174,13 +155,7 @@ fn commands_that_find_rows_through_the_group_index_need_it() {
 
 #[test]
 fn describe_table_reports_the_same_differences_as_schema_load() {
-    let env = table_with_keys(
-        "guard-describe",
-        &[
-            ("pk", ScalarAttributeType::S),
-            ("sk", ScalarAttributeType::N),
-        ],
-    );
+    let env = table_with_keys("guard-describe", &[("pk", S), ("sk", N)]);
     let d = run(env.ddb().args(["describe-table", "-o", "json"])).json();
     let differences: Vec<String> = d["schema_differences"]
         .as_array()

@@ -7,7 +7,6 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -191,25 +190,15 @@ fn waits_give_up_after_the_timeout() {
 #[test]
 fn ctrl_c_ends_a_wait_with_130() {
     let fake = Fake::start(vec![Some(("DELETING", "DELETING"))]);
-    let child = ddb(&fake)
-        .arg("drop")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = common::spawn(ddb(&fake).arg("drop"));
     // Wait until it is polling (DeleteTable done, at least two DescribeTable calls).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while fake
-        .calls()
-        .iter()
-        .filter(|c| *c == "DescribeTable")
-        .count()
-        < 2
-    {
-        assert!(Instant::now() < deadline, "drop never started waiting");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let describes = || {
+        fake.calls()
+            .iter()
+            .filter(|c| *c == "DescribeTable")
+            .count()
+    };
+    common::wait_until(Duration::from_secs(30), "drop waiting", || describes() >= 2);
     let sent = Instant::now();
     let out = common::interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -78,10 +78,8 @@ fn the_conversation_must_exist_and_the_sender_take_part() {
     let env = with_conversation("put-guard");
     let stranger_group = "0e4d2a9c-1111-4222-8333-944445555666";
     let to_stranger = put_message(stranger_group, "bayko");
-    let r = run(env
-        .ddb()
-        .args(to_stranger)
-        .args(["--message", "into the void"]));
+    let void = ["--message", "into the void"];
+    let r = run(env.ddb().args(to_stranger).args(void));
     let no_rows = format!(
         "conversation {stranger_group} has no GRP# rows in table '{}'",
         env.table
@@ -89,10 +87,8 @@ fn the_conversation_must_exist_and_the_sender_take_part() {
     r.assert_exit(4, &[&no_rows, "--force"]);
     // jinx is a fixture user, but not one of the main conversation's two participants.
     let jinx = put_message(MAIN_GROUP, "jinx");
-    let r = run(env
-        .ddb()
-        .args(jinx)
-        .args(["--message", "hi from a stranger"]));
+    let hi = ["--message", "hi from a stranger"];
+    let r = run(env.ddb().args(jinx).args(hi));
     let not_a_participant = format!(
         "jinx (23f8d56d-9ff3-4a2e-b274-19650aabcf6f) is not a participant of conversation {MAIN_GROUP}"
     );

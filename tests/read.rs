@@ -432,37 +432,19 @@ fn list_conversations_newest_first_by_uuid_or_handle() {
         .collect();
     assert_eq!(expected[0]["handle"], "londo");
 
-    let by_uuid = array(
-        run(env
-            .ddb()
-            .args(["list-conversations", "--user-uuid", ANDREW, "-o", "json"]))
-        .json(),
-    );
+    let list = |args: &[&str]| {
+        let mut cmd = env.ddb();
+        cmd.arg("list-conversations")
+            .args(args)
+            .args(["-o", "json"]);
+        array(run(&mut cmd).json())
+    };
+    let by_uuid = list(&["--user-uuid", ANDREW]);
     assert_eq!(by_uuid, expected);
     assert_eq!(keys(&by_uuid[0]), ROW_KEYS);
-    let by_handle = array(
-        run(env.ddb().args([
-            "list-conversations",
-            "--handle",
-            "andrewbrown",
-            "-o",
-            "json",
-        ]))
-        .json(),
-    );
+    let by_handle = list(&["--handle", "andrewbrown"]);
     assert_eq!(by_handle, expected);
-    let limited = array(
-        run(env.ddb().args([
-            "list-conversations",
-            "--handle",
-            "@andrewbrown",
-            "--limit",
-            "2",
-            "-o",
-            "json",
-        ]))
-        .json(),
-    );
+    let limited = list(&["--handle", "@andrewbrown", "--limit", "2"]);
     assert_eq!(limited, expected[..2]);
     let out = run(env.ddb().args([
         "list-conversations",
@@ -476,12 +458,7 @@ fn list_conversations_newest_first_by_uuid_or_handle() {
     assert_eq!(ndjson(&out), expected);
 
     // Bayko sees andrewbrown as the other participant.
-    let bayko = array(
-        run(env
-            .ddb()
-            .args(["list-conversations", "--handle", "bayko", "-o", "json"]))
-        .json(),
-    );
+    let bayko = list(&["--handle", "bayko"]);
     assert_eq!(bayko.len(), 1);
     assert_eq!(bayko[0]["handle"], "andrewbrown");
     assert_eq!(bayko[0]["uuid"], GROUP);

@@ -407,17 +407,12 @@ fn put_message_rejects_bad_input_and_writes_nothing() {
 fn seed_without_a_table_says_how_to_make_one() {
     let env = TestEnv::new("seed-no-table");
     let r = run(env.ddb().arg("seed"));
-    assert_eq!(r.code, 4, "{}", r.stderr);
     // The model check's DescribeTable finds it missing before any write.
-    assert!(
-        r.stderr.contains(&format!(
-            "ResourceNotFoundException on DescribeTable: table '{}' not found",
-            env.table
-        )),
-        "{}",
-        r.stderr
+    let missing = format!(
+        "ResourceNotFoundException on DescribeTable: table '{}' not found",
+        env.table
     );
-    assert!(r.stderr.contains("schema-load"), "{}", r.stderr);
+    r.assert_exit(4, &[&missing, "schema-load"]);
     assert!(r.stdout.is_empty(), "{}", r.stdout);
     assert!(!env.table_exists());
 }
