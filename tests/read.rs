@@ -8,45 +8,33 @@ use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 
+use common::items::{group_row, message, numbered_uuid, Person};
 use common::{run, s, Item, TestEnv, ANDREW, BAYKO};
 
 const GROUP: &str = "0b7e2c9a-1d3f-4e5a-8b6c-7d8e9f0a1b2c";
 const OTHER_GROUP: &str = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a";
 const ROW_KEYS: [&str; 5] = ["uuid", "display_name", "handle", "message", "created_at"];
 
-fn sv(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
 /// The sort-key form: RFC 3339 UTC with microseconds and +00:00.
 fn ts(t: chrono::DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
 }
 
+/// Message `n` of `group`: from andrewbrown when `n` is even, from bayko when it is odd.
 fn message_item(group: &str, created_at: &str, n: usize, body: &str) -> Item {
-    let (user, handle, name) = if n.is_multiple_of(2) {
+    let (uuid, handle, name) = if n.is_multiple_of(2) {
         (ANDREW, "andrewbrown", "Andrew Brown")
     } else {
         (BAYKO, "bayko", "Andrew Bayko")
     };
-    Item::from([
-        ("pk".into(), sv(format!("MSG#{group}"))),
-        ("sk".into(), sv(created_at)),
-        (
-            "message_uuid".into(),
-            sv(format!("00000000-0000-4000-8000-{n:012}")),
-        ),
-        ("message".into(), sv(body)),
-        ("user_uuid".into(), sv(user)),
-        ("user_display_name".into(), sv(name)),
-        ("user_handle".into(), sv(handle)),
-    ])
+    let from = Person { uuid, name, handle };
+    message(group, created_at, &numbered_uuid(n), body, from)
 }
 
+/// `owner`'s GRP# row of `group`; `other` is (uuid, handle, display name).
 fn group_item(
     owner: &str,
     last_at: &str,
@@ -54,15 +42,14 @@ fn group_item(
     other: (&str, &str, &str),
     message: &str,
 ) -> Item {
-    Item::from([
-        ("pk".into(), sv(format!("GRP#{owner}"))),
-        ("sk".into(), sv(last_at)),
-        ("message_group_uuid".into(), sv(group)),
-        ("message".into(), sv(message)),
-        ("user_uuid".into(), sv(other.0)),
-        ("user_handle".into(), sv(other.1)),
-        ("user_display_name".into(), sv(other.2)),
-    ])
+    let (uuid, handle, name) = other;
+    group_row(
+        owner,
+        group,
+        last_at,
+        message,
+        Person { uuid, name, handle },
+    )
 }
 
 /// 30 messages in GROUP, one a day from 2025-12-17 (15 in 2025, 15 in 2026), plus 3 in
