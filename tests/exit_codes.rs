@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, KeySchemaElement, KeyType, ProvisionedThroughput, ScalarAttributeType,
 };
-use common::proxy::{FaultProxy, Faults};
+use common::proxy::Faults;
 use common::{bare_ddb, run, TestEnv, MAIN_GROUP};
 
 /// A tiny HTTP server that is not DynamoDB: every request gets `status` with `content_type`
@@ -200,15 +200,11 @@ fn every_exit_code_row_and_every_kind_of_bad_value() {
         "text/html; charset=utf-8",
         "<html>a web app</html>",
     );
-    let partial = FaultProxy::start(
-        &at,
-        Faults {
-            unprocessed: 1.0,
-            targets: vec!["BatchWriteItem".into()],
-            seed: 3,
-            ..Faults::default()
-        },
-    );
+    let partial = env.proxy(Faults {
+        unprocessed: 1.0,
+        seed: 3,
+        ..Faults::on(&["BatchWriteItem"])
+    });
 
     let mut cases = vec![
         // 0: success.
