@@ -526,8 +526,8 @@ fn aws_error(status: u16, kind: &str, message: &str) -> Reply {
     )
 }
 
-/// A 400 error of `kind` with the message real DynamoDB sends with it (ValidationException:
-/// a write refused for good).
+/// A 400 error of `kind` with the message DynamoDB sends with it (ValidationException stands
+/// for a write refused for good).
 fn client_error(kind: &str) -> Reply {
     let message = match kind {
         "ExpiredIteratorException" => {
@@ -539,7 +539,8 @@ fn client_error(kind: &str) -> Reply {
         "ProvisionedThroughputExceededException" => {
             "The level of configured provisioned throughput for the table was exceeded."
         }
-        _ => "The request was refused for good.",
+        "ValidationException" => "The request was refused for good.",
+        other => unreachable!("no injected 400 error is called {other}"),
     };
     aws_error(400, kind, message)
 }
