@@ -204,14 +204,8 @@ async fn settle_with_progress(
     opts: &WriteOptions,
 ) -> RowsReport {
     let bar = ctx.style.progress(rows, "GRP# rows");
-    let report = seeded::settle_all(
-        &ctx.db,
-        conversations,
-        opts.concurrency,
-        opts.backoff,
-        &|n| bar.inc(n),
-    )
-    .await;
+    let report =
+        seeded::settle_all(&ctx.db, conversations, opts.concurrency, &|n| bar.inc(n)).await;
     bar.finish_and_clear();
     report
 }

@@ -25,7 +25,8 @@ use crate::aws::db::Db;
 use crate::aws::retry::{Backoff, Stop};
 use crate::model::item::{get_s, type_tag, Item};
 use crate::model::{compare_sk, is_newer, parse_timestamp, MSG_PREFIX};
-use crate::rows::settle::{owner_of, plan_owner, Mode, RunError, Settled, Settler, Tally, Target};
+use crate::rows::plan::{owner_of, plan_owner, Mode, Target};
+use crate::rows::settle::{Sent, Settled, Settler, Tally};
 use crate::stream::record::{EventName, StreamRecord};
 
 /// GRP# rows a conversation has: one per participant.
@@ -229,7 +230,7 @@ impl<'a> Handler<'a> {
     pub fn new(db: &'a Db) -> Handler<'a> {
         Handler {
             db,
-            backoff: Backoff::default(),
+            backoff: db.backoff,
             concurrency: 1,
         }
     }
@@ -245,7 +246,7 @@ impl<'a> Handler<'a> {
     }
 
     fn settler(&self) -> Settler<'a> {
-        Settler::new(self.db, self.backoff)
+        Settler::new(self.db)
     }
 
     /// Handle a batch: each conversation once (coalesced), conversations concurrently. Once
@@ -384,7 +385,10 @@ impl<'a> Handler<'a> {
             }
         };
         loop {
-            let rows = settler.group_rows(group, tally).await?;
+            let rows = settler
+                .group_rows(group, tally)
+                .await
+                .map_err(|e| failed(e.to_string(), updated))?;
             // A conversation has a row per participant. The index is eventually consistent, so
             // fewer may mean a row is between its delete and its put as the index sees it:
             // look again a little later (bounded: some data may really have fewer rows).
@@ -417,7 +421,7 @@ impl<'a> Handler<'a> {
                 let settled = settler
                     .settle(group, &[], tally)
                     .await
-                    .map_err(|e| failed(e, updated))?;
+                    .map_err(|e| failed(e.to_string(), updated))?;
                 return Ok(after_settle(lane, &candidates, trigger, &settled));
             }
             let Some(&(applied, up)) = candidates
@@ -450,16 +454,16 @@ impl<'a> Handler<'a> {
                 .collect();
             // Every row of the conversation in one transaction: they move together.
             let again = match settler.run(group, &target, &plans, tally).await {
-                Ok(ran) => {
+                Ok(Sent::Applied(ran)) => {
                     updated += ran.put as usize;
                     ran.more
                 }
-                Err(RunError::Changed) => true,
-                Err(RunError::TargetGone) => {
+                Ok(Sent::Changed) => true,
+                Ok(Sent::TargetGone) => {
                     gone.insert(up.sk.as_str());
                     true
                 }
-                Err(RunError::Failed(e)) => return Err(failed(e, updated)),
+                Err(e) => return Err(failed(e.to_string(), updated)),
             };
             if !again {
                 return Ok(lane
