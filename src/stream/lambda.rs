@@ -35,7 +35,8 @@ use serde_json::{json, Value};
 
 use crate::aws::db::Db;
 use crate::errors::Failure;
-use crate::stream::handler::{Handler, Outcome, RecordResult};
+use crate::stream::handler::Handler;
+use crate::stream::outcome::{Outcome, RecordResult};
 use crate::stream::record::{self, StreamRecord};
 
 /// What `lambda_runtime` reads at start-up and panics without.
