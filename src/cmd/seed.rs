@@ -106,7 +106,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             if let Some(now) = now {
                 spec.end = now;
             }
-            spec.validate().map_err(Failure::Usage)?;
+            spec.validate().map_err(|e| Failure::Usage(e.to_string()))?;
             guard(ctx, args.yes).await?;
             seed_synthetic(ctx, &spec, &opts).await
         }
