@@ -204,10 +204,11 @@ pub fn read_past(best: Option<&Target>, next: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn row(owner: &str, at: &str, message: &str) -> Item {
+    /// A GRP# row of `owner` in conversation `g`, at `at` showing `message`.
+    pub(crate) fn row(owner: &str, at: &str, message: &str) -> Item {
         let s = |v: &str| AttributeValue::S(v.into());
         Item::from([
             ("pk".into(), s(&format!("GRP#{owner}"))),
@@ -220,6 +221,17 @@ mod tests {
         ])
     }
 
+    pub(crate) fn target(at: &str, message: &str) -> Target {
+        Target {
+            sk: at.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) const T1: &str = "2026-01-01T00:00:01.000000+00:00";
+    pub(crate) const T2: &str = "2026-01-01T00:00:02.000000+00:00";
+    pub(crate) const T3: &str = "2026-01-01T00:00:03.000000+00:00";
+
     fn message(at: &str, text: &str) -> Item {
         let s = |v: &str| AttributeValue::S(v.into());
         Item::from([
@@ -229,36 +241,30 @@ mod tests {
         ])
     }
 
-    fn target(at: &str, message: &str) -> Target {
-        Target {
-            sk: at.into(),
-            message: message.into(),
-        }
-    }
-
-    const T1: &str = "2026-01-01T00:00:01.000000+00:00";
-    const T2: &str = "2026-01-01T00:00:02.000000+00:00";
-    const T3: &str = "2026-01-01T00:00:03.000000+00:00";
-
-    #[test]
-    fn forward_moves_only_to_newer_messages_and_drops_duplicates() {
-        let rows = [row("a", T1, "one"), row("a", T2, "two")];
-        match plan_owner(&rows, &target(T3, "three"), None, Mode::Forward) {
+    /// The parts of a move: (from, row, deletes, back).
+    fn moved(plan: OwnerPlan) -> (Option<Item>, Item, Vec<Item>, bool) {
+        match plan {
             OwnerPlan::Move {
                 from,
                 row,
                 deletes,
                 back,
-            } => {
-                assert_eq!(from, Some(rows[1].clone()));
-                assert_eq!(deletes, vec![rows[0].clone()]);
-                assert_eq!(get_s(&row, "sk"), Some(T3));
-                assert_eq!(get_s(&row, "message"), Some("three"));
-                assert_eq!(get_s(&row, "user_uuid"), Some("other"));
-                assert!(!back);
-            }
-            other => panic!("{other:?}"),
+            } => (from, row, deletes, back),
+            other => panic!("expected a move, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn forward_moves_only_to_newer_messages_and_drops_duplicates() {
+        let rows = [row("a", T1, "one"), row("a", T2, "two")];
+        let (from, row, deletes, back) =
+            moved(plan_owner(&rows, &target(T3, "three"), None, Mode::Forward));
+        assert_eq!(from, Some(rows[1].clone()));
+        assert_eq!(deletes, vec![rows[0].clone()]);
+        assert_eq!(get_s(&row, "sk"), Some(T3));
+        assert_eq!(get_s(&row, "message"), Some("three"));
+        assert_eq!(get_s(&row, "user_uuid"), Some("other"));
+        assert!(!back);
         // Older or equal: the newest row stays, the duplicate goes.
         assert_eq!(
             plan_owner(&rows, &target(T2, "two"), None, Mode::Forward),
@@ -269,9 +275,11 @@ mod tests {
         assert!(plan_owner(&rows[1..], &target(T1, "x"), None, Mode::Forward).is_noop());
         // An app timestamp without an offset, 1 µs after T2: newer by instant.
         let app = "2026-01-01T00:00:02.000001";
-        assert!(matches!(
-            plan_owner(&rows[1..], &target(app, "app"), None, Mode::Forward),
-            OwnerPlan::Move { .. }
+        moved(plan_owner(
+            &rows[1..],
+            &target(app, "app"),
+            None,
+            Mode::Forward,
         ));
     }
 
@@ -284,10 +292,8 @@ mod tests {
         // Two spellings of one instant: the string breaks the tie, so `Z` (sorting after
         // `+00:00`) is newer and the row moves; the other way round it stays.
         let z = "2026-01-01T00:00:02.000000Z";
-        assert!(matches!(
-            plan_owner(&here, &target(z, "z"), None, Mode::Forward),
-            OwnerPlan::Move { back: false, .. }
-        ));
+        let (_, _, _, back) = moved(plan_owner(&here, &target(z, "z"), None, Mode::Forward));
+        assert!(!back);
         let at_z = [row("a", z, "z")];
         assert!(plan_owner(&at_z, &target(T2, "two"), None, Mode::Forward).is_noop());
     }
@@ -295,16 +301,12 @@ mod tests {
     #[test]
     fn exact_moves_back_from_a_removed_message_and_applies_the_template() {
         let rows = [row("a", T3, "removed")];
-        match plan_owner(&rows, &target(T2, "two"), None, Mode::Exact) {
-            OwnerPlan::Move { from, back, .. } => {
-                assert_eq!(from, Some(rows[0].clone()));
-                assert!(
-                    back,
-                    "moving back is guarded by the shown message being gone"
-                );
-            }
-            other => panic!("{other:?}"),
-        }
+        let (from, _, _, back) = moved(plan_owner(&rows, &target(T2, "two"), None, Mode::Exact));
+        assert_eq!(from, Some(rows[0].clone()));
+        assert!(
+            back,
+            "moving back is guarded by the shown message being gone"
+        );
         let here = [row("a", T2, "two")];
         assert!(plan_owner(&here, &target(T2, "two"), None, Mode::Exact).is_noop());
         // Same place, new display name from the fixture: rewritten in place.
@@ -313,37 +315,23 @@ mod tests {
             "user_display_name".into(),
             AttributeValue::S("Renamed".into()),
         );
-        match plan_owner(&here, &target(T2, "two"), Some(&t), Mode::Exact) {
-            OwnerPlan::Move { from, row, .. } => {
-                assert_eq!(from, None);
-                assert_eq!(get_s(&row, "user_display_name"), Some("Renamed"));
-                assert_eq!(get_s(&row, "sk"), Some(T2));
-            }
-            other => panic!("{other:?}"),
-        }
+        let (from, row, _, _) = moved(plan_owner(&here, &target(T2, "two"), Some(&t), Mode::Exact));
+        assert_eq!(from, None);
+        assert_eq!(get_s(&row, "user_display_name"), Some("Renamed"));
+        assert_eq!(get_s(&row, "sk"), Some(T2));
         // No row yet (seed): created from the template.
-        assert!(matches!(
-            plan_owner(&[], &target(T2, "two"), Some(&t), Mode::Exact),
-            OwnerPlan::Move { from: None, .. }
-        ));
+        let (from, _, _, _) = moved(plan_owner(&[], &target(T2, "two"), Some(&t), Mode::Exact));
+        assert_eq!(from, None);
     }
 
     #[test]
     fn exact_at_an_equal_sk_rewrites_an_edited_message_in_place() {
         let here = [row("a", T2, "before the edit")];
-        match plan_owner(&here, &target(T2, "after the edit"), None, Mode::Exact) {
-            OwnerPlan::Move {
-                from,
-                row,
-                deletes,
-                back,
-            } => {
-                assert_eq!(from, None, "same key: a Put over it, no Delete");
-                assert!(deletes.is_empty() && !back);
-                assert_eq!(get_s(&row, "message"), Some("after the edit"));
-            }
-            other => panic!("{other:?}"),
-        }
+        let plan = plan_owner(&here, &target(T2, "after the edit"), None, Mode::Exact);
+        let (from, row, deletes, back) = moved(plan);
+        assert_eq!(from, None, "same key: a Put over it, no Delete");
+        assert!(deletes.is_empty() && !back);
+        assert_eq!(get_s(&row, "message"), Some("after the edit"));
     }
 
     #[test]
@@ -362,19 +350,11 @@ mod tests {
             row("a", T2, "two"),
             row("a", T3, "gone"),
         ];
-        match plan_owner(&rows, &target(T2, "two"), None, Mode::Exact) {
-            OwnerPlan::Move {
-                from,
-                deletes,
-                back,
-                ..
-            } => {
-                assert_eq!(from, Some(rows[2].clone()));
-                assert_eq!(deletes, vec![rows[0].clone()]);
-                assert!(back);
-            }
-            other => panic!("{other:?}"),
-        }
+        let (from, _, deletes, back) =
+            moved(plan_owner(&rows, &target(T2, "two"), None, Mode::Exact));
+        assert_eq!(from, Some(rows[2].clone()));
+        assert_eq!(deletes, vec![rows[0].clone()]);
+        assert!(back);
     }
 
     #[test]

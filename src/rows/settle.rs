@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -176,6 +177,25 @@ impl<'a> Settler<'a> {
         read.map_err(SettleError::Read)
     }
 
+    /// A Query on the table, to be read through `Pages`.
+    fn query(&self) -> QueryFluentBuilder {
+        self.db.dynamodb.query().table_name(&self.db.table)
+    }
+
+    /// Every item of `pages`; None when there were more than its `max_pages`.
+    async fn all_items(
+        mut pages: Pages<QueryFluentBuilder>,
+        tally: &mut Tally,
+    ) -> Result<Option<Vec<Item>>, SettleError> {
+        let mut items = Vec::new();
+        let complete = Self::read_all(&mut pages, tally, |page, _| {
+            items.extend(page.items().iter().cloned());
+            true
+        })
+        .await?;
+        Ok(complete.then_some(items))
+    }
+
     /// The GRP# rows of a conversation through the group index (eventually consistent).
     pub async fn group_rows(
         &self,
@@ -183,35 +203,20 @@ impl<'a> Settler<'a> {
         tally: &mut Tally,
     ) -> Result<Vec<Item>, SettleError> {
         let query = self
-            .db
-            .dynamodb
             .query()
-            .table_name(&self.db.table)
             .index_name(GROUP_INDEX)
             .key_condition_expression("message_group_uuid = :g")
             .filter_expression("begins_with(pk, :grp)")
             .expression_attribute_values(":g", AttributeValue::S(group.to_string()))
             .expression_attribute_values(":grp", AttributeValue::S(GRP_PREFIX.to_string()));
-        let mut pages = Pages::new(self.db, query)
+        let pages = Pages::new(self.db, query)
             .on_index(GROUP_INDEX)
             .max_pages(MAX_ROW_PAGES);
-        let mut rows = Vec::new();
-        let complete = Self::read_all(&mut pages, tally, |page, _| {
-            rows.extend(
-                page.items()
-                    .iter()
-                    .filter(|i| owner_of(i).is_some())
-                    .cloned(),
-            );
-            true
-        })
-        .await?;
-        if !complete {
-            return Err(SettleError::TooManyGroupRows {
-                group: group.to_string(),
-            });
-        }
-        Ok(rows)
+        let rows = Self::all_items(pages, tally).await?;
+        let rows = rows.ok_or_else(|| SettleError::TooManyGroupRows {
+            group: group.to_string(),
+        })?;
+        Ok(rows.into_iter().filter(|i| owner_of(i).is_some()).collect())
     }
 
     /// One owner's rows of a conversation, read from the table (strongly consistent).
@@ -222,28 +227,17 @@ impl<'a> Settler<'a> {
         tally: &mut Tally,
     ) -> Result<Vec<Item>, SettleError> {
         let query = self
-            .db
-            .dynamodb
             .query()
-            .table_name(&self.db.table)
             .consistent_read(true)
             .key_condition_expression("pk = :pk")
             .filter_expression("message_group_uuid = :g")
             .expression_attribute_values(":pk", AttributeValue::S(format!("{GRP_PREFIX}{owner}")))
             .expression_attribute_values(":g", AttributeValue::S(group.to_string()));
-        let mut pages = Pages::new(self.db, query).max_pages(MAX_OWNER_PAGES);
-        let mut rows = Vec::new();
-        let complete = Self::read_all(&mut pages, tally, |page, _| {
-            rows.extend(page.items().iter().cloned());
-            true
+        let pages = Pages::new(self.db, query).max_pages(MAX_OWNER_PAGES);
+        let rows = Self::all_items(pages, tally).await?;
+        rows.ok_or_else(|| SettleError::TooManyOwnerRows {
+            owner: owner.to_string(),
         })
-        .await?;
-        if !complete {
-            return Err(SettleError::TooManyOwnerRows {
-                owner: owner.to_string(),
-            });
-        }
-        Ok(rows)
     }
 
     /// The newest message of a conversation that exists now (strongly consistent), by instant
@@ -255,10 +249,7 @@ impl<'a> Settler<'a> {
         tally: &mut Tally,
     ) -> Result<Option<Target>, SettleError> {
         let query = self
-            .db
-            .dynamodb
             .query()
-            .table_name(&self.db.table)
             .consistent_read(true)
             .scan_index_forward(false)
             .limit(100)

@@ -185,28 +185,8 @@ pub fn read_cancellation(codes: &[String], roles: &[Role], plans: &[OwnerPlan]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rows::plan::tests::{row, target, T1, T2, T3};
     use crate::rows::plan::{plan_owner, Mode};
-
-    fn row(owner: &str, at: &str, message: &str) -> Item {
-        let s = |v: &str| AttributeValue::S(v.into());
-        Item::from([
-            ("pk".into(), s(&format!("GRP#{owner}"))),
-            ("sk".into(), s(at)),
-            ("message_group_uuid".into(), s("g")),
-            ("message".into(), s(message)),
-        ])
-    }
-
-    fn target(at: &str, message: &str) -> Target {
-        Target {
-            sk: at.into(),
-            message: message.into(),
-        }
-    }
-
-    const T1: &str = "2026-01-01T00:00:01.000000+00:00";
-    const T2: &str = "2026-01-01T00:00:02.000000+00:00";
-    const T3: &str = "2026-01-01T00:00:03.000000+00:00";
 
     fn codes(c: &[&str]) -> Vec<String> {
         c.iter().map(|c| c.to_string()).collect()

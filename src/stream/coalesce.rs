@@ -200,12 +200,9 @@ impl Lane {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_dynamodb::types::AttributeValue;
+    use crate::rows::plan::tests::{T1, T2, T3};
 
     const T0: &str = "2026-01-01T00:00:00.000000+00:00";
-    const T1: &str = "2026-01-01T00:00:01.000000+00:00";
-    const T2: &str = "2026-01-01T00:00:02.000000+00:00";
-    const T3: &str = "2026-01-01T00:00:03.000000+00:00";
 
     fn up(sk: &str, message: &str) -> Work {
         Work::Apply(MessageUpdate {
@@ -227,13 +224,7 @@ mod tests {
     }
 
     fn row(owner: &str, sk: &str) -> Item {
-        let s = |v: &str| AttributeValue::S(v.into());
-        Item::from([
-            ("pk".into(), s(&format!("GRP#{owner}"))),
-            ("sk".into(), s(sk)),
-            ("message_group_uuid".into(), s("g")),
-            ("message".into(), s("shown")),
-        ])
+        plan::tests::row(owner, sk, "shown")
     }
 
     fn both_at(sk: &str) -> Vec<Item> {

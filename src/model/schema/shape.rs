@@ -168,17 +168,7 @@ pub fn billing_of(table: &TableDescription) -> BillingMode {
 /// Empty when equal.
 pub fn diff(want: &Shape, have: &Shape, want_name: &str) -> Vec<String> {
     let mut out = key_diff(want, have, want_name);
-    for (name, w) in &want.indexes {
-        match have.indexes.get(name) {
-            None => out.push(format!(
-                "index '{name}': in {want_name}, missing from the table"
-            )),
-            Some(h) if h != w => out.push(format!(
-                "index '{name}': {want_name} has [{w}], table has [{h}]"
-            )),
-            _ => {}
-        }
-    }
+    out.extend(index_diff(want, have, want_name));
     for name in have.indexes.keys() {
         if !want.indexes.contains_key(name) {
             out.push(format!("index '{name}': on the table, not in {want_name}"));
@@ -192,6 +182,25 @@ pub fn diff(want: &Shape, have: &Shape, want_name: &str) -> Vec<String> {
         ));
     }
     out
+}
+
+/// The indexes of `want` that `have` lacks or has otherwise.
+fn index_diff<'a>(
+    want: &'a Shape,
+    have: &'a Shape,
+    want_name: &'a str,
+) -> impl Iterator<Item = String> + 'a {
+    want.indexes
+        .iter()
+        .filter_map(move |(name, w)| match have.indexes.get(name) {
+            None => Some(format!(
+                "index '{name}': in {want_name}, missing from the table"
+            )),
+            Some(h) if h != w => Some(format!(
+                "index '{name}': {want_name} has [{w}], table has [{h}]"
+            )),
+            Some(_) => None,
+        })
 }
 
 /// Only the table's own key schema: what every command that reads or writes the model needs.
@@ -222,17 +231,7 @@ pub fn model_differences(table: &TableDescription, needs: Needs) -> Vec<String> 
     let have = shape_of(table);
     let mut out = key_diff(&model, &have, "the model");
     if needs == Needs::KeysAndGroupIndex {
-        for (name, want) in &model.indexes {
-            match have.indexes.get(name) {
-                None => out.push(format!(
-                    "index '{name}': in the model, missing from the table"
-                )),
-                Some(h) if h != want => out.push(format!(
-                    "index '{name}': the model has [{want}], table has [{h}]"
-                )),
-                Some(_) => {}
-            }
-        }
+        out.extend(index_diff(&model, &have, "the model"));
     }
     out
 }
