@@ -4,11 +4,13 @@
 //! - `plan`: what each participant's rows become, given the rows and messages read (pure);
 //! - `transaction`: a plan as one guarded TransactWriteItems, and what a cancelled one means
 //!   (pure);
-//! - `settle`: the reads and the transaction, through `aws` (I/O, short loops);
+//! - `settle`: the reads and the transaction, through `aws` (I/O, short loops), and `error`:
+//!   why they failed;
 //! - `seeded`: settling every seeded conversation.
 //!
 //! May import: `aws`, `model`, `term`, `errors`.
 
+pub mod error;
 pub mod plan;
 pub mod seeded;
 pub mod settle;

@@ -13,27 +13,21 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::aws::db::Db;
 use crate::aws::pages::{PagedRead, Pages};
 use crate::aws::retry::{is_retryable, sdk_retries_off, Stop, Tries};
-use crate::errors::causes;
 use crate::model::item::Item;
 use crate::model::{msg_pk, GROUP_INDEX, GRP_PREFIX};
+use crate::rows::error::{
+    transaction_error, SettleError, MAX_MESSAGE_PAGES, MAX_OWNER_PAGES, MAX_ROW_PAGES,
+};
 use crate::rows::plan::{self, owner_of, OwnerPlan, Target};
 use crate::rows::transaction::{actions, read_cancellation, Cancelled, Role};
-
-/// Pages of a group's rows (index) we are prepared to read.
-const MAX_ROW_PAGES: usize = 20;
-/// Pages of one owner's rows (all its conversations, filtered to one) we are prepared to read.
-const MAX_OWNER_PAGES: usize = MAX_ROW_PAGES * 50;
-/// Pages of a conversation's messages read to find the newest one.
-const MAX_MESSAGE_PAGES: usize = 1_000;
 
 /// Calls repeated and reads done again, counted for the report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -82,66 +76,6 @@ pub struct Settled {
     pub target: Option<Target>,
     pub rows_put: u32,
     pub rows_deleted: u32,
-}
-
-/// How a retried TransactWriteItems stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Gave {
-    /// Not worth another attempt.
-    Up,
-    /// Every attempt of the run's budget was used.
-    After(u32),
-    /// Ctrl-C during a retry pause.
-    Interrupted,
-}
-
-/// Why a conversation's rows could not be settled. The texts are what the stream handler's
-/// record outcome and seed's summary show.
-#[derive(Debug, thiserror::Error)]
-pub enum SettleError {
-    /// A row's Put was refused: its owner has a row at that sk for another conversation.
-    #[error("{pk} already has a row at sk {sk} for another conversation")]
-    Clash { pk: String, sk: String },
-    /// TransactWriteItems failed, with the SDK's error.
-    #[error("{}", transaction_failed(source, *gave))]
-    Transaction {
-        gave: Gave,
-        #[source]
-        source: Box<SdkError<TransactWriteItemsError, HttpResponse>>,
-    },
-    /// A read (Query) failed, as the page helper classified it.
-    #[error("{0:#}")]
-    Read(#[source] anyhow::Error),
-    #[error("group {group} has more than {MAX_ROW_PAGES} pages of rows in {GROUP_INDEX}")]
-    TooManyGroupRows { group: String },
-    #[error("user {owner} has too many GRP# rows to read")]
-    TooManyOwnerRows { owner: String },
-    #[error("conversation {group} has more than {MAX_MESSAGE_PAGES} pages of messages to compare")]
-    TooManyMessages { group: String },
-    /// Guards kept failing: the rows changed under every read of the budget.
-    #[error("GRP# rows of group {group} kept changing; gave up after {rereads} re-reads")]
-    KeptChanging { group: String, rereads: u32 },
-    /// Ctrl-C while waiting to read again.
-    #[error("interrupted")]
-    Interrupted,
-    #[error(transparent)]
-    Build(#[from] BuildError),
-}
-
-/// The one line for a failed TransactWriteItems: the service's code and message, or the cause
-/// chain; and how it stopped.
-fn transaction_failed(err: &SdkError<TransactWriteItemsError, HttpResponse>, gave: Gave) -> String {
-    const OP: &str = "TransactWriteItems";
-    let why = match (err.code(), err.message()) {
-        (Some(code), Some(msg)) => format!("{code} on {OP}: {msg}"),
-        (Some(code), None) => format!("{code} on {OP}"),
-        _ => format!("{OP}: {}", causes(err)),
-    };
-    match gave {
-        Gave::Up => why,
-        Gave::After(attempts) => format!("{why} (after {attempts} attempts)"),
-        Gave::Interrupted => format!("interrupted: {why}"),
-    }
 }
 
 /// Reads and guarded writes for the invariant, on one table, paced and budgeted by the run's
@@ -410,18 +344,6 @@ impl<'a> Settler<'a> {
                 rereads: rereads.attempts(),
             }),
         }
-    }
-}
-
-fn transaction_error(stop: Stop<SdkError<TransactWriteItemsError, HttpResponse>>) -> SettleError {
-    let (gave, source) = match stop {
-        Stop::Fatal(e) => (Gave::Up, e),
-        Stop::Exhausted { error, attempts } => (Gave::After(attempts), error),
-        Stop::Cancelled(e) => (Gave::Interrupted, e),
-    };
-    SettleError::Transaction {
-        gave,
-        source: Box::new(source),
     }
 }
 

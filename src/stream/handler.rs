@@ -17,7 +17,8 @@ use futures::StreamExt;
 
 use crate::aws::db::Db;
 use crate::aws::retry::Backoff;
-use crate::rows::settle::{Sent, SettleError, Settler, Tally};
+use crate::rows::error::SettleError;
+use crate::rows::settle::{Sent, Settler, Tally};
 // What callers of the handler read besides it: the outcome of a record, and the check of a
 // record before any write (simulate-stream checks a whole event file first).
 pub use crate::stream::classify::classify_for;
@@ -66,7 +67,9 @@ impl<'a> Handler<'a> {
 
     /// Handle a batch: each conversation once (coalesced), conversations concurrently. Once
     /// the run is cancelled (Ctrl-C), conversations not yet started are left alone (None for
-    /// their records), so the caller can checkpoint the prefix that is done.
+    /// their records), so the caller can checkpoint the prefix that is done; one in flight
+    /// stops at its next read (the page helper ends at once) and its records fail, while a
+    /// transaction already being sent is finished.
     pub async fn handle_batch(&self, records: &[StreamRecord]) -> Vec<Option<RecordResult>> {
         let mut results: Vec<Option<RecordResult>> = vec![None; records.len()];
         let sorted = lanes(records, &self.db.table);

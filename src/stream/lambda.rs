@@ -63,8 +63,9 @@ pub fn args(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
     args
 }
 
-/// Stop starting records this long before the invocation's deadline: the moves in flight
-/// finish, and the answer reaches Lambda before it times the invocation out.
+/// Stop starting records this long before the invocation's deadline: a move being sent
+/// finishes (a conversation between two calls stops at its next read and is reported failed,
+/// to be delivered again), and the answer reaches Lambda before it times the invocation out.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 
 /// Fail with one line, before `lambda_runtime` would panic, when not started by Lambda.
