@@ -106,7 +106,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             if let Some(now) = now {
                 spec.end = now;
             }
-            spec.validate().map_err(Failure::Usage)?;
+            spec.validate().map_err(|e| Failure::Usage(e.to_string()))?;
             guard(ctx, args.yes).await?;
             seed_synthetic(ctx, &spec, &opts).await
         }
@@ -204,14 +204,8 @@ async fn settle_with_progress(
     opts: &WriteOptions,
 ) -> RowsReport {
     let bar = ctx.style.progress(rows, "GRP# rows");
-    let report = seeded::settle_all(
-        &ctx.db,
-        conversations,
-        opts.concurrency,
-        opts.backoff,
-        &|n| bar.inc(n),
-    )
-    .await;
+    let report =
+        seeded::settle_all(&ctx.db, conversations, opts.concurrency, &|n| bar.inc(n)).await;
     bar.finish_and_clear();
     report
 }

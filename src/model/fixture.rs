@@ -8,6 +8,7 @@ use anyhow::Result;
 use serde::Deserialize;
 
 use crate::errors::Failure;
+use crate::model::invalid::Invalid;
 use crate::model::jsonfile;
 use crate::model::{normalize_timestamp, User};
 
@@ -105,11 +106,11 @@ pub fn load(path: &Path) -> Result<Fixture> {
 
 impl Fixture {
     /// Every rule a fixture must satisfy; the message names the JSON path.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub fn validate(&self) -> std::result::Result<(), Invalid> {
         let mut handles: HashMap<&str, usize> = HashMap::new();
         let mut uuids: HashSet<&str> = HashSet::new();
         if self.users.is_empty() {
-            return Err("users: the list is empty".into());
+            return Err(Invalid::new("users", "the list is empty"));
         }
         for (i, u) in self.users.iter().enumerate() {
             let at = format!("users[{i}]");
@@ -118,10 +119,16 @@ impl Fixture {
             non_empty(&u.display_name, &at, "display_name")?;
             check_uuid(&u.uuid, &format!("{at}.uuid"))?;
             if handles.insert(&u.handle, i).is_some() {
-                return Err(format!("{at}.handle: duplicate handle '{}'", u.handle));
+                return Err(Invalid::new(
+                    format!("{at}.handle"),
+                    format!("duplicate handle '{}'", u.handle),
+                ));
             }
             if !uuids.insert(&u.uuid) {
-                return Err(format!("{at}.uuid: duplicate uuid '{}'", u.uuid));
+                return Err(Invalid::new(
+                    format!("{at}.uuid"),
+                    format!("duplicate uuid '{}'", u.uuid),
+                ));
             }
         }
         let known = || {
@@ -138,53 +145,58 @@ impl Fixture {
             if !groups.insert(&c.message_group_uuid)
                 || uuids.contains(c.message_group_uuid.as_str())
             {
-                return Err(format!(
-                    "{at}.message_group_uuid: duplicate uuid '{}'",
-                    c.message_group_uuid
+                return Err(Invalid::new(
+                    format!("{at}.message_group_uuid"),
+                    format!("duplicate uuid '{}'", c.message_group_uuid),
                 ));
             }
             if c.participants.len() != 2 || c.participants[0] == c.participants[1] {
-                return Err(format!("{at}.participants: expected two different handles"));
+                return Err(Invalid::new(
+                    format!("{at}.participants"),
+                    "expected two different handles",
+                ));
             }
             for (pi, p) in c.participants.iter().enumerate() {
                 if !handles.contains_key(p.as_str()) {
-                    return Err(format!(
-                        "{at}.participants[{pi}]: unknown handle '{p}' (known: {})",
-                        known()
+                    return Err(Invalid::new(
+                        format!("{at}.participants[{pi}]"),
+                        format!("unknown handle '{p}' (known: {})", known()),
                     ));
                 }
             }
             if c.messages.is_empty() {
-                return Err(format!(
-                    "{at}.messages: a conversation needs at least one message"
+                return Err(Invalid::new(
+                    format!("{at}.messages"),
+                    "a conversation needs at least one message",
                 ));
             }
             for (mi, m) in c.messages.iter().enumerate() {
                 let at = format!("{at}.messages[{mi}]");
                 if !c.participants.contains(&m.handle) {
-                    return Err(if handles.contains_key(m.handle.as_str()) {
+                    let problem = if handles.contains_key(m.handle.as_str()) {
                         format!(
-                            "{at}.handle: '{}' is not a participant ({} and {})",
+                            "'{}' is not a participant ({} and {})",
                             m.handle, c.participants[0], c.participants[1]
                         )
                     } else {
-                        format!(
-                            "{at}.handle: unknown handle '{}' (known: {})",
-                            m.handle,
-                            known()
-                        )
-                    });
+                        format!("unknown handle '{}' (known: {})", m.handle, known())
+                    };
+                    return Err(Invalid::new(format!("{at}.handle"), problem));
                 }
                 if m.message.trim().is_empty() {
-                    return Err(format!("{at}.message: empty message"));
+                    return Err(Invalid::new(format!("{at}.message"), "empty message"));
                 }
                 if let Some(t) = &m.created_at {
-                    normalize_timestamp(t).map_err(|e| format!("{at}.created_at: {e:#}"))?;
+                    normalize_timestamp(t)
+                        .map_err(|e| Invalid::new(format!("{at}.created_at"), format!("{e:#}")))?;
                 }
                 if let Some(id) = &m.message_uuid {
                     check_uuid(id, &format!("{at}.message_uuid"))?;
                     if !message_uuids.insert(id) {
-                        return Err(format!("{at}.message_uuid: duplicate uuid '{id}'"));
+                        return Err(Invalid::new(
+                            format!("{at}.message_uuid"),
+                            format!("duplicate uuid '{id}'"),
+                        ));
                     }
                 }
             }
@@ -197,21 +209,22 @@ impl Fixture {
     }
 }
 
-fn non_empty(value: &str, at: &str, field: &str) -> std::result::Result<(), String> {
+fn non_empty(value: &str, at: &str, field: &str) -> std::result::Result<(), Invalid> {
     if value.trim().is_empty() {
-        Err(format!("{at}.{field}: empty"))
+        Err(Invalid::new(format!("{at}.{field}"), "empty"))
     } else {
         Ok(())
     }
 }
 
 /// A uuid in the 8-4-4-4-12 hex form; ids end up inside keys, so be strict.
-pub fn check_uuid(value: &str, at: &str) -> std::result::Result<(), String> {
+pub fn check_uuid(value: &str, at: &str) -> std::result::Result<(), Invalid> {
     if is_uuid(value) {
         Ok(())
     } else {
-        Err(format!(
-            "{at}: '{value}' is not a uuid (8-4-4-4-12 hex digits)"
+        Err(Invalid::new(
+            at,
+            format!("'{value}' is not a uuid (8-4-4-4-12 hex digits)"),
         ))
     }
 }
@@ -277,7 +290,7 @@ mod tests {
              "users[1].uuid: duplicate uuid"),
         ];
         for (text, want) in cases {
-            let err = parse(&text).validate().unwrap_err();
+            let err = parse(&text).validate().unwrap_err().to_string();
             assert!(err.starts_with(want), "got {err:?}, want {want:?}");
         }
     }

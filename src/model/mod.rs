@@ -1,13 +1,15 @@
 //! The single-table model and everything that is pure data: keys and items (`message`),
-//! AttributeValue <-> JSON (`item`), stable ids, the schema, the seed fixture and the plan of
-//! what seeding writes, synthetic data, and command-line values checked once. No I/O but
-//! reading the input files it parses.
+//! AttributeValue <-> JSON (`item`), stable ids, the schema (`schema/`: the file, its SDK form,
+//! the comparison with a live table), the seed fixture and the plan of what seeding writes,
+//! synthetic data, and command-line values checked once. A bad value is an `invalid::Invalid`
+//! naming where it is. No I/O but reading the input files it parses.
 //!
 //! May import: `term`, `errors`.
 
 pub mod checked;
 pub mod fixture;
 pub mod ids;
+pub mod invalid;
 pub mod item;
 pub mod jsonfile;
 pub mod message;

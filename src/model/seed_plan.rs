@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::model::fixture::Fixture;
 use crate::model::ids::{hash, stable_uuid};
+use crate::model::invalid::Invalid;
 use crate::model::item::{item_size, Item};
 use crate::model::{normalize_timestamp, timestamp, Message, MessageGroup};
 
@@ -83,7 +84,7 @@ fn conversation_end(now: DateTime<Utc>, ci: usize) -> DateTime<Utc> {
 
 /// Build the items of a fixture already checked by `Fixture::validate`. Errors name the JSON
 /// path of the value at fault.
-pub fn plan(fixture: &Fixture, now: DateTime<Utc>) -> Result<Plan, String> {
+pub fn plan(fixture: &Fixture, now: DateTime<Utc>) -> Result<Plan, Invalid> {
     let mut conversations = Vec::with_capacity(fixture.conversations.len());
     let mut message_uuids: HashSet<String> = HashSet::new();
     let mut grp_keys: HashMap<(String, String), usize> = HashMap::new();
@@ -96,13 +97,17 @@ pub fn plan(fixture: &Fixture, now: DateTime<Utc>) -> Result<Plan, String> {
         for (mi, m) in c.messages.iter().enumerate() {
             let at = format!("{at}.messages[{mi}]");
             let created_at = match &m.created_at {
-                Some(t) => normalize_timestamp(t).map_err(|e| format!("{at}.created_at: {e:#}"))?,
+                Some(t) => normalize_timestamp(t)
+                    .map_err(|e| Invalid::new(format!("{at}.created_at"), format!("{e:#}")))?,
                 None => timestamp(end - offset_from_end(&c.message_group_uuid, mi, len)),
             };
             if let Some(other) = times.insert(created_at.clone(), mi) {
-                return Err(format!(
-                    "{at}.created_at: {created_at} is also the time of messages[{other}]; \
-                     timestamps must be unique within a conversation"
+                return Err(Invalid::new(
+                    format!("{at}.created_at"),
+                    format!(
+                        "{created_at} is also the time of messages[{other}]; \
+                         timestamps must be unique within a conversation"
+                    ),
                 ));
             }
             let message_uuid = match &m.message_uuid {
@@ -110,13 +115,17 @@ pub fn plan(fixture: &Fixture, now: DateTime<Utc>) -> Result<Plan, String> {
                 None => stable_uuid("fixture-message", &c.message_group_uuid, mi as u64),
             };
             if !message_uuids.insert(message_uuid.clone()) {
-                return Err(format!(
-                    "{at}.message_uuid: duplicate uuid '{message_uuid}'"
+                return Err(Invalid::new(
+                    format!("{at}.message_uuid"),
+                    format!("duplicate uuid '{message_uuid}'"),
                 ));
             }
-            let user = fixture
-                .user(&m.handle)
-                .ok_or_else(|| format!("{at}.handle: unknown handle '{}'", m.handle))?;
+            let user = fixture.user(&m.handle).ok_or_else(|| {
+                Invalid::new(
+                    format!("{at}.handle"),
+                    format!("unknown handle '{}'", m.handle),
+                )
+            })?;
             let message = Message {
                 message_group_uuid: c.message_group_uuid.clone(),
                 created_at,
@@ -132,12 +141,19 @@ pub fn plan(fixture: &Fixture, now: DateTime<Utc>) -> Result<Plan, String> {
         let last = messages
             .iter()
             .max_by(|a, b| a.created_at.cmp(&b.created_at))
-            .ok_or_else(|| format!("{at}.messages: a conversation needs at least one message"))?;
+            .ok_or_else(|| {
+                Invalid::new(
+                    format!("{at}.messages"),
+                    "a conversation needs at least one message",
+                )
+            })?;
         let user = |p: &str| {
-            fixture
-                .user(p)
-                .map(|u| u.to_user())
-                .ok_or_else(|| format!("{at}.participants: unknown handle '{p}'"))
+            fixture.user(p).map(|u| u.to_user()).ok_or_else(|| {
+                Invalid::new(
+                    format!("{at}.participants"),
+                    format!("unknown handle '{p}'"),
+                )
+            })
         };
         let rows = MessageGroup::pair(
             &c.message_group_uuid,
@@ -154,11 +170,14 @@ pub fn plan(fixture: &Fixture, now: DateTime<Utc>) -> Result<Plan, String> {
             )?;
             let key = (row.owner_uuid.clone(), row.last_message_at.clone());
             if let Some(other) = grp_keys.insert(key, ci) {
-                return Err(format!(
-                    "{at}: its last message ({}) is at the same time as the last message of \
-                     conversations[{other}], which shares participant '{}'; a user's GRP# rows \
-                     need distinct times",
-                    row.last_message_at, row.owner_uuid
+                return Err(Invalid::new(
+                    at,
+                    format!(
+                        "its last message ({}) is at the same time as the last message of \
+                         conversations[{other}], which shares participant '{}'; a user's GRP# \
+                         rows need distinct times",
+                        row.last_message_at, row.owner_uuid
+                    ),
                 ));
             }
         }
@@ -171,11 +190,14 @@ pub fn plan(fixture: &Fixture, now: DateTime<Utc>) -> Result<Plan, String> {
     Ok(Plan { conversations })
 }
 
-fn check_size(item: &Item, at: &str, what: &str) -> Result<(), String> {
+fn check_size(item: &Item, at: &str, what: &str) -> Result<(), Invalid> {
     let size = item_size(item);
     if size > MAX_ITEM_BYTES {
-        return Err(format!(
-            "{at}: the {what} item would be {size} bytes, over DynamoDB's 400 KB ({MAX_ITEM_BYTES} bytes) item limit"
+        return Err(Invalid::new(
+            at,
+            format!(
+                "the {what} item would be {size} bytes, over DynamoDB's 400 KB ({MAX_ITEM_BYTES} bytes) item limit"
+            ),
         ));
     }
     Ok(())
@@ -252,8 +274,9 @@ mod tests {
     fn collisions_and_oversized_items_name_the_path() {
         let t = r#"{"handle":"b","message":"x","created_at":"2020-01-01T00:00:00Z"}"#;
         let err = plan(&fixture(&format!(",{t},{t}")), now()).unwrap_err();
+        assert_eq!(err.at, "conversations[0].messages[4].created_at");
         assert!(
-            err.starts_with("conversations[0].messages[4].created_at:"),
+            err.problem.contains("also the time of messages[3]"),
             "{err}"
         );
         let big = "x".repeat(MAX_ITEM_BYTES);
@@ -262,10 +285,7 @@ mod tests {
             now(),
         )
         .unwrap_err();
-        assert!(
-            err.starts_with("conversations[0].messages[3].message:"),
-            "{err}"
-        );
-        assert!(err.contains("400 KB"), "{err}");
+        assert_eq!(err.at, "conversations[0].messages[3].message");
+        assert!(err.problem.contains("400 KB"), "{err}");
     }
 }

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::model::ids::{hash, stable_uuid};
+use crate::model::invalid::Invalid;
 use crate::model::item::Item;
 use crate::model::{timestamp, Message, MessageGroup, User};
 
@@ -60,22 +61,31 @@ impl Spec {
     }
 
     /// Sizes that cannot produce a valid data set; the message names the option.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         if self.messages == 0 {
-            return Err("--synthetic: need at least one message".into());
+            return Err(Invalid::new("--synthetic", "need at least one message"));
         }
         if self.groups == 0 || self.groups > self.messages {
-            return Err(format!(
-                "--groups: {} conversations for {} messages; every conversation needs a message (1..={})",
-                self.groups, self.messages, self.messages
+            return Err(Invalid::new(
+                "--groups",
+                format!(
+                    "{} conversations for {} messages; every conversation needs a message (1..={})",
+                    self.groups, self.messages, self.messages
+                ),
             ));
         }
         if self.users < 2 {
-            return Err("--users: a conversation needs two users (at least 2)".into());
+            return Err(Invalid::new(
+                "--users",
+                "a conversation needs two users (at least 2)",
+            ));
         }
         let span = self.messages.saturating_mul(SLOT_MICROS as u64);
         if span > 100 * 365 * 86_400 * 1_000_000 {
-            return Err("--synthetic: too many messages to place in time".into());
+            return Err(Invalid::new(
+                "--synthetic",
+                "too many messages to place in time",
+            ));
         }
         Ok(())
     }

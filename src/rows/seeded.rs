@@ -7,7 +7,6 @@
 use futures::StreamExt;
 
 use crate::aws::db::Db;
-use crate::aws::retry::Backoff;
 use crate::model::item::Item;
 use crate::rows::settle::{Settler, Tally};
 
@@ -28,19 +27,19 @@ pub struct RowsReport {
 /// Keep at most this many failure reasons for the message.
 const KEEP_REASONS: usize = 3;
 
-/// Settle each `(group, template rows)`, `concurrency` conversations at once. `on_done(n)` is
-/// called with the template's row count as each conversation finishes (for a progress bar).
+/// Settle each `(group, template rows)`, `concurrency` conversations at once, every call within
+/// the run's `db.backoff`. `on_done(n)` is called with the template's row count as each
+/// conversation finishes (for a progress bar).
 pub async fn settle_all<I>(
     db: &Db,
     conversations: I,
     concurrency: usize,
-    backoff: Backoff,
     on_done: &dyn Fn(u64),
 ) -> RowsReport
 where
     I: Iterator<Item = (String, Vec<Item>)>,
 {
-    let settler = Settler::new(db, backoff);
+    let settler = Settler::new(db);
     let mut report = RowsReport::default();
     let mut done = futures::stream::iter(conversations)
         .map(|(group, template)| async move {
@@ -67,7 +66,7 @@ where
             Err(reason) => {
                 report.failed_count += 1;
                 if report.failed.len() < KEEP_REASONS {
-                    report.failed.push((group, reason));
+                    report.failed.push((group, reason.to_string()));
                 }
             }
         }

@@ -35,8 +35,9 @@ use serde_json::{json, Value};
 
 use crate::aws::db::Db;
 use crate::errors::Failure;
-use crate::stream::handler::{Handler, Outcome, RecordResult};
-use crate::stream::record::{self, StreamRecord};
+use crate::stream::handler::Handler;
+use crate::stream::outcome::{Outcome, RecordResult};
+use crate::stream::record::{self, EventError, StreamRecord};
 
 /// What `lambda_runtime` reads at start-up and panics without.
 pub const RUNTIME_ENV: [&str; 4] = [
@@ -62,8 +63,9 @@ pub fn args(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
     args
 }
 
-/// Stop starting records this long before the invocation's deadline: the moves in flight
-/// finish, and the answer reaches Lambda before it times the invocation out.
+/// Stop starting records this long before the invocation's deadline: a move being sent
+/// finishes (a conversation between two calls stops at its next read and is reported failed,
+/// to be delivered again), and the answer reaches Lambda before it times the invocation out.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 
 /// Fail with one line, before `lambda_runtime` would panic, when not started by Lambda.
@@ -98,6 +100,7 @@ pub async fn serve(db: &Db) -> Result<()> {
             .unwrap_or_default()
             .saturating_sub(DEADLINE_MARGIN);
         let reply = handle_event(db, &event.payload, left).await.map_err(|e| {
+            let e = e.in_file("event");
             log(&json!({"request_id": event.context.request_id, "error": e}));
             Diagnostic {
                 error_type: "InvalidEvent".into(),
@@ -138,9 +141,13 @@ pub struct Reply {
 ///
 /// After `time_left`, records not yet started are left alone and reported, so the invocation
 /// answers before Lambda's timeout (which would deliver the whole batch again, done or not).
-pub async fn handle_event(db: &Db, payload: &Value, time_left: Duration) -> Result<Reply, String> {
+pub async fn handle_event(
+    db: &Db,
+    payload: &Value,
+    time_left: Duration,
+) -> Result<Reply, EventError> {
     let text = payload.to_string();
-    let records = record::parse_event(&text).map_err(|e| e.in_file("event"))?;
+    let records = record::parse_event(&text)?;
     // The handler leaves records alone once its handle is cancelled: this invocation's own
     // token (a child of the run's), cancelled at the deadline.
     let db = Db {

@@ -221,15 +221,37 @@ pub fn from_sdk(r: &streams::Record) -> Result<StreamRecord> {
     })
 }
 
+/// A stream attribute value of a type this build of the SDK does not know, at `path` within
+/// the item (`.a.L[2]`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: attribute type unknown to this version of ddb")]
+pub struct UnknownType {
+    pub path: String,
+}
+
+impl UnknownType {
+    /// The same value seen from the container at `step` (`.name`, `.L[2]`, `.M`).
+    fn within(self, step: &str) -> UnknownType {
+        UnknownType {
+            path: format!("{step}{}", self.path),
+        }
+    }
+}
+
 /// aws-sdk-dynamodbstreams has its own AttributeValue type with the same shape as
 /// aws-sdk-dynamodb's; the handler writes with the latter. Errors carry the path (`.a.L[2]`).
-pub fn convert_item(m: &HashMap<String, streams::AttributeValue>) -> Result<Item, String> {
+pub fn convert_item(m: &HashMap<String, streams::AttributeValue>) -> Result<Item, UnknownType> {
     m.iter()
-        .map(|(k, v)| Ok((k.clone(), convert(v).map_err(|e| format!(".{k}{e}"))?)))
+        .map(|(k, v)| {
+            Ok((
+                k.clone(),
+                convert(v).map_err(|e| e.within(&format!(".{k}")))?,
+            ))
+        })
         .collect()
 }
 
-pub fn convert(v: &streams::AttributeValue) -> Result<AttributeValue, String> {
+pub fn convert(v: &streams::AttributeValue) -> Result<AttributeValue, UnknownType> {
     use streams::AttributeValue as S;
     Ok(match v {
         S::S(s) => AttributeValue::S(s.clone()),
@@ -243,11 +265,15 @@ pub fn convert(v: &streams::AttributeValue) -> Result<AttributeValue, String> {
         S::L(l) => AttributeValue::L(
             l.iter()
                 .enumerate()
-                .map(|(i, v)| convert(v).map_err(|e| format!(".L[{i}]{e}")))
+                .map(|(i, v)| convert(v).map_err(|e| e.within(&format!(".L[{i}]"))))
                 .collect::<Result<_, _>>()?,
         ),
-        S::M(m) => AttributeValue::M(convert_item(m).map_err(|e| format!(".M{e}"))?),
-        _ => return Err(": attribute type unknown to this version of ddb".to_string()),
+        S::M(m) => AttributeValue::M(convert_item(m).map_err(|e| e.within(".M"))?),
+        _ => {
+            return Err(UnknownType {
+                path: String::new(),
+            })
+        }
     })
 }
 
@@ -381,6 +407,16 @@ mod tests {
             ),
         ]);
         assert_eq!(out, want);
+        // A type the SDK does not know (its `Unknown` cannot be built outside it) is named by
+        // its path, built from the inside out.
+        let deep = UnknownType {
+            path: String::new(),
+        };
+        let deep = deep.within(".M").within(".L[1]").within(".a");
+        assert_eq!(
+            format!("Keys{deep}"),
+            "Keys.a.L[1].M: attribute type unknown to this version of ddb"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::errors::Failure;
-use crate::stream::handler::{Outcome, RecordResult, Skip};
+use crate::stream::outcome::{Outcome, RecordResult, Skip};
 use crate::stream::record::StreamRecord;
 use crate::term::output::{self, OutputFormat, Style};
 use crate::term::safe::terminal_safe;

@@ -1,8 +1,10 @@
 //! Reading the table's stream with aws-sdk-dynamodbstreams, as the Lambda event source mapping
 //! does: every shard, parents before children, batch by batch, with an optional checkpoint
-//! (last processed sequence number per shard) so a restart continues where it stopped.
+//! (last processed sequence number per shard) so a restart continues where it stopped. Each
+//! shard's state moves by `shard::Shard::next` and a listing joins the known shards by
+//! `listing::merge` (both pure); this file makes the calls, every one within the run's
+//! `db.backoff`, its retries counted on the run (`-v`) and in the read statistics.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -16,9 +18,10 @@ use serde::Serialize;
 
 use crate::aws::classify::{api_error, Subject};
 use crate::aws::db::Db;
-use crate::aws::retry::{streams_retries_off, Backoff, Stop};
+use crate::aws::retry::{streams_retries_off, Stop};
 use crate::errors::Failure;
 pub use crate::stream::checkpoint::{Checkpoint, Progress};
+use crate::stream::listing::{self, Listed, Origins};
 use crate::stream::record::{self, StreamRecord};
 use crate::stream::shard::{Event, Halt, Note, Position, Rules, Shard, ShardState, MAX_RENEWALS};
 use crate::term::output;
@@ -120,7 +123,6 @@ pub struct Reader<'a> {
     turn: usize,
     refreshed: Option<Instant>,
     need_refresh: bool,
-    backoff: Backoff,
     pub stats: ReadStats,
 }
 
@@ -140,7 +142,6 @@ impl<'a> Reader<'a> {
             turn: 0,
             refreshed: None,
             need_refresh: true,
-            backoff: Backoff::default(),
             stats: ReadStats::default(),
         }
     }
@@ -254,6 +255,12 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Stream calls repeated: in the read statistics and on the run's total.
+    fn count_retries(&mut self, retries: u32) {
+        self.stats.read_retries += u64::from(retries);
+        self.db.count_retries(retries);
+    }
+
     fn halt_error(&self, i: usize, halt: Halt) -> anyhow::Error {
         let shard = &self.shards[i].id;
         match halt {
@@ -296,6 +303,7 @@ impl<'a> Reader<'a> {
         let (arn, shard) = (&self.stream_arn, &self.shards[i].id);
         let mut retries = 0;
         let sent = self
+            .db
             .backoff
             .call(&self.db.cancel, &mut retries, || {
                 let req = streams.get_shard_iterator().stream_arn(arn).shard_id(shard);
@@ -313,7 +321,7 @@ impl<'a> Reader<'a> {
                     .send()
             })
             .await;
-        self.stats.read_retries += u64::from(retries);
+        self.count_retries(retries);
         match sent {
             Ok(out) => Ok(Event::Iterator(out.shard_iterator().map(str::to_string))),
             Err(Stop::Fatal(e))
@@ -337,6 +345,7 @@ impl<'a> Reader<'a> {
         let mut retries = 0;
         let mut calls = 0;
         let sent = self
+            .db
             .backoff
             .call(&self.db.cancel, &mut retries, || {
                 calls += 1;
@@ -349,7 +358,7 @@ impl<'a> Reader<'a> {
                     .send()
             })
             .await;
-        self.stats.read_retries += u64::from(retries);
+        self.count_retries(retries);
         self.stats.get_records_calls += calls;
         match sent {
             Ok(out) => {
@@ -377,8 +386,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// DescribeStream, every page; new shards join with their start position, parents ordered
-    /// before their children.
+    /// DescribeStream, every page, merged into the shards being read (`listing::merge`).
     async fn refresh_shards(&mut self) -> Result<()> {
         let first = self.refreshed.is_none();
         let mut listed = Vec::new();
@@ -395,6 +403,7 @@ impl<'a> Reader<'a> {
             let arn = &self.stream_arn;
             let mut retries = 0;
             let sent = self
+                .db
                 .backoff
                 .call(&self.db.cancel, &mut retries, || {
                     streams
@@ -406,7 +415,7 @@ impl<'a> Reader<'a> {
                         .send()
                 })
                 .await;
-            self.stats.read_retries += u64::from(retries);
+            self.count_retries(retries);
             let out = sent.map_err(|stop| {
                 if stop.is_cancelled() {
                     return Failure::Interrupted(
@@ -424,99 +433,34 @@ impl<'a> Reader<'a> {
             let desc = out
                 .stream_description()
                 .context("DescribeStream returned no description")?;
-            listed.extend(desc.shards().iter().cloned());
+            listed.extend(desc.shards().iter().filter_map(|l| {
+                Some(Listed {
+                    id: l.shard_id()?.to_string(),
+                    parent: l.parent_shard_id().map(str::to_string),
+                    closed: l
+                        .sequence_number_range()
+                        .is_some_and(|r| r.ending_sequence_number().is_some()),
+                })
+            }));
             start = desc.last_evaluated_shard_id().map(str::to_string);
             if start.is_none() {
                 break;
             }
         }
-        let rules = self.opts.rules;
-        let mut old: HashMap<String, Shard> = std::mem::take(&mut self.shards)
-            .into_iter()
-            .map(|s| (s.id.clone(), s))
-            .collect();
-        let mut next: Vec<Shard> = Vec::with_capacity(listed.len());
-        for listing in &listed {
-            let Some(id) = listing.shard_id() else {
-                continue;
-            };
-            let closed = listing
-                .sequence_number_range()
-                .is_some_and(|r| r.ending_sequence_number().is_some());
-            if let Some(mut shard) = old.remove(id) {
-                if closed && !shard.closed {
-                    shard.closed = true;
-                    shard.wake(&rules); // read a shard that closed at its tip to its end
-                }
-                next.push(shard);
-                continue;
-            }
-            let origin = if let Some(seq) = self.progress.checkpoint.shards.get(id) {
-                Position::After(seq.clone())
-            } else if !first || !self.progress.checkpoint.shards.is_empty() {
-                // Appeared after we started, or after the checkpoint was written: all new.
-                Position::TrimHorizon
-            } else {
-                match self.opts.initial {
-                    StartAt::TrimHorizon => Position::TrimHorizon,
-                    StartAt::Latest => Position::Latest,
-                }
-            };
-            next.push(Shard::new(id, listing.parent_shard_id(), closed, origin));
-        }
-        self.shards = lineage_order(next);
+        let initial = match self.opts.initial {
+            StartAt::TrimHorizon => Position::TrimHorizon,
+            StartAt::Latest => Position::Latest,
+        };
+        let origins = Origins {
+            checkpoint: &self.progress.checkpoint.shards,
+            first,
+            initial: &initial,
+        };
+        let known = std::mem::take(&mut self.shards);
+        self.shards = listing::merge(known, &listed, origins, &self.opts.rules);
         self.turn = 0;
         self.refreshed = Some(Instant::now());
         self.need_refresh = false;
         Ok(())
-    }
-}
-
-/// Parents before children (a shard's records all precede its children's), otherwise in the
-/// order DescribeStream gave.
-fn lineage_order(shards: Vec<Shard>) -> Vec<Shard> {
-    let index: HashMap<String, usize> = shards
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.clone(), i))
-        .collect();
-    let depth = |mut i: usize| {
-        let mut d = 0;
-        while let Some(p) = shards[i].parent.as_ref().and_then(|p| index.get(p)) {
-            d += 1;
-            i = *p;
-            if d > shards.len() {
-                break; // a cycle would be a broken listing; do not loop forever
-            }
-        }
-        d
-    };
-    let mut keyed: Vec<(usize, usize)> = (0..shards.len()).map(|i| (depth(i), i)).collect();
-    keyed.sort();
-    let mut slots: Vec<Option<Shard>> = shards.into_iter().map(Some).collect();
-    keyed
-        .into_iter()
-        .filter_map(|(_, i)| slots[i].take())
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cursor(id: &str, parent: Option<&str>) -> Shard {
-        Shard::new(id, parent, false, Position::TrimHorizon)
-    }
-
-    #[test]
-    fn parents_come_before_children() {
-        let shards = vec![
-            cursor("grandchild", Some("child")),
-            cursor("child", Some("root")),
-            cursor("orphan", Some("trimmed-away")),
-            cursor("root", None),
-        ];
-        let ids: Vec<String> = lineage_order(shards).into_iter().map(|c| c.id).collect();
-        assert_eq!(ids, ["orphan", "root", "child", "grandchild"]);
     }
 }
