@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use ddb::cli::Cli;
-use ddb::errors::{exit, exit_code_for, scrub, Failure};
+use ddb::errors::{causes, exit, exit_code_for, scrub, Failure};
 use ddb::term::safe::terminal_safe;
 use tokio_util::sync::CancellationToken;
 
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         // A closed stdout is not an error (output::with_stdout): it never hides a failure.
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
-            ddb::term::output::note(format!("error: {}", printable(&one_line(&e))));
+            ddb::term::output::note(format!("error: {}", printable(&causes(&*e))));
             if verbose > 0 {
                 // Every cause, the SDK's own detail included, for bug reports.
                 for (i, cause) in e.chain().enumerate().skip(1) {
@@ -102,26 +102,4 @@ fn usage_error(e: &clap::Error) -> ExitCode {
     };
     ddb::term::output::note(format!("error: {}; see `{help}`", printable(&line)));
     ExitCode::from(exit::USAGE)
-}
-
-/// The cause chain on one line, skipping causes already contained in the line (the SDK and
-/// our own messages often repeat their source) and stopping at a classified SDK failure, whose
-/// message already says it all.
-fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let classified = cause.is::<ddb::errors::Classified>();
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-        if classified {
-            break;
-        }
-    }
-    line
 }
