@@ -5,14 +5,15 @@ use anyhow::Result;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::Ctx;
-use crate::aws::classify::Subject;
+use crate::aws::db::Db;
+use crate::aws::pages::Pages;
 use crate::errors::Failure;
 use crate::model::item::{from_plain, Item};
 use crate::read::explain::Explain;
 use crate::read::expr::{self, Names};
 use crate::read::keys::{self, KeySchema, Scalar, TableKeys};
-use crate::read::request::{read_error, Bindings, QueryRequest};
-use crate::read::sink::Sink;
+use crate::read::request::{Bindings, QueryRequest};
+use crate::read::sink::{Left, Sink};
 use crate::term::output;
 use crate::term::output::OutputFormat;
 
@@ -325,7 +326,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let request = plan(&args, &ctx.db.table, keys)?;
     let sort = table_keys.table.sort.as_ref().map(|k| k.name.as_str());
     let mut sink = Sink::new(ctx.style, args.raw).with_keys(&table_keys.table.partition.name, sort);
-    let read = read_pages(ctx, request, args.limit(), |items| sink.page(items)).await?;
+    let read = read_pages(&ctx.db, request, args.limit(), |items| sink.page(items)).await?;
     let written = sink.finish()?;
     if ctx.style.format == OutputFormat::Table {
         if written == 0 {
@@ -381,48 +382,35 @@ pub struct Read {
 /// Send `request` page after page, handing each page's items to `out`, until `limit` items
 /// (after the filter) are out or the partition ends.
 pub async fn read_pages(
-    ctx: &Ctx,
-    mut request: QueryRequest,
+    db: &Db,
+    request: QueryRequest,
     limit: Option<u64>,
     mut out: impl FnMut(&[Item]) -> Result<()>,
 ) -> Result<Read> {
-    let subject = match &request.index {
-        Some(i) => Subject::Index(&ctx.db.table, i),
-        None => Subject::Table(&ctx.db.table),
-    };
     let unfiltered = request.limit.is_some();
-    let mut left = limit;
-    let mut pages = 0;
-    loop {
-        if unfiltered {
-            request.limit = left.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
-        }
-        let page = request
-            .builder(&ctx.db.dynamodb)
-            .send()
-            .await
-            .map_err(|e| read_error(&ctx.db.target, "Query", subject, e))?;
-        pages += 1;
+    let mut pages = Pages::new(db, request.builder(&db.dynamodb)).from_user_input();
+    if let Some(index) = &request.index {
+        pages = pages.on_index(index);
+    }
+    let mut left = Left::new(limit);
+    let mut cut = false;
+    while let Some(page) = pages.next().await? {
         let mut items = page.items.unwrap_or_default();
-        let mut cut = false;
-        if let Some(n) = left.as_mut() {
-            let keep = usize::try_from(*n).unwrap_or(usize::MAX);
-            cut = items.len() > keep;
-            items.truncate(keep);
-            *n -= items.len() as u64;
-        }
+        cut = left.take(&mut items);
         out(&items)?;
-        match page.last_evaluated_key {
-            // A closed stdout (`ddb query … | head`) wants no more pages.
-            Some(key) if left != Some(0) && !output::stdout_closed() => request.start = Some(key),
-            next => {
-                return Ok(Read {
-                    pages,
-                    more: cut || next.is_some(),
-                })
-            }
+        // A closed stdout (`ddb query … | head`) wants no more pages.
+        if left.done() || output::stdout_closed() {
+            break;
+        }
+        if let (true, Some(n)) = (unfiltered, left.wanted()) {
+            // Without a filter, ask for no more than are still missing.
+            pages.update(|q| q.limit(i32::try_from(n).unwrap_or(i32::MAX)));
         }
     }
+    Ok(Read {
+        pages: pages.pages(),
+        more: cut || pages.more(),
+    })
 }
 
 #[cfg(test)]

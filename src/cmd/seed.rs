@@ -15,7 +15,7 @@ use clap::builder::TypedValueParser as _;
 use serde::Serialize;
 
 use super::Ctx;
-use crate::aws::classify::{api_error, Subject};
+use crate::aws::pages::Pages;
 use crate::aws::retry::Backoff;
 use crate::aws::table;
 use crate::errors::Failure;
@@ -388,39 +388,32 @@ async fn stale_keys(ctx: &Ctx, plan: &Plan) -> Result<Vec<Item>> {
 
 /// The table keys (pk, sk) of every item with `attr = value`, on the table or an index.
 async fn query_keys(ctx: &Ctx, index: Option<&str>, attr: &str, value: &str) -> Result<Vec<Item>> {
-    let mut keys = Vec::new();
-    let mut start: Option<Item> = None;
-    for _ in 0..MAX_PAGES {
-        let out = ctx
-            .db
-            .dynamodb
-            .query()
-            .table_name(&ctx.db.table)
-            .set_index_name(index.map(str::to_string))
-            .key_condition_expression("#k = :v")
-            .expression_attribute_names("#k", attr)
-            .expression_attribute_names("#pk", "pk")
-            .expression_attribute_names("#sk", "sk")
-            .expression_attribute_values(":v", AttributeValue::S(value.to_string()))
-            .projection_expression("#pk, #sk")
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|e| {
-                let subject = match index {
-                    Some(i) => Subject::Index(&ctx.db.table, i),
-                    None => Subject::Table(&ctx.db.table),
-                };
-                api_error(&ctx.db.target, "Query", subject, e)
-            })
-            .with_context(|| {
-                format!("looking for stale items of an earlier seed ({attr} = {value})")
-            })?;
-        keys.extend(out.items.unwrap_or_default());
-        match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => return Ok(keys),
-        }
+    let db = &ctx.db;
+    let query = db
+        .dynamodb
+        .query()
+        .table_name(&db.table)
+        .set_index_name(index.map(str::to_string))
+        .key_condition_expression("#k = :v")
+        .expression_attribute_names("#k", attr)
+        .expression_attribute_names("#pk", "pk")
+        .expression_attribute_names("#sk", "sk")
+        .expression_attribute_values(":v", AttributeValue::S(value.to_string()))
+        .projection_expression("#pk, #sk");
+    let mut pages = Pages::new(db, query).max_pages(MAX_PAGES);
+    if let Some(index) = index {
+        pages = pages.on_index(index);
     }
-    anyhow::bail!("more than {MAX_PAGES} pages of items for {attr} = {value}; stopped looking for stale items")
+    let mut keys = Vec::new();
+    while let Some(page) = pages
+        .next()
+        .await
+        .with_context(|| format!("looking for stale items of an earlier seed ({attr} = {value})"))?
+    {
+        keys.extend(page.items.unwrap_or_default());
+    }
+    if pages.more() {
+        anyhow::bail!("more than {MAX_PAGES} pages of items for {attr} = {value}; stopped looking for stale items")
+    }
+    Ok(keys)
 }

@@ -16,6 +16,39 @@ use crate::term::safe::terminal_safe;
 /// Rows per printed table in table output: each chunk is printed as soon as it is full.
 pub const TABLE_CHUNK: usize = 100;
 
+/// What is left of a `--limit` while pages arrive: each page is cut to what is still wanted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Left(Option<u64>);
+
+impl Left {
+    /// `None`: no limit.
+    pub fn new(limit: Option<u64>) -> Left {
+        Left(limit)
+    }
+
+    /// Cut `items` to what is still wanted and count them; true when some were cut off.
+    pub fn take(&mut self, items: &mut Vec<Item>) -> bool {
+        let Some(n) = self.0.as_mut() else {
+            return false;
+        };
+        let keep = usize::try_from(*n).unwrap_or(usize::MAX);
+        let cut = items.len() > keep;
+        items.truncate(keep);
+        *n -= items.len() as u64;
+        cut
+    }
+
+    /// Everything wanted is in hand.
+    pub fn done(&self) -> bool {
+        self.0 == Some(0)
+    }
+
+    /// Items still wanted; `None` without a limit.
+    pub fn wanted(&self) -> Option<u64> {
+        self.0
+    }
+}
+
 /// Writes items to stdout page by page in the chosen format. Every write's io error is
 /// returned (a closed pipe ends the command quietly in main). Also used by `query` and `sql`.
 pub struct Sink {
