@@ -16,7 +16,6 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::aws::pages::Pages;
-use crate::aws::retry::Backoff;
 use crate::aws::table;
 use crate::errors::Failure;
 use crate::model::fixture;
@@ -65,12 +64,6 @@ pub struct Args {
           value_parser = clap::value_parser!(u16).range(1..=256).map(usize::from))]
     pub concurrency: usize,
 
-    /// Attempts per batch (the first included) before giving up on throttling, 5xx or
-    /// dropped connections
-    #[arg(long, value_name = "N", default_value_t = Backoff::default().max_attempts,
-          value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_attempts: u32,
-
     /// Confirm seeding a remote (non-loopback) target: seed overwrites items and deletes stale
     /// items of earlier seeds
     #[arg(long, short = 'y')]
@@ -95,10 +88,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let now = args.now.as_deref().map(parse_now).transpose()?;
     let opts = WriteOptions {
         concurrency: args.concurrency,
-        backoff: Backoff {
-            max_attempts: args.max_attempts,
-            ..Backoff::default()
-        },
+        // The run's pace and budget (--max-attempts).
+        backoff: ctx.db.backoff,
     };
     match args.synthetic {
         Some(n) => {
