@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::builder::TypedValueParser as _;
 use serde::Serialize;
 
@@ -65,8 +65,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         ctx.confirm_destructive(&what, args.yes)?;
     }
     let desc = table::describe_existing(&ctx.db).await?;
-    let rules = ItemRules::from_table(&desc)
-        .map_err(|e| anyhow::anyhow!("table '{}': {e}", ctx.db.table))?;
+    let rules =
+        ItemRules::from_table(&desc).with_context(|| format!("table '{}'", ctx.db.table))?;
 
     let checked = check(ctx, &source, &rules)?;
     let check_time = start.elapsed();

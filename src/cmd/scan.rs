@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::Ctx;
 use crate::aws::client::{self, TargetOptions};
 use crate::aws::pages::Pages;
+use crate::model::checked::Checked;
 use crate::read::explain::Explain;
 use crate::read::request::ScanRequest;
 use crate::read::sink::{Left, Sink};
@@ -140,7 +141,7 @@ pub fn explain(args: &Args, target: &TargetOptions, table: &str) -> Result<Expla
     Ok(e.note("later pages: the same request with ExclusiveStartKey = the previous page's LastEvaluatedKey, until the segment ends"))
 }
 
-fn parse_prefix(s: &str) -> Result<String, String> {
+fn parse_prefix(s: &str) -> Checked<String> {
     if s.is_empty() {
         Err("the prefix is empty".into())
     } else {
