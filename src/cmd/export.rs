@@ -18,9 +18,8 @@ use crate::aws::pages::Pages;
 use crate::aws::table;
 use crate::errors::Failure;
 use crate::term::output;
-use crate::transfer::format::{
-    self as format, new_export_id, write_with_checksums, DataFileWriter, WrittenFile,
-};
+use crate::transfer::data_file::{DataFileWriter, WrittenFile};
+use crate::transfer::format::{self as format, new_export_id, write_with_checksums};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -11,9 +11,10 @@ use serde_json::Value;
 use crate::errors::Failure;
 use crate::model::item::{item_from_typed, Item};
 use crate::model::jsonfile;
+use crate::transfer::data_file::{file_md5, LineReader};
 use crate::transfer::format::{
-    self as format, checksum_matches, file_md5, local_path, md5_to_base64, md5_to_hex, FileEntry,
-    LineReader, Summary, CHECKSUM_EXTENSIONS, EXPORTS_DIR, SUMMARY_FILE,
+    self as format, checksum_matches, local_path, md5_to_base64, md5_to_hex, FileEntry, Summary,
+    CHECKSUM_EXTENSIONS, EXPORTS_DIR, SUMMARY_FILE,
 };
 use crate::transfer::import_check::ItemRules;
 use crate::transfer::write::BATCH_SIZE;
