@@ -3,6 +3,8 @@
 //! `NextToken`), sends each page through the run's `Backoff` with the SDK's own retries off
 //! (so every retry is paced, counted on the `Db` and shown under `-v`), stops at once on
 //! Ctrl-C, and can be bounded to a number of pages. Nothing else in ddb names a page cursor.
+//! `Pages::merged` reads several at once (a parallel Scan's segments), each in its own task,
+//! handing their pages on through a small bounded channel.
 //!
 //! ```ignore
 //! let mut pages = Pages::new(db, db.dynamodb.query().table_name(&db.table)/* … */);
