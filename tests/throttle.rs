@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures::StreamExt;
 
-use common::proxy::{FaultProxy, Faults};
+use common::proxy::{FaultProxy, Faults, Stats};
 use common::{run, s, Item, Run, TestEnv};
 
 const ITEMS: usize = 20_000;
@@ -26,17 +26,33 @@ const MESSAGES: usize = 1_200;
 const GROUP: &str = "7d3c1a52-9b8e-4f61-a0d4-2e6f8b9c0d17";
 const ATTEMPTS: &str = "30";
 
-/// Half of every Scan and Query call throttled; nothing else.
-fn throttled_reads(env: &TestEnv, seed: u64) -> FaultProxy {
-    FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            throttle: 0.5,
-            targets: vec!["Scan".into(), "Query".into()],
-            seed,
-            ..Faults::default()
-        },
-    )
+/// A proxy in front of `env`'s DynamoDB Local throttling `share` of the calls to `ops`.
+fn throttling(env: &TestEnv, share: f64, ops: &[&str], seed: u64) -> FaultProxy {
+    let targets = ops.iter().map(|op| op.to_string()).collect();
+    let faults = Faults {
+        throttle: share,
+        targets,
+        seed,
+        ..Faults::default()
+    };
+    FaultProxy::start(&env.endpoint, faults)
+}
+
+/// `ddb -v --max-attempts 30 ARGS` through half-throttled Scan and Query calls: it must
+/// succeed, and report exactly the retries the proxy injected (some). Its stdout, stderr and
+/// the proxy's count of forwarded requests.
+fn read_through_throttling(env: &TestEnv, seed: u64, args: &[&str]) -> (Run, Stats) {
+    let proxy = throttling(env, 0.5, &["Scan", "Query"], seed);
+    let r = run(env
+        .ddb_via(&proxy.endpoint())
+        .args(["-v", "--max-attempts", ATTEMPTS])
+        .args(args));
+    let stats = proxy.stats();
+    assert_eq!(r.code, 0, "{args:?} failed ({stats:?}): {}", r.stderr);
+    assert!(stats.throttled > 0, "faults were injected: {stats:?}");
+    let retries = reported_retries(&r);
+    assert_eq!(retries, stats.throttled, "{stats:?}\n{}", r.stderr);
+    (r, stats)
 }
 
 /// The count in `-v`'s last line, "ddb: N attempt(s) retried".
@@ -135,17 +151,7 @@ fn reads_succeed_through_half_throttled_scans_and_queries_and_count_every_retry(
     write_all(&env, items);
 
     // scan: every item once, in ndjson.
-    let proxy = throttled_reads(&env, 16);
-    let r = run(env.ddb_via(&proxy.endpoint()).args([
-        "-v",
-        "--max-attempts",
-        ATTEMPTS,
-        "-o",
-        "ndjson",
-        "scan",
-    ]));
-    let stats = proxy.stats();
-    assert_eq!(r.code, 0, "scan failed ({stats:?}): {}", r.stderr);
+    let (r, stats) = read_through_throttling(&env, 16, &["-o", "ndjson", "scan"]);
     let seen: Vec<(String, String)> = r
         .stdout
         .lines()
@@ -157,35 +163,19 @@ fn reads_succeed_through_half_throttled_scans_and_queries_and_count_every_retry(
         .collect();
     assert_eq!(seen.len(), ITEMS, "items printed");
     assert_eq!(seen.into_iter().collect::<HashSet<_>>(), written);
-    // Many pages, about half of their calls throttled, each retried and counted once.
+    // Many pages, about half of their calls throttled (each retried and counted once).
     assert!(stats.forwarded > 8, "more pages than segments: {stats:?}");
-    assert!(stats.throttled > 0, "faults were injected: {stats:?}");
-    assert_eq!(
-        reported_retries(&r),
-        stats.throttled,
-        "{stats:?}\n{}",
-        r.stderr
-    );
 
     // get-conversation --all: every message, across several Query pages.
-    let proxy = throttled_reads(&env, 23);
-    let r = run(env.ddb_via(&proxy.endpoint()).args([
-        "-v",
-        "--max-attempts",
-        ATTEMPTS,
+    let args = [
         "-o",
         "json",
         "get-conversation",
         GROUP,
         "--all",
         "--capacity",
-    ]));
-    let stats = proxy.stats();
-    assert_eq!(
-        r.code, 0,
-        "get-conversation failed ({stats:?}): {}",
-        r.stderr
-    );
+    ];
+    let (r, stats) = read_through_throttling(&env, 23, &args);
     let rows: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).expect("a JSON array");
     let uuids: HashSet<String> = rows
         .iter()
@@ -210,13 +200,6 @@ fn reads_succeed_through_half_throttled_scans_and_queries_and_count_every_retry(
     assert!(pages >= 4, "the conversation spans {pages} pages");
     // Forwarded: one Query per page, and the DescribeTable of the model check.
     assert_eq!(stats.forwarded, pages as u64 + 1, "{stats:?}");
-    assert!(stats.throttled > 0, "faults were injected: {stats:?}");
-    assert_eq!(
-        reported_retries(&r),
-        stats.throttled,
-        "{stats:?}\n{}",
-        r.stderr
-    );
 }
 
 /// A read out of attempts fails with one line naming the budget, and each of its attempts went
@@ -225,14 +208,7 @@ fn reads_succeed_through_half_throttled_scans_and_queries_and_count_every_retry(
 fn a_read_out_of_attempts_says_so_and_made_exactly_that_many() {
     let env = TestEnv::with_table("throttle-budget");
     env.put_items(vec![filler(1)]);
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            throttle: 1.0,
-            targets: vec!["Scan".into()],
-            ..Faults::default()
-        },
-    );
+    let proxy = throttling(&env, 1.0, &["Scan"], 0);
     let r = run(env.ddb_via(&proxy.endpoint()).args([
         "-v",
         "--max-attempts",
