@@ -159,7 +159,19 @@ async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()>
         );
     }
     // Only now that every new message is in place: remove what earlier runs left behind.
-    let stale = stale_keys(ctx, plan).await?;
+    let stale = match stale_keys(ctx, plan).await {
+        Ok(stale) => stale,
+        // Ctrl-C while looking (the lookup's reads stop at once): say what landed, exit 130.
+        Err(_) if ctx.db.cancelled() => {
+            print_summary(ctx, &summary)?;
+            return Err(Failure::Interrupted(format!(
+                "interrupted: all {} items were written, but stale items from an earlier seed were not looked for; run the same seed again to remove them",
+                summary.items_written
+            ))
+            .into());
+        }
+        Err(e) => return Err(e),
+    };
     if !stale.is_empty() {
         let n = stale.len() as u64;
         let deleted =
