@@ -194,3 +194,32 @@ impl Sink {
 fn write_out(bytes: &[u8]) -> Result<()> {
     output::with_stdout(|out| out.write_all(bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(n: usize) -> Vec<Item> {
+        (0..n)
+            .map(|i| Item::from([("pk".into(), AttributeValue::S(i.to_string()))]))
+            .collect()
+    }
+
+    #[test]
+    fn a_limit_cuts_the_page_that_reaches_it() {
+        let mut left = Left::new(Some(5));
+        let mut page = items(3);
+        assert!(!left.take(&mut page));
+        assert_eq!(
+            (page.len(), left.wanted(), left.done()),
+            (3, Some(2), false)
+        );
+        let mut page = items(3);
+        assert!(left.take(&mut page), "one item cut off");
+        assert_eq!((page.len(), left.done()), (2, true));
+        let mut unlimited = Left::new(None);
+        let mut page = items(7);
+        assert!(!unlimited.take(&mut page));
+        assert_eq!((page.len(), unlimited.done()), (7, false));
+    }
+}
