@@ -237,3 +237,89 @@ fn io_reason(err: &(dyn std::error::Error + 'static)) -> String {
     }
     last
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::exit_code_for;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::query::QueryError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    fn target() -> Target {
+        Target {
+            endpoint: Some("http://127.0.0.1:8000".into()),
+            region: "us-east-1".into(),
+            profile: None,
+            local: true,
+            flags: vec!["--local".into()],
+        }
+    }
+
+    /// A service error as DynamoDB sends it: a 400 with a code and a message.
+    fn answered(code: &str, message: &str) -> SdkError<QueryError, HttpResponse> {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        let status = StatusCode::try_from(400).expect("a status");
+        SdkError::service_error(
+            QueryError::generic(meta),
+            HttpResponse::new(status, SdkBody::empty()),
+        )
+    }
+
+    #[test]
+    fn validation_faults_the_user_only_when_the_user_wrote_the_request() {
+        let t = target();
+        let bad = || answered("ValidationException", "Invalid FilterExpression");
+        let user = sdk_error(&t, "Query", Subject::Table("t"), Origin::User, bad());
+        assert_eq!(
+            user.to_string(),
+            "ValidationException on Query: Invalid FilterExpression"
+        );
+        assert_eq!(exit_code_for(&user), 8);
+        let ours = sdk_error(&t, "Query", Subject::Table("t"), Origin::Ddb, bad());
+        assert_eq!(exit_code_for(&ours), 1);
+        assert!(
+            ours.to_string().starts_with(
+                "ValidationException on Query: Invalid FilterExpression (at http://127.0.0.1:8000)"
+            ),
+            "{ours}"
+        );
+    }
+
+    #[test]
+    fn a_statement_whose_table_is_missing_asks_where_it_is() {
+        let gone = answered("ResourceNotFoundException", "Requested resource not found");
+        let e = sdk_error(
+            &target(),
+            "ExecuteStatement",
+            Subject::Statement,
+            Origin::User,
+            gone,
+        );
+        assert_eq!(
+            e.to_string(),
+            "ResourceNotFoundException on ExecuteStatement: Requested resource not found (is the table in the statement at http://127.0.0.1:8000?)"
+        );
+        assert_eq!(exit_code_for(&e), 4);
+    }
+
+    #[test]
+    fn a_stopped_retry_says_why() {
+        let t = target();
+        let throttled = || answered("ProvisionedThroughputExceededException", "slow down");
+        let out = Stop::Exhausted {
+            error: throttled(),
+            attempts: 3,
+        };
+        let e = stop_error(&t, "Query", Subject::Table("t"), Origin::Ddb, out);
+        assert_eq!(
+            crate::errors::causes(&*e),
+            "Query gave up after 3 attempts: ProvisionedThroughputExceededException on Query: slow down (at http://127.0.0.1:8000)"
+        );
+        let stopped = Stop::Cancelled(throttled());
+        let e = stop_error(&t, "Query", Subject::Table("t"), Origin::Ddb, stopped);
+        assert_eq!(e.to_string(), "interrupted during Query");
+        assert_eq!(exit_code_for(&e), 130);
+    }
+}
