@@ -5,10 +5,10 @@ use clap::{Args, Parser, Subcommand};
 
 use anyhow::Result;
 use clap::CommandFactory;
-use tokio_util::sync::CancellationToken;
 
 use crate::aws::client::TargetOptions;
-use crate::cmd::{self, Ctx, Global};
+use crate::aws::retry::Backoff;
+use crate::cmd::{self, Ctx, Global, Run};
 use crate::model::checked;
 use crate::read::explain::Explain;
 use crate::term::output::Style;
@@ -56,6 +56,12 @@ pub struct GlobalArgs {
     /// Table name
     #[arg(long, global = true, env = "DDB_TABLE", default_value = DEFAULT_TABLE, value_name = "NAME", value_parser = checked::table_name)]
     pub table: String,
+
+    /// Attempts per AWS request (the first included) before giving up on throttling, 5xx or
+    /// dropped connections
+    #[arg(long, global = true, value_name = "N", default_value_t = Backoff::default().max_attempts,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
 
     /// Output format (ndjson: one JSON value per line)
     #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table, help_heading = "Output")]
@@ -240,6 +246,7 @@ impl GlobalArgs {
             table: self.table.clone(),
             style: Style::decide(self.output, self.color),
             verbose: self.verbose,
+            max_attempts: self.max_attempts,
         }
     }
 }
@@ -261,19 +268,20 @@ fn explain(command: &Command, global: &Global) -> Option<Result<Explain>> {
 
 impl Cli {
     /// Run the parsed command. `completions`, `defaults`, `lambda` and `--explain` need no
-    /// client, so they run before one is built. `cancel` is the run's Ctrl-C token (see main).
-    pub async fn run(self, cancel: CancellationToken) -> Result<()> {
+    /// client, so they run before one is built. `run` holds the Ctrl-C token and, once built,
+    /// the database handle (see main).
+    pub async fn run(self, run: &Run) -> Result<()> {
         let global = self.global.settings();
         let command = match self.command {
             Command::Completions(args) => return cmd::completions::run(args, Cli::command()),
-            Command::Lambda(args) => return cmd::lambda::run(args, &global, cancel).await,
+            Command::Lambda(args) => return cmd::lambda::run(args, &global, run).await,
             Command::Defaults(args) => return cmd::defaults::run(args),
             command => command,
         };
         if let Some(explained) = explain(&command, &global) {
             return explained?.print(&global.style);
         }
-        let ctx = Ctx::build(&global, cancel).await?;
+        let ctx = Ctx::build(&global, run).await?;
         match command {
             Command::SchemaLoad(a) => cmd::schema_load::run(a, &ctx).await,
             Command::ListTables(a) => cmd::list_tables::run(a, &ctx).await,

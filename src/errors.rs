@@ -78,20 +78,35 @@ pub fn failure_of(err: &anyhow::Error) -> Option<&Failure> {
     })
 }
 
-/// The messages of an error and its sources, deduplicated, on one line: what a person needs,
-/// without the SDK's Debug dump (that is for --verbose).
+/// The one place an error chain becomes the line a person reads (main's error line, and the
+/// text of an SDK error no classification covers): the messages of `err` and its sources
+/// joined by ": ", each skipped when the line already holds it (the SDK and our own messages
+/// often repeat their source). Our own failures (`Failure`, `Classified`) are complete
+/// sentences and stay whole; the chain stops at a classified SDK failure, whose message
+/// already says it all. Any other cause gives its first line without the Debug dumps some SDK
+/// errors embed (those are for --verbose).
 pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
+    let mut line = String::new();
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(c) = cause {
-        let text = c.to_string();
-        let first_line = without_dumps(text.lines().next().unwrap_or("").trim());
-        if !first_line.is_empty() && !parts.iter().any(|p| p.contains(&first_line)) {
-            parts.push(first_line);
+        let classified = c.is::<Classified>();
+        let text = if classified || c.is::<Failure>() {
+            c.to_string()
+        } else {
+            without_dumps(c.to_string().lines().next().unwrap_or("").trim())
+        };
+        if !text.is_empty() && !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        if classified {
+            break;
         }
         cause = c.source();
     }
-    parts.join(": ")
+    line
 }
 
 /// A cause's text without the Debug dumps some SDK errors embed (`` `Request { body: … }` ``,
@@ -172,6 +187,24 @@ mod tests {
             "unhandled error (ValidationException)"
         );
         assert_eq!(without_dumps("plain words: fine"), "plain words: fine");
+    }
+
+    #[test]
+    fn a_chain_is_one_line_that_stops_at_the_classified_failure() {
+        let sdk = std::io::Error::other("service error: Error { code: \"X\" }");
+        let classified = Classified {
+            failure: Failure::NotFound("table 't' not found".into()),
+            source: Box::new(sdk),
+        };
+        let err = anyhow::Error::new(classified)
+            .context("table 't' not found")
+            .context("reading conversation g");
+        assert_eq!(causes(&*err), "reading conversation g: table 't' not found");
+        // Our own sentences stay whole, line breaks and all; a foreign cause gives its first line.
+        let err = anyhow::Error::new(Failure::Mismatch("differs:\n  a\n  b".into()));
+        assert_eq!(causes(&*err), "differs:\n  a\n  b");
+        let err = anyhow::Error::new(std::io::Error::other("first\nsecond")).context("reading x");
+        assert_eq!(causes(&*err), "reading x: first");
     }
 
     #[test]

@@ -3,7 +3,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use ddb::cli::Cli;
-use ddb::errors::{exit, exit_code_for, scrub, Failure};
+use ddb::cmd::Run;
+use ddb::errors::{causes, exit, exit_code_for, scrub, Failure};
 use ddb::term::safe::terminal_safe;
 use tokio_util::sync::CancellationToken;
 
@@ -25,9 +26,10 @@ fn main() -> ExitCode {
     };
     let own_ctrl_c = cli.command.handles_ctrl_c();
     let cancel = CancellationToken::new();
+    let run = Run::new(cancel.clone());
     let result = runtime.block_on(async {
         ddb::aws::interrupt::watch(cancel.clone());
-        let work = cli.run(cancel.clone());
+        let work = cli.run(&run);
         if own_ctrl_c {
             // These finish what is in flight and report it themselves (then exit 130).
             return work.await;
@@ -39,20 +41,24 @@ fn main() -> ExitCode {
     });
     // Do not wait for in-flight requests after an error or Ctrl-C.
     runtime.shutdown_background();
-    match result {
-        // A closed stdout is not an error (output::with_stdout): it never hides a failure.
-        Ok(()) => ExitCode::from(exit::OK),
+    // A closed stdout is not an error (output::with_stdout): it never hides a failure.
+    let code = match &result {
+        Ok(()) => exit::OK,
         Err(e) => {
-            ddb::term::output::note(format!("error: {}", printable(&one_line(&e))));
+            ddb::term::output::note(format!("error: {}", printable(&causes(&**e))));
             if verbose > 0 {
                 // Every cause, the SDK's own detail included, for bug reports.
                 for (i, cause) in e.chain().enumerate().skip(1) {
                     ddb::term::output::note(format!("  {i}: {}", printable(&cause.to_string())));
                 }
             }
-            ExitCode::from(exit_code_for(&e))
+            exit_code_for(e)
         }
+    };
+    if let (true, Some(retried)) = (verbose > 0, run.retries()) {
+        ddb::term::output::note(format!("ddb: {retried} attempt(s) retried"));
     }
+    ExitCode::from(code)
 }
 
 /// An error line as printed: no credentials (errors::scrub), and table text quoted in it made
@@ -102,26 +108,4 @@ fn usage_error(e: &clap::Error) -> ExitCode {
     };
     ddb::term::output::note(format!("error: {}; see `{help}`", printable(&line)));
     ExitCode::from(exit::USAGE)
-}
-
-/// The cause chain on one line, skipping causes already contained in the line (the SDK and
-/// our own messages often repeat their source) and stopping at a classified SDK failure, whose
-/// message already says it all.
-fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let classified = cause.is::<ddb::errors::Classified>();
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-        if classified {
-            break;
-        }
-    }
-    line
 }

@@ -1,10 +1,12 @@
 //! The one place that knows local versus AWS: endpoint, region, profile, credentials.
-//! Every network call goes through the clients built here, once per process.
+//! Every network call goes through the clients built here, once per process, with the SDK's
+//! own retries off (the run's `Backoff` retries instead).
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
@@ -103,11 +105,16 @@ pub async fn build(opts: &TargetOptions, table: &str, cancel: CancellationToken)
     }
     let local = endpoint.as_deref().is_some_and(is_loopback);
 
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-        TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(if local { 2 } else { 5 }))
-            .build(),
-    );
+    // The SDK's own retries are off: every call goes through the run's `Backoff` (`Db::send`,
+    // `Pages`), so that each retry is paced, bounded by --max-attempts, stopped by Ctrl-C and
+    // counted.
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(if local { 2 } else { 5 }))
+                .build(),
+        );
     if let Some(profile) = &opts.profile {
         loader = loader.profile_name(profile);
     }

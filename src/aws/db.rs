@@ -2,14 +2,16 @@
 //! point, and the run's cancellation token. Built once per process by `client::build`; nothing
 //! here knows about the command line.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use tokio_util::sync::CancellationToken;
 
-use crate::aws::classify::{api_error, Subject};
-use crate::aws::retry::Backoff;
+use crate::aws::classify::{api_error, stop_error, Origin, Subject};
+use crate::aws::retry::{Backoff, Stop};
 pub use crate::aws::target::Target;
 
 /// Clients, table and target of one run. Cheap to clone (the SDK clients are `Arc`s), so a
@@ -47,6 +49,20 @@ impl Db {
         self.retried.load(Ordering::Relaxed)
     }
 
+    /// Send one request through the run's `Backoff` (the clients' own retries are off), its
+    /// retries counted on the run. `call` sends the request afresh for each attempt.
+    pub async fn send<T, E, F, Fut>(&self, call: F) -> Result<T, Stop<SdkError<E, HttpResponse>>>
+    where
+        E: ProvideErrorMetadata,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        let mut retries = 0;
+        let sent = self.backoff.call(&self.cancel, &mut retries, call).await;
+        self.count_retries(retries);
+        sent
+    }
+
     pub fn cancelled(&self) -> bool {
         self.cancel.is_cancelled()
     }
@@ -58,6 +74,20 @@ impl Db {
         R: std::fmt::Debug + Send + Sync + 'static,
     {
         api_error(&self.target, op, Subject::Table(&self.table), err)
+    }
+
+    /// A call on this handle's table that `send` gave up on, as one classified line.
+    pub fn stopped<E>(&self, op: &str, stop: Stop<SdkError<E, HttpResponse>>) -> anyhow::Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        stop_error(
+            &self.target,
+            op,
+            Subject::Table(&self.table),
+            Origin::Ddb,
+            stop,
+        )
     }
 
     /// "endpoint …, region …, table … (local|remote)", for `-v` and confirmations.

@@ -3,6 +3,8 @@
 //! `NextToken`), sends each page through the run's `Backoff` with the SDK's own retries off
 //! (so every retry is paced, counted on the `Db` and shown under `-v`), stops at once on
 //! Ctrl-C, and can be bounded to a number of pages. Nothing else in ddb names a page cursor.
+//! `Pages::merged` reads several at once (a parallel Scan's segments), each in its own task,
+//! handing their pages on through a small bounded channel.
 //!
 //! ```ignore
 //! let mut pages = Pages::new(db, db.dynamodb.query().table_name(&db.table)/* … */);
@@ -29,7 +31,10 @@ use aws_sdk_dynamodb::operation::scan::{ScanError, ScanOutput};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-use crate::aws::classify::{api_error, Subject};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::aws::classify::{stop_error, Origin, Subject};
 use crate::aws::db::Db;
 use crate::aws::retry::{sdk_retries_off, Stop};
 use crate::errors::Failure;
@@ -74,7 +79,7 @@ impl PagedRead for QueryFluentBuilder {
     }
 
     fn next_cursor(page: &QueryOutput) -> Option<Key> {
-        page.last_evaluated_key.clone()
+        page.last_evaluated_key.clone().filter(|k| !k.is_empty())
     }
 }
 
@@ -95,7 +100,7 @@ impl PagedRead for ScanFluentBuilder {
     }
 
     fn next_cursor(page: &ScanOutput) -> Option<Key> {
-        page.last_evaluated_key.clone()
+        page.last_evaluated_key.clone().filter(|k| !k.is_empty())
     }
 }
 
@@ -149,6 +154,7 @@ impl PagedRead for ListTablesFluentBuilder {
 enum About {
     Table,
     Index(String),
+    Statement,
     Nothing,
 }
 
@@ -163,7 +169,7 @@ pub struct Pages<R: PagedRead> {
     max_pages: Option<usize>,
     retries: u32,
     about: About,
-    user_input: bool,
+    origin: Origin,
 }
 
 impl<R: PagedRead> Pages<R> {
@@ -178,7 +184,7 @@ impl<R: PagedRead> Pages<R> {
             max_pages: None,
             retries: 0,
             about: About::Table,
-            user_input: false,
+            origin: Origin::Ddb,
         }
     }
 
@@ -201,16 +207,23 @@ impl<R: PagedRead> Pages<R> {
         self
     }
 
-    /// Errors name no table (a PartiQL statement names its own, ListTables none).
+    /// Errors name no table (ListTables).
     pub fn on_nothing(mut self) -> Pages<R> {
         self.about = About::Nothing;
+        self
+    }
+
+    /// Errors are about a PartiQL statement, which names its own table: a missing one asks
+    /// whether the statement's table is at the target.
+    pub fn on_statement(mut self) -> Pages<R> {
+        self.about = About::Statement;
         self
     }
 
     /// The request was built from what the user typed (a filter, a statement): DynamoDB's
     /// ValidationException is then invalid input (exit 8), not a failure of ddb.
     pub fn from_user_input(mut self) -> Pages<R> {
-        self.user_input = true;
+        self.origin = Origin::User;
         self
     }
 
@@ -228,7 +241,7 @@ impl<R: PagedRead> Pages<R> {
             return Ok(None);
         }
         if self.db.cancelled() {
-            return Err(Failure::Interrupted("interrupted".into()).into());
+            return Err(Failure::Interrupted(format!("interrupted during {}", R::OP)).into());
         }
         let Some(read) = self.read.clone() else {
             return Ok(None);
@@ -272,26 +285,63 @@ impl<R: PagedRead> Pages<R> {
     }
 
     fn error(&self, stop: Stop<SdkError<R::Error, HttpResponse>>) -> anyhow::Error {
-        let attempts = match &stop {
-            Stop::Cancelled(_) => return Failure::Interrupted("interrupted".into()).into(),
-            Stop::Exhausted { attempts, .. } => Some(*attempts),
-            Stop::Fatal(_) => None,
-        };
         let subject = match &self.about {
             About::Table => Subject::Table(&self.db.table),
             About::Index(i) => Subject::Index(&self.db.table, i),
+            About::Statement => Subject::Statement,
             About::Nothing => Subject::None,
         };
-        let error = stop.into_error();
-        let err = if self.user_input && error.code() == Some("ValidationException") {
-            let message = error.message().unwrap_or("the request is not valid");
-            Failure::InvalidInput(format!("ValidationException on {}: {message}", R::OP)).into()
-        } else {
-            api_error(&self.db.target, R::OP, subject, error)
-        };
-        match attempts {
-            Some(n) => err.context(format!("{} gave up after {n} attempts", R::OP)),
-            None => err,
+        stop_error(&self.db.target, R::OP, subject, self.origin, stop)
+    }
+}
+
+impl<R> Pages<R>
+where
+    R: PagedRead + 'static,
+    R::Page: 'static,
+    R::Cursor: 'static,
+{
+    /// Read several page sequences at once (a parallel Scan's segments), each in its own task,
+    /// their pages handed on as they arrive: see `Merged`.
+    pub fn merged(all: Vec<Pages<R>>) -> Merged<R::Page> {
+        // One waiting page per read at most (plus the one each is fetching): the reads keep
+        // DynamoDB busy while the consumer works, and memory is bounded by the reads, not by
+        // the table.
+        let (tx, rx) = mpsc::channel(all.len().max(1));
+        let mut tasks = JoinSet::new();
+        for pages in all {
+            tasks.spawn(pages.pump(tx.clone()));
         }
+        Merged { rx, _tasks: tasks }
+    }
+
+    /// Send every page (or the error that ended the read) to `tx` until the read is done or
+    /// nobody listens any more.
+    async fn pump(mut self, tx: mpsc::Sender<Result<R::Page>>) {
+        loop {
+            let next = self.next().await;
+            let last = !matches!(next, Ok(Some(_)));
+            let Some(sent) = next.transpose() else {
+                return;
+            };
+            if tx.send(sent).await.is_err() || last {
+                return;
+            }
+        }
+    }
+}
+
+/// The pages of several reads, in the order they arrive, through a small bounded channel: a
+/// slow consumer slows the reads instead of filling memory. Dropping it stops the reads.
+pub struct Merged<P> {
+    rx: mpsc::Receiver<Result<P>>,
+    _tasks: JoinSet<()>,
+}
+
+impl<P> Merged<P> {
+    /// The next page of any read; `None` once every read is done. An error ends one read; the
+    /// caller decides whether the others matter.
+    pub async fn next(&mut self) -> Result<Option<P>> {
+        self.rx.recv().await.transpose()
     }
 }

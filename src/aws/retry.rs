@@ -1,9 +1,11 @@
-//! The one retry mechanism: every loop that tries a call again (the batch writer, the stream
-//! handler, put-message, the table waiters, the stream reader) paces itself with `Backoff`
-//! (capped exponential backoff with full jitter, as the AWS architecture blog recommends),
-//! counts through `Tries`, and stops at once when the run's `CancellationToken` is cancelled
-//! (Ctrl-C), so a pause never delays exit 130. The SDK's own retries are off for these calls
-//! (`sdk_retries_off`) so that no retry goes unpaced or uncounted.
+//! The one retry mechanism: every AWS call (one request through `Db::send`, pages through
+//! `Pages`) and every loop that tries a call again (the batch writer, the stream handler,
+//! put-message, the table waiters, the stream reader) paces itself with `Backoff` (capped
+//! exponential backoff with full jitter, as the AWS architecture blog recommends), counts
+//! through `Tries`, and stops at once when the run's `CancellationToken` is cancelled (Ctrl-C),
+//! so a pause never delays exit 130. The SDK's own retries are off on the clients
+//! (`client::build`), and again per call where code says so (`sdk_retries_off`), so that no
+//! retry goes unpaced or uncounted. `--max-attempts` sets the run's budget (`Db::backoff`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

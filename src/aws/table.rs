@@ -1,10 +1,11 @@
 //! The table's lifecycle in one place: describe, create, delete, and wait until ACTIVE (table
 //! and every index) or gone; plus the model check every data command makes once per run.
 //!
-//! The waits poll DescribeTable paced by the one retry mechanism (`retry::Backoff`), so Ctrl-C
-//! ends a wait at once (exit 130). The SDK's own waiters (`wait_until_table_exists`) were not
-//! used: they look at the table's status only, not at its indexes, and their pacing is not
-//! tied to the run's cancellation token.
+//! Every call goes through the run's `Backoff` (`Db::send`). The waits poll DescribeTable
+//! paced by the one retry mechanism too (`retry::Backoff`), so Ctrl-C ends a wait at once
+//! (exit 130). The SDK's own waiters (`wait_until_table_exists`) were not used: they look at
+//! the table's status only, not at its indexes, and their pacing is not tied to the run's
+//! cancellation token.
 
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,7 @@ use aws_sdk_dynamodb::types::{IndexStatus, TableDescription, TableStatus};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::aws::db::Db;
-use crate::aws::retry::{sdk_retries_off, Backoff, Stop};
+use crate::aws::retry::{Backoff, Stop};
 use crate::errors::Failure;
 use crate::model::schema::{self, Needs, Schema};
 use crate::term::output::Style;
@@ -31,16 +32,7 @@ type DescribeStop = Stop<SdkError<DescribeTableError, HttpResponse>>;
 
 /// DescribeTable, with retryable errors (throttling, 5xx, a dropped connection) retried.
 async fn send_describe(db: &Db) -> std::result::Result<Option<TableDescription>, DescribeStop> {
-    let mut retries = 0;
-    Backoff::default()
-        .call(&db.cancel, &mut retries, || {
-            db.dynamodb
-                .describe_table()
-                .table_name(&db.table)
-                .customize()
-                .config_override(sdk_retries_off())
-                .send()
-        })
+    db.send(|| db.dynamodb.describe_table().table_name(&db.table).send())
         .await
         .map(|out| out.table)
 }
@@ -106,21 +98,19 @@ pub async fn create(db: &Db, schema: &Schema) -> Result<()> {
     if !db.target.local {
         req = req.deletion_protection_enabled(true);
     }
-    req.send()
+    db.send(|| req.clone().send())
         .await
-        .map_err(|e| db.table_error("CreateTable", e))?;
+        .map_err(|stop| db.stopped("CreateTable", stop))?;
     Ok(())
 }
 
 /// DeleteTable. A table with deletion protection gets the command that turns it off.
 pub async fn delete(db: &Db) -> Result<()> {
-    db.dynamodb
-        .delete_table()
-        .table_name(&db.table)
-        .send()
+    db.send(|| db.dynamodb.delete_table().table_name(&db.table).send())
         .await
-        .map_err(|e| {
-            let protected = e
+        .map_err(|stop| {
+            let protected = stop
+                .error()
                 .as_service_error()
                 .and_then(|s| s.message())
                 .is_some_and(|m| m.contains("deletion protection"));
@@ -131,7 +121,7 @@ pub async fn delete(db: &Db) -> Result<()> {
                     db.table
                 )
             } else {
-                db.table_error("DeleteTable", e)
+                db.stopped("DeleteTable", stop)
             }
         })?;
     Ok(())
@@ -217,7 +207,7 @@ fn stopped(db: &Db, stop: DescribeStop) -> anyhow::Error {
             Failure::Interrupted(format!("interrupted while describing table '{}'", db.table))
                 .into()
         }
-        stop => db.table_error("DescribeTable", stop.into_error()),
+        stop => db.stopped("DescribeTable", stop),
     }
 }
 

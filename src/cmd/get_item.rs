@@ -3,13 +3,13 @@
 use anyhow::Result;
 
 use super::Ctx;
-use crate::aws::classify::Subject;
+use crate::aws::classify::{stop_error, Origin, Subject};
 use crate::errors::Failure;
 use crate::model::item::{item_to_plain, item_to_typed, Item};
 use crate::read::explain::Explain;
 use crate::read::expr::Names;
 use crate::read::keys::{self, KeySchema, TableKeys};
-use crate::read::request::{read_error, GetItemRequest};
+use crate::read::request::GetItemRequest;
 use crate::read::show;
 use crate::term::output;
 
@@ -94,11 +94,14 @@ pub fn explain(args: &Args, table: &str) -> Result<Explain> {
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let keys = keys::describe(&ctx.db).await?.table;
     let request = plan(&args, &ctx.db.table, &keys)?;
-    let out = request
-        .builder(&ctx.db.dynamodb)
-        .send()
+    let db = &ctx.db;
+    let out = db
+        .send(|| request.builder(&db.dynamodb).send())
         .await
-        .map_err(|e| read_error(&ctx.db.target, "GetItem", Subject::Table(&ctx.db.table), e))?;
+        .map_err(|stop| {
+            let subject = Subject::Table(&db.table);
+            stop_error(&db.target, "GetItem", subject, Origin::User, stop)
+        })?;
     let Some(item) = out.item else {
         let sk = match (&keys.sort, &args.sk) {
             (Some(k), Some(v)) => format!(", {} = {v}", k.name),

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::{Ctx, Global};
-use tokio_util::sync::CancellationToken;
+use super::{Ctx, Global, Run};
 
 use crate::errors::Failure;
 use crate::model::schema;
@@ -53,12 +52,12 @@ pub struct TemplateArgs {
 
 /// Runs before any client exists: the template needs none, and serving checks that it runs
 /// inside Lambda before the SDK and the runtime read their environment.
-pub async fn run(args: Args, global: &Global, cancel: CancellationToken) -> Result<()> {
+pub async fn run(args: Args, global: &Global, run: &Run) -> Result<()> {
     match args.action {
         Some(Action::Template(t)) => template(t, global.style.format),
         None => {
             lambda::check_env()?;
-            let ctx = Ctx::build(global, cancel).await?;
+            let ctx = Ctx::build(global, run).await?;
             lambda::serve(&ctx.db).await
         }
     }

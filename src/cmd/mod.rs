@@ -4,6 +4,7 @@
 //! modules only, never another command or `cli` (the dispatch lives in `cli.rs`).
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Result;
 
@@ -40,6 +41,31 @@ pub struct Global {
     pub table: String,
     pub style: Style,
     pub verbose: u8,
+    /// Attempts per AWS call, the first included (`--max-attempts`).
+    pub max_attempts: u32,
+}
+
+/// What main keeps of a run besides its result: the Ctrl-C token, and the database handle
+/// once a command has built one, so that the run's retries can be reported under `-v`
+/// however it ended (success, failure or Ctrl-C).
+#[derive(Clone, Debug, Default)]
+pub struct Run {
+    pub cancel: CancellationToken,
+    db: Arc<OnceLock<Db>>,
+}
+
+impl Run {
+    pub fn new(cancel: CancellationToken) -> Run {
+        Run {
+            cancel,
+            db: Arc::default(),
+        }
+    }
+
+    /// Attempts repeated by the run's AWS calls; `None` when it built no client.
+    pub fn retries(&self) -> Option<u64> {
+        self.db.get().map(Db::retries)
+    }
 }
 
 /// Everything a command needs, built once: the database handle, the output style.
@@ -50,9 +76,13 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub async fn build(global: &Global, cancel: CancellationToken) -> Result<Ctx> {
+    pub async fn build(global: &Global, run: &Run) -> Result<Ctx> {
+        let mut db = client::build(&global.target, &global.table, run.cancel.clone()).await?;
+        db.backoff.max_attempts = global.max_attempts;
+        // Clones share the retry counter: main reads it through `run` at the end.
+        let _ = run.db.set(db.clone());
         let ctx = Ctx {
-            db: client::build(&global.target, &global.table, cancel).await?,
+            db,
             style: global.style,
             verbose: global.verbose,
         };

@@ -3,17 +3,14 @@
 
 use anyhow::Result;
 use aws_sdk_dynamodb::types::AttributeValue;
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use super::Ctx;
-use crate::aws::classify::{api_error, Subject};
 use crate::aws::client::{self, TargetOptions};
-use crate::aws::db::Target;
-use crate::model::item::Item;
+use crate::aws::pages::Pages;
+use crate::model::checked::Checked;
 use crate::read::explain::Explain;
 use crate::read::request::ScanRequest;
-use crate::read::sink::Sink;
+use crate::read::sink::{Left, Sink};
 use crate::term::output::OutputFormat;
 use crate::term::output::{self};
 
@@ -144,7 +141,7 @@ pub fn explain(args: &Args, target: &TargetOptions, table: &str) -> Result<Expla
     Ok(e.note("later pages: the same request with ExclusiveStartKey = the previous page's LastEvaluatedKey, until the segment ends"))
 }
 
-fn parse_prefix(s: &str) -> Result<String, String> {
+fn parse_prefix(s: &str) -> Checked<String> {
     if s.is_empty() {
         Err("the prefix is empty".into())
     } else {
@@ -154,20 +151,28 @@ fn parse_prefix(s: &str) -> Result<String, String> {
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let segments = segments_for(ctx, &args).await;
-    let mut pages = ScanPages::start(ctx, &args, segments);
+    // Each segment is read by its own task, each page written out before more than a few are
+    // held: memory stays flat however big the table is.
+    let reads = (0..segments)
+        .map(|s| {
+            let request = first_request(&ctx.db.table, &args, s, segments);
+            Pages::new(&ctx.db, request.builder(&ctx.db.dynamodb))
+        })
+        .collect();
+    let mut pages = Pages::merged(reads);
     let mut sink = Sink::new(ctx.style, args.raw);
-    let mut left = args.limit;
+    let mut left = Left::new(args.limit);
     let mut page_count = 0usize;
-    while left != Some(0) {
-        let Some(page) = pages.next_page().await else {
+    while !left.done() {
+        let Some(page) = pages.next().await? else {
             break;
         };
-        let mut items = page?;
-        page_count += 1;
-        if let Some(n) = left.as_mut() {
-            items.truncate(usize::try_from(*n).unwrap_or(usize::MAX));
-            *n -= items.len() as u64;
+        let mut items = page.items.unwrap_or_default();
+        if items.is_empty() {
+            continue;
         }
+        page_count += 1;
+        left.take(&mut items);
         sink.page(&items)?;
         if output::stdout_closed() {
             break; // `ddb scan | head`: nobody reads the rest
@@ -191,71 +196,6 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Pages of a (parallel) scan as they arrive. Each segment is read by its own task and sends
-/// whole pages through a small bounded channel, so at most a few pages are held at once, and a
-/// slow reader of stdout slows the scan instead of filling memory. Dropping this stops the
-/// tasks.
-pub struct ScanPages {
-    rx: mpsc::Receiver<Result<Vec<Item>>>,
-    _tasks: JoinSet<()>,
-}
-
-struct Segment {
-    client: aws_sdk_dynamodb::Client,
-    target: Target,
-    request: ScanRequest,
-}
-
-impl ScanPages {
-    pub fn start(ctx: &Ctx, args: &Args, segments: u32) -> ScanPages {
-        // One waiting page per segment at most (plus the one each is fetching): the readers
-        // keep DynamoDB busy while stdout drains, and memory is bounded by the segments, not
-        // by the table.
-        let (tx, rx) = mpsc::channel(segments as usize);
-        let mut tasks = JoinSet::new();
-        for s in 0..segments {
-            let segment = Segment {
-                client: ctx.db.dynamodb.clone(),
-                target: ctx.db.target.clone(),
-                request: first_request(&ctx.db.table, args, s, segments),
-            };
-            tasks.spawn(segment.read(tx.clone()));
-        }
-        ScanPages { rx, _tasks: tasks }
-    }
-
-    /// The next non-empty page from any segment; `None` once every segment is done.
-    pub async fn next_page(&mut self) -> Option<Result<Vec<Item>>> {
-        self.rx.recv().await
-    }
-}
-
-impl Segment {
-    async fn read(mut self, tx: mpsc::Sender<Result<Vec<Item>>>) {
-        loop {
-            let page = match self.request.builder(&self.client).send().await {
-                Ok(page) => page,
-                Err(e) => {
-                    let table = &self.request.table;
-                    let err = api_error(&self.target, "Scan", Subject::Table(table), e);
-                    let _ = tx.send(Err(err)).await;
-                    return;
-                }
-            };
-            let next = page.last_evaluated_key;
-            let items = page.items.unwrap_or_default();
-            // A closed channel means the reader has what it wants.
-            if !items.is_empty() && tx.send(Ok(items)).await.is_err() {
-                return;
-            }
-            match next {
-                Some(key) => self.request.start = Some(key),
-                None => return,
-            }
-        }
-    }
 }
 
 #[cfg(test)]

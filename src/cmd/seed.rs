@@ -15,8 +15,7 @@ use clap::builder::TypedValueParser as _;
 use serde::Serialize;
 
 use super::Ctx;
-use crate::aws::classify::{api_error, Subject};
-use crate::aws::retry::Backoff;
+use crate::aws::pages::Pages;
 use crate::aws::table;
 use crate::errors::Failure;
 use crate::model::fixture;
@@ -65,12 +64,6 @@ pub struct Args {
           value_parser = clap::value_parser!(u16).range(1..=256).map(usize::from))]
     pub concurrency: usize,
 
-    /// Attempts per batch (the first included) before giving up on throttling, 5xx or
-    /// dropped connections
-    #[arg(long, value_name = "N", default_value_t = Backoff::default().max_attempts,
-          value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_attempts: u32,
-
     /// Confirm seeding a remote (non-loopback) target: seed overwrites items and deletes stale
     /// items of earlier seeds
     #[arg(long, short = 'y')]
@@ -95,10 +88,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let now = args.now.as_deref().map(parse_now).transpose()?;
     let opts = WriteOptions {
         concurrency: args.concurrency,
-        backoff: Backoff {
-            max_attempts: args.max_attempts,
-            ..Backoff::default()
-        },
+        // The run's pace and budget (--max-attempts).
+        backoff: ctx.db.backoff,
     };
     match args.synthetic {
         Some(n) => {
@@ -168,7 +159,19 @@ async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()>
         );
     }
     // Only now that every new message is in place: remove what earlier runs left behind.
-    let stale = stale_keys(ctx, plan).await?;
+    let stale = match stale_keys(ctx, plan).await {
+        Ok(stale) => stale,
+        // Ctrl-C while looking (the lookup's reads stop at once): say what landed, exit 130.
+        Err(_) if ctx.db.cancelled() => {
+            print_summary(ctx, &summary)?;
+            return Err(Failure::Interrupted(format!(
+                "interrupted: all {} items were written, but stale items from an earlier seed were not looked for; run the same seed again to remove them",
+                summary.items_written
+            ))
+            .into());
+        }
+        Err(e) => return Err(e),
+    };
     if !stale.is_empty() {
         let n = stale.len() as u64;
         let deleted =
@@ -382,39 +385,32 @@ async fn stale_keys(ctx: &Ctx, plan: &Plan) -> Result<Vec<Item>> {
 
 /// The table keys (pk, sk) of every item with `attr = value`, on the table or an index.
 async fn query_keys(ctx: &Ctx, index: Option<&str>, attr: &str, value: &str) -> Result<Vec<Item>> {
-    let mut keys = Vec::new();
-    let mut start: Option<Item> = None;
-    for _ in 0..MAX_PAGES {
-        let out = ctx
-            .db
-            .dynamodb
-            .query()
-            .table_name(&ctx.db.table)
-            .set_index_name(index.map(str::to_string))
-            .key_condition_expression("#k = :v")
-            .expression_attribute_names("#k", attr)
-            .expression_attribute_names("#pk", "pk")
-            .expression_attribute_names("#sk", "sk")
-            .expression_attribute_values(":v", AttributeValue::S(value.to_string()))
-            .projection_expression("#pk, #sk")
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|e| {
-                let subject = match index {
-                    Some(i) => Subject::Index(&ctx.db.table, i),
-                    None => Subject::Table(&ctx.db.table),
-                };
-                api_error(&ctx.db.target, "Query", subject, e)
-            })
-            .with_context(|| {
-                format!("looking for stale items of an earlier seed ({attr} = {value})")
-            })?;
-        keys.extend(out.items.unwrap_or_default());
-        match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => return Ok(keys),
-        }
+    let db = &ctx.db;
+    let query = db
+        .dynamodb
+        .query()
+        .table_name(&db.table)
+        .set_index_name(index.map(str::to_string))
+        .key_condition_expression("#k = :v")
+        .expression_attribute_names("#k", attr)
+        .expression_attribute_names("#pk", "pk")
+        .expression_attribute_names("#sk", "sk")
+        .expression_attribute_values(":v", AttributeValue::S(value.to_string()))
+        .projection_expression("#pk, #sk");
+    let mut pages = Pages::new(db, query).max_pages(MAX_PAGES);
+    if let Some(index) = index {
+        pages = pages.on_index(index);
     }
-    anyhow::bail!("more than {MAX_PAGES} pages of items for {attr} = {value}; stopped looking for stale items")
+    let mut keys = Vec::new();
+    while let Some(page) = pages
+        .next()
+        .await
+        .with_context(|| format!("looking for stale items of an earlier seed ({attr} = {value})"))?
+    {
+        keys.extend(page.items.unwrap_or_default());
+    }
+    if pages.more() {
+        anyhow::bail!("more than {MAX_PAGES} pages of items for {attr} = {value}; stopped looking for stale items")
+    }
+    Ok(keys)
 }

@@ -5,20 +5,41 @@
 //! the contents of input files (schema, fixture, event, checkpoint, message file) and for values
 //! that name something those files do not have (an unknown handle).
 //!
-//! Each parser returns a short reason; clap adds the option's name and the value.
+//! Each parser returns a short reason (`Refused`); clap adds the option's name and the value.
 
 use std::net::Ipv6Addr;
 
+/// Why a value was refused: a short reason, which clap prints after the option's name and the
+/// value (and `aws::client` after the environment variable it came from).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+impl From<&str> for Refused {
+    fn from(reason: &str) -> Refused {
+        Refused(reason.to_string())
+    }
+}
+
+impl From<String> for Refused {
+    fn from(reason: String) -> Refused {
+        Refused(reason)
+    }
+}
+
+/// A checked value, or why it was refused.
+pub type Checked<T> = Result<T, Refused>;
+
 /// An http(s) endpoint URL: scheme, a host (name, IPv4 or bracketed IPv6), an optional port
 /// 1–65535 and path. Empty is refused: an empty `--endpoint-url` must never mean "real AWS".
-pub fn endpoint_url(s: &str) -> Result<String, String> {
+pub fn endpoint_url(s: &str) -> Checked<String> {
     check_endpoint(s)?;
     Ok(s.to_string())
 }
 
 /// The reason `url` is not a usable endpoint, if it is not. Credentials (`user:pass@`) are
 /// allowed but never repeated in the reason.
-pub fn check_endpoint(url: &str) -> Result<(), String> {
+pub fn check_endpoint(url: &str) -> Checked<()> {
     if url.trim().is_empty() {
         return Err("the URL is empty (omit the option for real AWS, or use --local)".into());
     }
@@ -58,12 +79,12 @@ pub fn check_endpoint(url: &str) -> Result<(), String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
     {
-        return Err(format!("'{host}' is not a host name"));
+        return Err(format!("'{host}' is not a host name").into());
     }
     if let Some(p) = port {
         match p.parse::<u16>() {
             Ok(n) if n > 0 => {}
-            _ => return Err(format!("'{p}' is not a port (1-65535)")),
+            _ => return Err(format!("'{p}' is not a port (1-65535)").into()),
         }
     }
     Ok(())
@@ -125,12 +146,12 @@ pub fn redact_urls_in(text: &str) -> String {
 
 /// An AWS region name as the SDK accepts it: a DNS label (letters, digits, '-'), e.g.
 /// us-east-1. Whether the region exists is for AWS to say.
-pub fn region(s: &str) -> Result<String, String> {
+pub fn region(s: &str) -> Checked<String> {
     check_region(s)?;
     Ok(s.to_string())
 }
 
-pub fn check_region(s: &str) -> Result<(), String> {
+pub fn check_region(s: &str) -> Checked<()> {
     let ok = !s.is_empty()
         && s.len() <= 63
         && !s.starts_with('-')
@@ -144,12 +165,10 @@ pub fn check_region(s: &str) -> Result<(), String> {
 }
 
 /// A DynamoDB table name: 3–255 of a-z, A-Z, 0-9, '_', '-', '.'.
-pub fn table_name(s: &str) -> Result<String, String> {
+pub fn table_name(s: &str) -> Checked<String> {
     let n = s.chars().count();
     if !(3..=255).contains(&n) {
-        return Err(format!(
-            "a table name has 3 to 255 characters (this one has {n})"
-        ));
+        return Err(format!("a table name has 3 to 255 characters (this one has {n})").into());
     }
     if let Some(c) = s
         .chars()
@@ -158,13 +177,14 @@ pub fn table_name(s: &str) -> Result<String, String> {
         return Err(format!(
             "a table name may contain only a-z, A-Z, 0-9, '_', '-' and '.' (found '{}')",
             crate::term::safe::terminal_safe(&c.to_string())
-        ));
+        )
+        .into());
     }
     Ok(s.to_string())
 }
 
 /// A uuid, 8-4-4-4-12 hex digits.
-pub fn uuid(s: &str) -> Result<String, String> {
+pub fn uuid(s: &str) -> Checked<String> {
     if crate::model::fixture::is_uuid(s) {
         Ok(s.to_string())
     } else {
@@ -173,7 +193,7 @@ pub fn uuid(s: &str) -> Result<String, String> {
 }
 
 /// A 4-digit year, e.g. 2026.
-pub fn year(s: &str) -> Result<String, String> {
+pub fn year(s: &str) -> Checked<String> {
     if s.len() == 4 && s.chars().all(|c| c.is_ascii_digit()) {
         Ok(s.to_string())
     } else {
@@ -182,12 +202,12 @@ pub fn year(s: &str) -> Result<String, String> {
 }
 
 /// An RFC 3339 time, normalised to the sort-key form.
-pub fn time(s: &str) -> Result<String, String> {
-    crate::model::normalize_timestamp(s).map_err(|e| format!("{e:#}"))
+pub fn time(s: &str) -> Checked<String> {
+    crate::model::normalize_timestamp(s).map_err(|e| Refused(format!("{e:#}")))
 }
 
 /// Text that is not empty or blank.
-pub fn non_empty(s: &str) -> Result<String, String> {
+pub fn non_empty(s: &str) -> Checked<String> {
     if s.trim().is_empty() {
         Err("it is empty".into())
     } else {
@@ -228,7 +248,7 @@ mod tests {
             assert!(check_endpoint(bad).is_err(), "{bad:?}");
         }
         let err = check_endpoint("http://user:secret@[::1").unwrap_err();
-        assert!(!err.contains("secret"), "{err}");
+        assert!(!err.to_string().contains("secret"), "{err}");
     }
 
     #[test]

@@ -86,7 +86,7 @@ impl KeyAttr {
             Scalar::S => Ok(AttributeValue::S(text.to_string())),
             Scalar::N => check_number(text)
                 .map(|()| AttributeValue::N(text.to_string()))
-                .map_err(bad),
+                .map_err(|e| bad(e.to_string())),
             Scalar::B => match base64::decode(text) {
                 Ok(bytes) if !bytes.is_empty() => Ok(AttributeValue::B(Blob::new(bytes))),
                 Ok(_) => Err(bad("key binaries cannot be empty".into())),
@@ -96,9 +96,20 @@ impl KeyAttr {
     }
 }
 
+/// Why command-line text is not a DynamoDB number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotANumber {
+    #[error("expected a number like 42, -7.5 or 1e3")]
+    Syntax,
+    #[error("the exponent is not a whole number")]
+    Exponent,
+    #[error("more than 38 significant digits")]
+    TooManyDigits,
+}
+
 /// A DynamoDB number: optional sign, digits with an optional fraction, an optional exponent,
 /// at most 38 significant digits.
-fn check_number(text: &str) -> Result<(), String> {
+fn check_number(text: &str) -> Result<(), NotANumber> {
     let body = text.strip_prefix(['+', '-']).unwrap_or(text);
     let (mantissa, exponent) = match body.find(['e', 'E']) {
         Some(i) => (&body[..i], Some(&body[i + 1..])),
@@ -107,18 +118,18 @@ fn check_number(text: &str) -> Result<(), String> {
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
     if int.is_empty() && frac.is_empty() || !digits(int) || !digits(frac) {
-        return Err("expected a number like 42, -7.5 or 1e3".into());
+        return Err(NotANumber::Syntax);
     }
     if let Some(e) = exponent {
         let e = e.strip_prefix(['+', '-']).unwrap_or(e);
         if e.is_empty() || !digits(e) {
-            return Err("the exponent is not a whole number".into());
+            return Err(NotANumber::Exponent);
         }
     }
     let significant = format!("{int}{frac}");
     let significant = significant.trim_start_matches('0').trim_end_matches('0');
     if significant.len() > 38 {
-        return Err("more than 38 significant digits".into());
+        return Err(NotANumber::TooManyDigits);
     }
     Ok(())
 }
@@ -238,7 +249,12 @@ mod tests {
             assert!(check_number(bad).is_err(), "{bad} should not be a number");
         }
         assert!(check_number(&"9".repeat(38)).is_ok());
-        assert!(check_number(&"9".repeat(39)).is_err());
+        assert_eq!(
+            check_number(&"9".repeat(39)),
+            Err(NotANumber::TooManyDigits)
+        );
+        assert_eq!(check_number("1e+"), Err(NotANumber::Exponent));
+        assert_eq!(check_number("1.2.3"), Err(NotANumber::Syntax));
         assert!(check_number(&format!("1{}", "0".repeat(60))).is_ok());
     }
 

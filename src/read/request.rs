@@ -1,10 +1,10 @@
-//! Read requests as data. Each one is built once and then either sent (through the SDK) or
-//! shown by `--explain` as the JSON `aws dynamodb <op> --cli-input-json` accepts, from the
-//! same fields, so what is explained is what would be sent.
+//! Read requests as data. Each one is built once and then either sent (through the SDK and
+//! `aws::pages`, which owns the page cursor) or shown by `--explain` as the JSON
+//! `aws dynamodb <op> --cli-input-json` accepts for the first page, from the same fields, so
+//! what is explained is what would be sent.
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::execute_statement::builders::ExecuteStatementFluentBuilder;
 use aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -13,30 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use aws_sdk_dynamodb::Client;
 use serde_json::{Map, Value};
 
-use crate::aws::classify::{api_error, Subject};
-use crate::aws::db::Target;
-use crate::errors::Failure;
 use crate::model::item::{item_to_typed, to_typed, Item};
-
-/// An SDK error from a read built from the user's input: DynamoDB's ValidationException (a
-/// filter it cannot parse, a consistent read on a GSI, a bad table name) is invalid input,
-/// exit 8, as one line with DynamoDB's message; anything else is classified as usual.
-pub fn read_error<E, R>(
-    target: &Target,
-    op: &str,
-    subject: Subject<'_>,
-    err: SdkError<E, R>,
-) -> anyhow::Error
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    if err.code() == Some("ValidationException") {
-        let message = err.message().unwrap_or("the request is not valid");
-        return Failure::InvalidInput(format!("ValidationException on {op}: {message}")).into();
-    }
-    api_error(target, op, subject, err)
-}
 
 /// Expression attribute names and values shared by every expression of one request.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -93,7 +70,6 @@ pub struct QueryRequest {
     pub limit: Option<i32>,
     pub consistent: bool,
     pub capacity: bool,
-    pub start: Option<Item>,
 }
 
 impl QueryRequest {
@@ -118,9 +94,6 @@ impl QueryRequest {
         if self.capacity {
             body.insert("ReturnConsumedCapacity".into(), "TOTAL".into());
         }
-        if let Some(start) = &self.start {
-            body.insert("ExclusiveStartKey".into(), item_to_typed(start));
-        }
         Value::Object(body)
     }
 
@@ -138,7 +111,6 @@ impl QueryRequest {
             .set_limit(self.limit)
             .set_consistent_read(self.consistent.then_some(true))
             .set_return_consumed_capacity(self.capacity.then_some(ReturnConsumedCapacity::Total))
-            .set_exclusive_start_key(self.start.clone())
     }
 }
 
@@ -150,7 +122,6 @@ pub struct ScanRequest {
     pub limit: Option<i32>,
     /// (segment, total segments) of a parallel scan.
     pub segment: Option<(i32, i32)>,
-    pub start: Option<Item>,
 }
 
 impl ScanRequest {
@@ -166,9 +137,6 @@ impl ScanRequest {
             body.insert("Segment".into(), segment.into());
             body.insert("TotalSegments".into(), total.into());
         }
-        if let Some(start) = &self.start {
-            body.insert("ExclusiveStartKey".into(), item_to_typed(start));
-        }
         Value::Object(body)
     }
 
@@ -182,7 +150,6 @@ impl ScanRequest {
             .set_limit(self.limit)
             .set_segment(self.segment.map(|s| s.0))
             .set_total_segments(self.segment.map(|s| s.1))
-            .set_exclusive_start_key(self.start.clone())
     }
 }
 
@@ -231,7 +198,6 @@ pub struct StatementRequest {
     pub parameters: Vec<AttributeValue>,
     pub consistent: bool,
     pub limit: Option<i32>,
-    pub next_token: Option<String>,
 }
 
 impl StatementRequest {
@@ -250,7 +216,6 @@ impl StatementRequest {
         if let Some(n) = self.limit {
             body.insert("Limit".into(), n.into());
         }
-        text(&mut body, "NextToken", &self.next_token);
         Value::Object(body)
     }
 
@@ -261,7 +226,6 @@ impl StatementRequest {
             .set_parameters((!self.parameters.is_empty()).then(|| self.parameters.clone()))
             .set_consistent_read(self.consistent.then_some(true))
             .set_limit(self.limit)
-            .set_next_token(self.next_token.clone())
     }
 }
 

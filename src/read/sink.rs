@@ -16,6 +16,39 @@ use crate::term::safe::terminal_safe;
 /// Rows per printed table in table output: each chunk is printed as soon as it is full.
 pub const TABLE_CHUNK: usize = 100;
 
+/// What is left of a `--limit` while pages arrive: each page is cut to what is still wanted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Left(Option<u64>);
+
+impl Left {
+    /// `None`: no limit.
+    pub fn new(limit: Option<u64>) -> Left {
+        Left(limit)
+    }
+
+    /// Cut `items` to what is still wanted and count them; true when some were cut off.
+    pub fn take(&mut self, items: &mut Vec<Item>) -> bool {
+        let Some(n) = self.0.as_mut() else {
+            return false;
+        };
+        let keep = usize::try_from(*n).unwrap_or(usize::MAX);
+        let cut = items.len() > keep;
+        items.truncate(keep);
+        *n -= items.len() as u64;
+        cut
+    }
+
+    /// Everything wanted is in hand.
+    pub fn done(&self) -> bool {
+        self.0 == Some(0)
+    }
+
+    /// Items still wanted; `None` without a limit.
+    pub fn wanted(&self) -> Option<u64> {
+        self.0
+    }
+}
+
 /// Writes items to stdout page by page in the chosen format. Every write's io error is
 /// returned (a closed pipe ends the command quietly in main). Also used by `query` and `sql`.
 pub struct Sink {
@@ -160,4 +193,33 @@ impl Sink {
 
 fn write_out(bytes: &[u8]) -> Result<()> {
     output::with_stdout(|out| out.write_all(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(n: usize) -> Vec<Item> {
+        (0..n)
+            .map(|i| Item::from([("pk".into(), AttributeValue::S(i.to_string()))]))
+            .collect()
+    }
+
+    #[test]
+    fn a_limit_cuts_the_page_that_reaches_it() {
+        let mut left = Left::new(Some(5));
+        let mut page = items(3);
+        assert!(!left.take(&mut page));
+        assert_eq!(
+            (page.len(), left.wanted(), left.done()),
+            (3, Some(2), false)
+        );
+        let mut page = items(3);
+        assert!(left.take(&mut page), "one item cut off");
+        assert_eq!((page.len(), left.done()), (2, true));
+        let mut unlimited = Left::new(None);
+        let mut page = items(7);
+        assert!(!unlimited.take(&mut page));
+        assert_eq!((page.len(), unlimited.done()), (7, false));
+    }
 }

@@ -11,9 +11,10 @@ use serde_json::Value;
 use crate::errors::Failure;
 use crate::model::item::{item_from_typed, Item};
 use crate::model::jsonfile;
+use crate::transfer::data_file::{file_md5, LineReader};
 use crate::transfer::format::{
-    self as format, checksum_matches, file_md5, local_path, md5_to_base64, md5_to_hex, FileEntry,
-    LineReader, Summary, CHECKSUM_EXTENSIONS, EXPORTS_DIR, SUMMARY_FILE,
+    self as format, checksum_matches, local_path, md5_to_base64, md5_to_hex, FileEntry, Summary,
+    CHECKSUM_EXTENSIONS, EXPORTS_DIR, SUMMARY_FILE,
 };
 use crate::transfer::import_check::ItemRules;
 use crate::transfer::write::BATCH_SIZE;
@@ -201,23 +202,32 @@ fn open_export(dir: &Path) -> Result<Source, Failure> {
     })
 }
 
+/// Why a line of a data file is not an item.
+#[derive(Debug, thiserror::Error)]
+pub enum BadLine {
+    #[error("{} (column {})", jsonfile::message(.0), .0.column())]
+    Json(serde_json::Error),
+    #[error("expected {{\"Item\": {{...}}}} (a line of a DYNAMODB_JSON export)")]
+    NotAnItem,
+    /// An attribute that is not DynamoDB JSON, named by its path.
+    #[error("{0}")]
+    Item(anyhow::Error),
+}
+
 /// One line of a DYNAMODB_JSON data file, `{"Item": {...}}`, as an item.
-pub fn parse_line(line: &[u8]) -> Result<Item, String> {
+pub fn parse_line(line: &[u8]) -> Result<Item, BadLine> {
     if let Some(item) = crate::transfer::typed_line::parse(line) {
         return Ok(item);
     }
     // Something is off: the precise way names the attribute (or accepts an oddity, such as
     // {"NULL": 1}, that the fast way does not).
-    let value: Value = serde_json::from_slice(line)
-        .map_err(|e| format!("{} (column {})", jsonfile::message(&e), e.column()))?;
+    let value: Value = serde_json::from_slice(line).map_err(BadLine::Json)?;
     let item = value
         .as_object()
         .filter(|o| o.len() == 1)
         .and_then(|o| o.get("Item"))
-        .ok_or_else(|| {
-            "expected {\"Item\": {...}} (a line of a DYNAMODB_JSON export)".to_string()
-        })?;
-    item_from_typed(item, "Item").map_err(|e| e.to_string())
+        .ok_or(BadLine::NotAnItem)?;
+    item_from_typed(item, "Item").map_err(BadLine::Item)
 }
 
 /// What the validation pass saw.
@@ -263,8 +273,10 @@ pub fn validate(
                 break;
             }
             let line = reader.line;
-            let item = parse_line(&buf).map_err(|e| bad_line(file, line, &e))?;
-            rules.check(&item).map_err(|e| bad_line(file, line, &e))?;
+            let item = parse_line(&buf).map_err(|e| bad_line(file, line, &e.to_string()))?;
+            rules
+                .check(&item)
+                .map_err(|e| bad_line(file, line, &e.to_string()))?;
             if checked.items % BATCH_SIZE as u64 == 0 {
                 batch.clear();
             }
@@ -441,16 +453,17 @@ mod tests {
     fn lines_must_be_items() {
         let item = parse_line(br#"{"Item":{"pk":{"S":"a"},"n":{"N":"1"}}}"#).unwrap();
         assert_eq!(item.len(), 2);
+        let error = |line: &[u8]| parse_line(line).unwrap_err().to_string();
         assert_eq!(
-            parse_line(br#"{"Item":{"pk":{"S":"a"}}"#).unwrap_err(),
+            error(br#"{"Item":{"pk":{"S":"a"}}"#),
             "EOF while parsing an object (column 24)"
         );
         assert_eq!(
-            parse_line(br#"{"NewImage":{"pk":{"S":"a"}}}"#).unwrap_err(),
+            error(br#"{"NewImage":{"pk":{"S":"a"}}}"#),
             "expected {\"Item\": {...}} (a line of a DYNAMODB_JSON export)"
         );
         assert_eq!(
-            parse_line(br#"{"Item":{"pk":{"X":"a"}}}"#).unwrap_err(),
+            error(br#"{"Item":{"pk":{"X":"a"}}}"#),
             "Item.pk: unknown DynamoDB type tag 'X'"
         );
     }

@@ -1,7 +1,7 @@
 //! The batch writer: BatchWriteItem in requests of 25, a bounded number in flight, every retry
-//! counted. UnprocessedItems, throttling, 5xx and dropped connections are retried with capped
-//! exponential backoff and jitter; the SDK's own retries are off for these calls so that no
-//! retry goes uncounted. When a batch runs out of attempts (or fails for good) the writer
+//! counted (in the report, and on the run for `-v`). UnprocessedItems, throttling, 5xx and
+//! dropped connections are retried with capped exponential backoff and jitter; the SDK's own
+//! retries are off for these calls so that no retry goes uncounted. When a batch runs out of attempts (or fails for good) the writer
 //! stops taking new batches and reports exactly how many items were not written.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,6 +112,7 @@ where
             .map(batch)
             .buffer_unordered(opts.concurrency.max(1));
         while let Some(r) = results.next().await {
+            db.count_retries(u32::try_from(r.retries).unwrap_or(u32::MAX));
             report.written += r.written;
             report.retries += r.retries;
             report.not_written += r.not_written;
