@@ -56,7 +56,11 @@ fn main() -> ExitCode {
         }
     };
     if let (true, Some(retried)) = (verbose > 0, run.retries()) {
-        ddb::term::output::note(format!("ddb: {retried} attempt(s) retried"));
+        let line = match retried {
+            1 => "ddb: 1 attempt retried".to_string(),
+            n => format!("ddb: {n} attempts retried"),
+        };
+        ddb::term::output::note(line);
     }
     ExitCode::from(code)
 }
