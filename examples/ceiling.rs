@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::WriteRequest;
-use ddb::synthetic::Spec;
-use ddb::write::{put, BATCH_SIZE};
+use ddb::model::synthetic::Spec;
+use ddb::transfer::write::{put, BATCH_SIZE};
 use futures::StreamExt;
 
 #[tokio::main]

@@ -1,12 +1,20 @@
-//! The clap command tree: global options and one variant per subcommand.
+//! The clap command tree (global options and one variant per subcommand), the global options
+//! checked once into `cmd::Global`, and the dispatch to each command's `run`.
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::checked;
-use crate::cmd;
-use crate::output::{ColorChoice, OutputFormat};
+use anyhow::Result;
+use clap::CommandFactory;
 
-pub const DEFAULT_TABLE: &str = "cruddur-messages";
+use crate::aws::client::TargetOptions;
+use crate::aws::retry::Backoff;
+use crate::cmd::{self, Ctx, Global, Run};
+use crate::model::checked;
+use crate::read::explain::Explain;
+use crate::term::output::Style;
+use crate::term::output::{ColorChoice, OutputFormat};
+
+pub use crate::model::DEFAULT_TABLE;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,6 +56,12 @@ pub struct GlobalArgs {
     /// Table name
     #[arg(long, global = true, env = "DDB_TABLE", default_value = DEFAULT_TABLE, value_name = "NAME", value_parser = checked::table_name)]
     pub table: String,
+
+    /// Attempts per AWS request (the first included) before giving up on throttling, 5xx or
+    /// dropped connections
+    #[arg(long, global = true, value_name = "N", default_value_t = Backoff::default().max_attempts,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
 
     /// Output format (ndjson: one JSON value per line)
     #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table, help_heading = "Output")]
@@ -216,5 +230,77 @@ impl Command {
             self,
             Command::SimulateStream(_) | Command::Seed(_) | Command::Export(_) | Command::Import(_)
         )
+    }
+}
+
+impl GlobalArgs {
+    /// The global options as the commands take them: checked, with the output style decided.
+    pub fn settings(&self) -> Global {
+        Global {
+            target: TargetOptions {
+                local: self.local,
+                endpoint_url: self.endpoint_url.clone(),
+                region: self.region.clone(),
+                profile: self.profile.clone(),
+            },
+            table: self.table.clone(),
+            style: Style::decide(self.output, self.color),
+            verbose: self.verbose,
+            max_attempts: self.max_attempts,
+        }
+    }
+}
+
+/// `--explain` builds the request without a client (no region or credentials needed) and
+/// sends nothing; `None` when the command is not explaining.
+fn explain(command: &Command, global: &Global) -> Option<Result<Explain>> {
+    let table = &global.table;
+    Some(match command {
+        Command::GetItem(a) if a.explain => cmd::get_item::explain(a, table),
+        Command::Query(a) if a.explain => cmd::query::explain(a, table),
+        Command::Sql(a) if a.explain => cmd::sql::explain(a),
+        Command::Scan(a) if a.explain => cmd::scan::explain(a, &global.target, table),
+        Command::GetConversation(a) if a.explain => cmd::get_conversation::explain(a, table),
+        Command::ListConversations(a) if a.explain => cmd::list_conversations::explain(a, table),
+        _ => return None,
+    })
+}
+
+impl Cli {
+    /// Run the parsed command. `completions`, `defaults`, `lambda` and `--explain` need no
+    /// client, so they run before one is built. `run` holds the Ctrl-C token and, once built,
+    /// the database handle (see main).
+    pub async fn run(self, run: &Run) -> Result<()> {
+        let global = self.global.settings();
+        let command = match self.command {
+            Command::Completions(args) => return cmd::completions::run(args, Cli::command()),
+            Command::Lambda(args) => return cmd::lambda::run(args, &global, run).await,
+            Command::Defaults(args) => return cmd::defaults::run(args),
+            command => command,
+        };
+        if let Some(explained) = explain(&command, &global) {
+            return explained?.print(&global.style);
+        }
+        let ctx = Ctx::build(&global, run).await?;
+        match command {
+            Command::SchemaLoad(a) => cmd::schema_load::run(a, &ctx).await,
+            Command::ListTables(a) => cmd::list_tables::run(a, &ctx).await,
+            Command::DescribeTable(a) => cmd::describe_table::run(a, &ctx).await,
+            Command::Drop(a) => cmd::drop::run(a, &ctx).await,
+            Command::Seed(a) => cmd::seed::run(a, &ctx).await,
+            Command::PutMessage(a) => cmd::put_message::run(a, &ctx).await,
+            Command::GetConversation(a) => cmd::get_conversation::run(a, &ctx).await,
+            Command::ListConversations(a) => cmd::list_conversations::run(a, &ctx).await,
+            Command::Scan(a) => cmd::scan::run(a, &ctx).await,
+            Command::SimulateStream(a) => cmd::simulate_stream::run(a, &ctx).await,
+            Command::GetItem(a) => cmd::get_item::run(a, &ctx).await,
+            Command::Query(a) => cmd::query::run(a, &ctx).await,
+            Command::Sql(a) => cmd::sql::run(a, &ctx).await,
+            Command::Export(a) => cmd::export::run(a, &ctx).await,
+            Command::Import(a) => cmd::import::run(a, &ctx).await,
+            Command::Completions(_) | Command::Defaults(_) | Command::Lambda(_) => {
+                unreachable!("handled above")
+            }
+        }
     }
 }

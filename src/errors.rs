@@ -1,15 +1,10 @@
-//! Error kinds that change the exit code, and the one place that turns SDK errors into a
-//! sentence a person can act on.
+//! Error kinds that change the exit code, the exit codes themselves, and the one place that
+//! flattens an error chain into the line a person reads. SDK errors are classified into these
+//! kinds by `aws::classify`. Imports nothing of this crate.
 
 use std::fmt::Debug;
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-
-use crate::db::Target;
-
-/// Exit codes, documented in the README. Anything not listed is 1.
+/// Exit codes, documented in docs/exit-codes.md. Anything not listed is 1.
 pub mod exit {
     pub const OK: u8 = 0;
     pub const FAILURE: u8 = 1;
@@ -83,146 +78,35 @@ pub fn failure_of(err: &anyhow::Error) -> Option<&Failure> {
     })
 }
 
-/// What a failed call was about, for the error sentence.
-#[derive(Clone, Copy, Debug)]
-pub enum Subject<'a> {
-    Table(&'a str),
-    Index(&'a str, &'a str),
-    Stream(&'a str),
-    None,
-}
-
-/// Turn an SDK error from operation `op` into one actionable line, classified for the exit code.
-pub fn api_error<E, R>(
-    target: &Target,
-    op: &str,
-    subject: Subject<'_>,
-    err: SdkError<E, R>,
-) -> anyhow::Error
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: Debug + Send + Sync + 'static,
-{
-    let failure =
-        classify(target, op, subject, &err).unwrap_or_else(|| unclassified(target, op, &err));
-    anyhow::Error::new(Classified {
-        failure,
-        source: Box::new(err),
-    })
-}
-
-/// Every other SDK error, still one line: a service error's code and message; an answer that
-/// is not DynamoDB's (an HTML page, a 404) by its HTTP status, as unreachable DynamoDB; anything
-/// else by its causes without the SDK's Debug dumps.
-fn unclassified<E, R>(target: &Target, op: &str, err: &SdkError<E, R>) -> Failure
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: Debug + Send + Sync + 'static,
-{
-    let at = target.endpoint_label();
-    if let Some(code) = err.code() {
-        let message = err.message().unwrap_or("(no message)");
-        return Failure::Service(format!("{code} on {op}: {message} (at {at})"));
-    }
-    let raw = err
-        .raw_response()
-        .and_then(|r| (r as &dyn std::any::Any).downcast_ref::<HttpResponse>());
-    if let Some(response) = raw {
-        let status = response.status().as_u16();
-        let kind = response
-            .headers()
-            .get("content-type")
-            .map(|c| format!(", {}", c.split(';').next().unwrap_or(c).trim()))
-            .unwrap_or_default();
-        return Failure::Unreachable(format!(
-            "{op} at {at}: the server answered HTTP {status}{kind}, which is not a DynamoDB answer; \
-             is this DynamoDB's endpoint? (check --endpoint-url / AWS_ENDPOINT_URL{})",
-            if target.local { ", or whether something else uses the port" } else { "" }
-        ));
-    }
-    Failure::Service(format!("{op} failed at {at}: {}", causes(err)))
-}
-
-fn classify<E, R>(
-    target: &Target,
-    op: &str,
-    subject: Subject<'_>,
-    err: &SdkError<E, R>,
-) -> Option<Failure>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: Debug + Send + Sync + 'static,
-{
-    let at = target.endpoint_label();
-    let failure = match err {
-        SdkError::DispatchFailure(d) if d.is_timeout() => Failure::Unreachable(format!(
-            "timed out connecting to DynamoDB at {at} during {op}{}",
-            local_hint(target)
-        )),
-        SdkError::DispatchFailure(d) if d.is_io() => Failure::Unreachable(format!(
-            "cannot reach DynamoDB at {at} during {op} ({}){}",
-            io_reason(err),
-            local_hint(target)
-        )),
-        SdkError::TimeoutError(_) => Failure::Unreachable(format!(
-            "{op} timed out talking to DynamoDB at {at}{}",
-            local_hint(target)
-        )),
-        SdkError::ServiceError(_) => {
-            let code = err.code().unwrap_or("ServiceError");
-            let message = err.message().unwrap_or("").to_string();
-            match (code, subject) {
-                ("ResourceNotFoundException", Subject::Table(t)) => Failure::NotFound(format!(
-                    "ResourceNotFoundException on {op}: table '{t}' not found at {at}{}",
-                    schema_hint(target, op, t)
-                )),
-                ("ResourceNotFoundException", Subject::Index(t, i)) => Failure::NotFound(format!(
-                    "ResourceNotFoundException on {op}: index '{i}' of table '{t}' not found at {at}"
-                )),
-                ("ResourceNotFoundException", Subject::Stream(t)) => Failure::NotFound(format!(
-                    "ResourceNotFoundException on {op}: no stream for table '{t}' at {at}"
-                )),
-                ("ResourceInUseException", Subject::Table(t)) => Failure::Mismatch(format!(
-                    "ResourceInUseException on {op}: table '{t}' is in use at {at}: {message}"
-                )),
-                (code, _) if is_credentials_code(code) => Failure::Unreachable(format!(
-                    "{code} on {op}: {message} (target {at}, region {}; check --profile / AWS credentials)",
-                    target.region
-                )),
-                _ => return None,
-            }
-        }
-        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
-            if causes(err).contains("credential") =>
-        {
-            let whose = match &target.profile {
-                Some(p) => format!("profile '{p}' has none or does not exist"),
-                None => "none found in the default chain (environment, ~/.aws, SSO, instance role)"
-                    .into(),
-            };
-            Failure::Unreachable(format!(
-                "no AWS credentials for {op} at {at}: {whose}; pass --profile, run `aws sso login`, or use --local for DynamoDB Local"
-            ))
-        }
-        _ => return None,
-    };
-    Some(failure)
-}
-
-/// The messages of an error and its sources, deduplicated, on one line: what a person needs,
-/// without the SDK's Debug dump (that is for --verbose).
+/// The one place an error chain becomes the line a person reads (main's error line, and the
+/// text of an SDK error no classification covers): the messages of `err` and its sources
+/// joined by ": ", each skipped when the line already holds it (the SDK and our own messages
+/// often repeat their source). Our own failures (`Failure`, `Classified`) are complete
+/// sentences and stay whole; the chain stops at a classified SDK failure, whose message
+/// already says it all. Any other cause gives its first line without the Debug dumps some SDK
+/// errors embed (those are for --verbose).
 pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
+    let mut line = String::new();
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(c) = cause {
-        let text = c.to_string();
-        let first_line = without_dumps(text.lines().next().unwrap_or("").trim());
-        if !first_line.is_empty() && !parts.iter().any(|p| p.contains(&first_line)) {
-            parts.push(first_line);
+        let classified = c.is::<Classified>();
+        let text = if classified || c.is::<Failure>() {
+            c.to_string()
+        } else {
+            without_dumps(c.to_string().lines().next().unwrap_or("").trim())
+        };
+        if !text.is_empty() && !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        if classified {
+            break;
         }
         cause = c.source();
     }
-    parts.join(": ")
+    line
 }
 
 /// A cause's text without the Debug dumps some SDK errors embed (`` `Request { body: … }` ``,
@@ -282,51 +166,6 @@ pub fn scrub(text: &str) -> String {
     out
 }
 
-fn is_credentials_code(code: &str) -> bool {
-    matches!(
-        code,
-        "UnrecognizedClientException"
-            | "InvalidSignatureException"
-            | "ExpiredTokenException"
-            | "AccessDeniedException"
-            | "MissingAuthenticationToken"
-    )
-}
-
-fn local_hint(target: &Target) -> &'static str {
-    if target.local {
-        "; is DynamoDB Local running? (`just local-up` in the ddb repository, or `docker run -p 8000:8000 amazon/dynamodb-local`)"
-    } else {
-        ""
-    }
-}
-
-/// How to create the missing table, aimed at the same target and table; none after a
-/// DeleteTable (whoever drops a table does not want it created).
-fn schema_hint(target: &Target, op: &str, table: &str) -> String {
-    if op == "DeleteTable" {
-        return String::new();
-    }
-    format!(
-        "; create it with `{}`",
-        target.suggest(table, "schema-load")
-    )
-}
-
-/// The innermost io reason ("Connection refused (os error 111)") without the SDK's framing.
-fn io_reason(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    let mut last = String::from("connection failed");
-    while let Some(c) = cause {
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            return io.to_string();
-        }
-        last = c.to_string();
-        cause = c.source();
-    }
-    last
-}
-
 /// The exit code for an error chain: the first classified failure wins.
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     failure_of(err).map_or(exit::FAILURE, Failure::exit_code)
@@ -348,6 +187,24 @@ mod tests {
             "unhandled error (ValidationException)"
         );
         assert_eq!(without_dumps("plain words: fine"), "plain words: fine");
+    }
+
+    #[test]
+    fn a_chain_is_one_line_that_stops_at_the_classified_failure() {
+        let sdk = std::io::Error::other("service error: Error { code: \"X\" }");
+        let classified = Classified {
+            failure: Failure::NotFound("table 't' not found".into()),
+            source: Box::new(sdk),
+        };
+        let err = anyhow::Error::new(classified)
+            .context("table 't' not found")
+            .context("reading conversation g");
+        assert_eq!(causes(&*err), "reading conversation g: table 't' not found");
+        // Our own sentences stay whole, line breaks and all; a foreign cause gives its first line.
+        let err = anyhow::Error::new(Failure::Mismatch("differs:\n  a\n  b".into()));
+        assert_eq!(causes(&*err), "differs:\n  a\n  b");
+        let err = anyhow::Error::new(std::io::Error::other("first\nsecond")).context("reading x");
+        assert_eq!(causes(&*err), "reading x: first");
     }
 
     #[test]

@@ -3,12 +3,13 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use ddb::cli::Cli;
-use ddb::errors::{exit, exit_code_for, scrub, Failure};
-use ddb::safe::terminal_safe;
+use ddb::cmd::Run;
+use ddb::errors::{causes, exit, exit_code_for, scrub, Failure};
+use ddb::term::safe::terminal_safe;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse_from(ddb::lambda::args(std::env::args_os())) {
+    let cli = match Cli::try_parse_from(ddb::stream::lambda::args(std::env::args_os())) {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
@@ -25,9 +26,10 @@ fn main() -> ExitCode {
     };
     let own_ctrl_c = cli.command.handles_ctrl_c();
     let cancel = CancellationToken::new();
+    let run = Run::new(cancel.clone());
     let result = runtime.block_on(async {
-        ddb::interrupt::watch(cancel.clone());
-        let work = ddb::cmd::run(cli.command, &cli.global, cancel.clone());
+        ddb::aws::interrupt::watch(cancel.clone());
+        let work = cli.run(&run);
         if own_ctrl_c {
             // These finish what is in flight and report it themselves (then exit 130).
             return work.await;
@@ -39,30 +41,38 @@ fn main() -> ExitCode {
     });
     // Do not wait for in-flight requests after an error or Ctrl-C.
     runtime.shutdown_background();
-    match result {
-        // A closed stdout is not an error (output::with_stdout): it never hides a failure.
-        Ok(()) => ExitCode::from(exit::OK),
+    // A closed stdout is not an error (output::with_stdout): it never hides a failure.
+    let code = match &result {
+        Ok(()) => exit::OK,
         Err(e) => {
-            ddb::output::note(format!("error: {}", printable(&one_line(&e))));
+            ddb::term::output::note(format!("error: {}", printable(&causes(&**e))));
             if verbose > 0 {
                 // Every cause, the SDK's own detail included, for bug reports.
                 for (i, cause) in e.chain().enumerate().skip(1) {
-                    ddb::output::note(format!("  {i}: {}", printable(&cause.to_string())));
+                    ddb::term::output::note(format!("  {i}: {}", printable(&cause.to_string())));
                 }
             }
-            ExitCode::from(exit_code_for(&e))
+            exit_code_for(e)
         }
+    };
+    if let (true, Some(retried)) = (verbose > 0, run.retries()) {
+        let line = match retried {
+            1 => "ddb: 1 attempt retried".to_string(),
+            n => format!("ddb: {n} attempts retried"),
+        };
+        ddb::term::output::note(line);
     }
+    ExitCode::from(code)
 }
 
 /// An error line as printed: no credentials (errors::scrub), and table text quoted in it made
 /// terminal-safe.
 fn printable(text: &str) -> String {
-    terminal_safe(&scrub(&ddb::checked::redact_urls_in(text))).into_owned()
+    terminal_safe(&scrub(&ddb::model::checked::redact_urls_in(text))).into_owned()
 }
 
 /// clap's errors on one line and exit 2 (help and --version print as usual, exit 0). A bad
-/// value is a usage error like a missing argument: see `ddb::checked` for the rule.
+/// value is a usage error like a missing argument: see `ddb::model::checked` for the rule.
 fn usage_error(e: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(
@@ -100,28 +110,6 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         Some(s) => format!("ddb {s} --help"),
         None => "ddb --help".to_string(),
     };
-    ddb::output::note(format!("error: {}; see `{help}`", printable(&line)));
+    ddb::term::output::note(format!("error: {}; see `{help}`", printable(&line)));
     ExitCode::from(exit::USAGE)
-}
-
-/// The cause chain on one line, skipping causes already contained in the line (the SDK and
-/// our own messages often repeat their source) and stopping at a classified SDK failure, whose
-/// message already says it all.
-fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let classified = cause.is::<ddb::errors::Classified>();
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-        if classified {
-            break;
-        }
-    }
-    line
 }

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_json::{json, Value};
 
+use common::items::{self, numbered_uuid, Person};
 use common::{bare_ddb, run, Item, TestEnv, ANDREW, BAYKO};
 
 const GROUP: &str = "3d1f9a7e-2b4c-4e6d-8f01-23456789abcd";
@@ -94,39 +95,32 @@ fn ts(day: usize, i: usize) -> String {
     format!("{}T09:30:00.{i:06}+00:00", date.format("%Y-%m-%d"))
 }
 
-fn message(group: &str, sk: &str, i: usize, handle: &str, body: &str) -> Item {
-    let user = if handle == "bayko" { BAYKO } else { ANDREW };
-    Item::from([
-        ("pk".into(), sv(format!("MSG#{group}"))),
-        ("sk".into(), sv(sk)),
-        (
-            "message_uuid".into(),
-            sv(format!("00000000-0000-4000-8000-{i:012}")),
-        ),
-        ("message".into(), sv(body)),
-        ("user_uuid".into(), sv(user)),
-        ("user_handle".into(), sv(handle)),
-        ("user_display_name".into(), sv(handle.to_uppercase())),
-    ])
+/// The user of `handle` (bayko, else andrewbrown's uuid), shown by the handle in capitals.
+fn user(handle: &str) -> (&'static str, String) {
+    let uuid = if handle == "bayko" { BAYKO } else { ANDREW };
+    (uuid, handle.to_uppercase())
 }
 
+/// Message `i` of `group`, sent by `handle`.
+fn message(group: &str, sk: &str, i: usize, handle: &str, body: &str) -> Item {
+    let (uuid, name) = user(handle);
+    let from = Person {
+        uuid,
+        name: &name,
+        handle,
+    };
+    items::message(group, sk, &numbered_uuid(i), body, from)
+}
+
+/// `owner`'s GRP# row of `group` at `sk`, naming `other_handle` and showing "last".
 fn group_row(owner: &str, sk: &str, group: &str, other_handle: &str) -> Item {
-    Item::from([
-        ("pk".into(), sv(format!("GRP#{owner}"))),
-        ("sk".into(), sv(sk)),
-        ("message_group_uuid".into(), sv(group)),
-        ("message".into(), sv("last")),
-        ("user_handle".into(), sv(other_handle)),
-        ("user_display_name".into(), sv(other_handle.to_uppercase())),
-        (
-            "user_uuid".into(),
-            sv(if other_handle == "bayko" {
-                BAYKO
-            } else {
-                ANDREW
-            }),
-        ),
-    ])
+    let (uuid, name) = user(other_handle);
+    let other = Person {
+        uuid,
+        name: &name,
+        handle: other_handle,
+    };
+    items::group_row(owner, group, sk, "last", other)
 }
 
 /// 40 messages in GROUP one a day from 2025-12-20 (12 in 2025, 28 in 2026), handles
@@ -190,33 +184,15 @@ fn every_sort_key_operator_matches_the_sdk() {
     let pk = format!("MSG#{GROUP}");
     let (a, b) = (ts(10, 10), ts(20, 20));
     type Case<'a> = (Vec<&'a str>, &'a str, Vec<(&'a str, AttributeValue)>);
+    // A flag that takes `a`: its condition binds :a to it.
+    let with_a = |flag, condition| -> Case { (vec![flag, &a], condition, vec![(":a", sv(&a))]) };
     let cases: Vec<Case> = vec![
         (vec![], "pk = :p", vec![]),
-        (
-            vec!["--sk-eq", &a],
-            "pk = :p AND sk = :a",
-            vec![(":a", sv(&a))],
-        ),
-        (
-            vec!["--sk-lt", &a],
-            "pk = :p AND sk < :a",
-            vec![(":a", sv(&a))],
-        ),
-        (
-            vec!["--sk-le", &a],
-            "pk = :p AND sk <= :a",
-            vec![(":a", sv(&a))],
-        ),
-        (
-            vec!["--sk-gt", &a],
-            "pk = :p AND sk > :a",
-            vec![(":a", sv(&a))],
-        ),
-        (
-            vec!["--sk-ge", &a],
-            "pk = :p AND sk >= :a",
-            vec![(":a", sv(&a))],
-        ),
+        with_a("--sk-eq", "pk = :p AND sk = :a"),
+        with_a("--sk-lt", "pk = :p AND sk < :a"),
+        with_a("--sk-le", "pk = :p AND sk <= :a"),
+        with_a("--sk-gt", "pk = :p AND sk > :a"),
+        with_a("--sk-ge", "pk = :p AND sk >= :a"),
         (
             vec!["--sk-between", &a, &b],
             "pk = :p AND sk BETWEEN :a AND :b",
@@ -291,12 +267,7 @@ fn gsi_queries_match_the_sdk() {
     assert_eq!(want[0]["sk"], json!(ts(6, 6)), "newest first");
 
     let r = run(env.ddb().args(["query", "--index", "nope", GROUP]));
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("index 'nope' not found") && r.stderr.contains(INDEX),
-        "{}",
-        r.stderr
-    );
+    r.assert_exit(4, &["index 'nope' not found", INDEX]);
 }
 
 /// 300 messages of 8 KB (2.4 MB, three pages or more) in BIG; every other one is by "needle"
@@ -486,8 +457,7 @@ fn get_item_formats_and_missing_items() {
         r.stderr
     );
     let r = run(env.ddb().args(["get-item", &pk]));
-    assert_eq!(r.code, 8, "{}", r.stderr);
-    assert!(r.stderr.contains("SK is missing"), "{}", r.stderr);
+    r.assert_exit(8, &["SK is missing"]);
 }
 
 /// A table of its own with a number partition key and a binary sort key.
@@ -914,12 +884,7 @@ fn explain_sends_nothing_and_needs_no_target() {
         "sql",
         "DELETE FROM t WHERE pk = 'a'",
     ]));
-    assert_eq!(r.code, 6, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("--yes") && r.stderr.contains("DELETE"),
-        "{}",
-        r.stderr
-    );
+    r.assert_exit(6, &["--yes", "DELETE"]);
 }
 
 #[test]

@@ -95,8 +95,7 @@ fn global_options_work_after_the_subcommand_too() {
         "-o",
         "json",
     ]));
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains("http://127.0.0.1:1"), "{}", r.stderr);
+    r.assert_exit(3, &["http://127.0.0.1:1"]);
 }
 
 #[test]
@@ -114,20 +113,12 @@ fn completions_cover_the_subcommands() {
 #[test]
 fn remote_drop_refuses_without_yes_and_names_the_target() {
     let r = run(bare_ddb().args(["--region", "eu-west-1", "--table", "prod-messages", "drop"]));
-    assert_eq!(r.code, 6, "stderr: {}", r.stderr);
-    for needle in [
-        "refusing",
+    let target = [
         "AWS DynamoDB (eu-west-1)",
         "region eu-west-1",
         "prod-messages",
-        "--yes",
-    ] {
-        assert!(
-            r.stderr.contains(needle),
-            "missing {needle:?} in: {}",
-            r.stderr
-        );
-    }
+    ];
+    r.assert_exit(6, &[&["refusing", "--yes"][..], &target].concat());
     assert!(r.stdout.is_empty());
 }
 
@@ -141,18 +132,12 @@ fn remote_recreate_refuses_without_yes() {
         "schema-load",
         "--recreate",
     ]));
-    assert_eq!(r.code, 6, "stderr: {}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("drop and recreate table 'cruddur-messages'"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr
-            .contains("https://dynamodb.eu-west-1.amazonaws.com"),
-        "{}",
-        r.stderr
+    r.assert_exit(
+        6,
+        &[
+            "drop and recreate table 'cruddur-messages'",
+            "https://dynamodb.eu-west-1.amazonaws.com",
+        ],
     );
 }
 
@@ -180,14 +165,8 @@ fn local_flag_honours_ddb_local_endpoint() {
         run(bare_ddb()
             .env("DDB_LOCAL_ENDPOINT", &endpoint)
             .args(["--local", "-v", "list-tables"]));
-    assert_eq!(r.code, 3);
-    assert!(
-        r.stderr
-            .contains(&format!("endpoint {endpoint}, region us-east-1")),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("(local)"), "{}", r.stderr);
+    let target = format!("endpoint {endpoint}, region us-east-1");
+    r.assert_exit(3, &[&target, "(local)"]);
 }
 
 #[test]
@@ -201,6 +180,16 @@ fn table_comes_from_ddb_table_env() {
     assert!(r.stderr.contains("table from-env"), "{}", r.stderr);
 }
 
+/// `schema-load --schema PATH` against a closed port: validation happens before any request,
+/// so an unreachable endpoint is fine.
+fn schema_load_offline(path: &std::path::Path) -> common::Run {
+    let offline = ["--endpoint-url", "http://127.0.0.1:1"];
+    run(bare_ddb()
+        .args(offline)
+        .args(["schema-load", "--schema"])
+        .arg(path))
+}
+
 #[test]
 fn broken_schema_file_names_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
@@ -209,15 +198,7 @@ fn broken_schema_file_names_file_line_and_column() {
         "schema.json",
         "{\n  \"TableName\": \"x\",\n  \"KeySchema\": [\n}\n",
     );
-    // Validation happens before any request, so an unreachable endpoint is fine.
-    let r = run(bare_ddb()
-        .args([
-            "--endpoint-url",
-            "http://127.0.0.1:1",
-            "schema-load",
-            "--schema",
-        ])
-        .arg(&path));
+    let r = schema_load_offline(&path);
     assert_eq!(r.code, 8, "stderr: {}", r.stderr);
     let want = format!("error: {}:4:1: ", path.display());
     assert!(r.stderr.starts_with(&want), "want {want:?} in {}", r.stderr);
@@ -233,23 +214,11 @@ fn invalid_schema_definition_is_explained() {
             "\"ProjectionType\": \"SOME\"",
         );
     let path = common::write_temp(dir.path(), "schema.json", &text);
-    let r = run(bare_ddb()
-        .args([
-            "--endpoint-url",
-            "http://127.0.0.1:1",
-            "schema-load",
-            "--schema",
-        ])
-        .arg(&path));
-    assert_eq!(r.code, 8, "stderr: {}", r.stderr);
+    let r = schema_load_offline(&path);
     // Typed values: serde names the file, line and column of the bad name.
-    assert!(
-        r.stderr.contains(
-            "schema.json:19:46: unknown variant `SOME`, expected one of `ALL`, `KEYS_ONLY`, `INCLUDE`"
-        ),
-        "{}",
-        r.stderr
-    );
+    let bad_name =
+        "schema.json:19:46: unknown variant `SOME`, expected one of `ALL`, `KEYS_ONLY`, `INCLUDE`";
+    r.assert_exit(8, &[bad_name]);
 }
 
 #[test]
@@ -327,13 +296,7 @@ fn missing_credentials_and_region_are_one_actionable_line() {
         "eu-west-1",
         "describe-table",
     ]));
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("profile 'nope' has none or does not exist"),
-        "{}",
-        r.stderr
-    );
+    r.assert_exit(3, &["profile 'nope' has none or does not exist"]);
 
     let r = run(bare_ddb().arg("list-tables"));
     assert_eq!(r.code, 3, "{}", r.stderr);

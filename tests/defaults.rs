@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{bare_ddb, run, s, TestEnv, ANDREW, MAIN_GROUP};
+use common::{bare_ddb, put_message, run, s, TestEnv, ANDREW, MAIN_GROUP};
 use serde_json::Value;
 
 fn shipped(name: &str) -> String {
@@ -52,17 +52,10 @@ fn an_installed_ddb_works_from_an_empty_folder() {
     assert_eq!(v["items_written"], want as u64);
     assert_eq!(env.count(), want);
 
-    let put = run(ddb_in(&env, empty.path()).args([
-        "-o",
-        "json",
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "bayko",
-        "--message",
-        "from anywhere",
-    ]))
+    let put = run(ddb_in(&env, empty.path())
+        .args(["-o", "json"])
+        .args(put_message(MAIN_GROUP, "bayko"))
+        .args(["--message", "from anywhere"]))
     .json();
     assert_eq!(put["user_handle"], "bayko");
     assert_eq!(env.count(), want + 1);
@@ -171,15 +164,8 @@ fn files_override_the_built_in_schema_and_fixture() {
     let list = with_env(&["-o", "json", "list-conversations", "--handle", "andy"]).json();
     assert_eq!(list.as_array().unwrap().len(), 1);
     let r = with_env(&["list-conversations", "--handle", "andrewbrown"]);
-    assert_eq!(r.code, 8, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(&format!(
-            "unknown handle 'andrewbrown' in {}",
-            fixture_path.display()
-        )),
-        "{}",
-        r.stderr
-    );
+    let unknown = format!("unknown handle 'andrewbrown' in {}", fixture_path.display());
+    r.assert_exit(8, &[&unknown]);
     let rows = env.query_pk(&format!("GRP#{ANDREW}"));
     assert_eq!(rows.len(), 1);
     assert_eq!(
@@ -193,11 +179,5 @@ fn files_override_the_built_in_schema_and_fixture() {
     let r = run(env
         .ddb()
         .args(["schema-load", "--schema", "/nonexistent/schema.json"]));
-    assert_eq!(r.code, 8, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("cannot read schema /nonexistent/schema.json"),
-        "{}",
-        r.stderr
-    );
+    r.assert_exit(8, &["cannot read schema /nonexistent/schema.json"]);
 }

@@ -22,13 +22,7 @@ fn drop_deletes_the_table_and_waits() {
 fn drop_of_a_missing_table_is_not_found_unless_if_exists() {
     let env = TestEnv::new("drop-missing");
     let r = run(env.ddb().arg("drop"));
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains(&format!("table '{}' not found", env.table)),
-        "{}",
-        r.stderr
-    );
+    r.assert_exit(4, &[&format!("table '{}' not found", env.table)]);
     let r = run(env.ddb().args(["drop", "--if-exists"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
 }

@@ -4,46 +4,8 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
-use common::{run, s, Item, TestEnv, ANDREW, BAYKO, MAIN_GROUP};
+use common::{put_message, run, s, TestEnv, ANDREW, BAYKO, MAIN_GROUP};
 use serde_json::Value;
-
-/// The GRP# rows of a group, read through the GSI with the SDK (not through ddb).
-fn group_rows(env: &TestEnv, group: &str) -> Vec<Item> {
-    env.block_on(async {
-        env.client()
-            .query()
-            .table_name(&env.table)
-            .index_name("message-group-sk-index")
-            .key_condition_expression("message_group_uuid = :g")
-            .expression_attribute_values(":g", AttributeValue::S(group.to_string()))
-            .send()
-            .await
-            .expect("query gsi")
-            .items()
-            .iter()
-            .filter(|i| s(i, "pk").starts_with("GRP#"))
-            .cloned()
-            .collect()
-    })
-}
-
-/// Every item, keyed and with its attributes sorted, so two reads compare equal when the
-/// table holds the same data.
-fn snapshot(env: &TestEnv) -> BTreeMap<(String, String), BTreeMap<String, String>> {
-    env.scan_all()
-        .iter()
-        .map(|i| {
-            let attrs = i
-                .iter()
-                .map(|(k, v)| (k.clone(), format!("{v:?}")))
-                .collect();
-            ((s(i, "pk"), s(i, "sk")), attrs)
-        })
-        .collect()
-}
 
 #[test]
 fn a_new_message_reaches_both_conversation_lists_through_the_stream() {
@@ -62,23 +24,17 @@ fn a_new_message_reaches_both_conversation_lists_through_the_stream() {
     assert_eq!(before[0]["uuid"], MAIN_GROUP);
 
     // Pattern C: put-message writes the MSG# item and leaves the GRP# rows alone.
-    let put = run(env.ddb().args([
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "bayko",
-        "--message",
-        "Through the stream, end to end",
-        "-o",
-        "json",
-    ]))
+    let message = ["--message", "Through the stream, end to end", "-o", "json"];
+    let put = run(env
+        .ddb()
+        .args(put_message(MAIN_GROUP, "bayko"))
+        .args(message))
     .json();
     let new_sk = put["sk"]
         .as_str()
         .expect("put-message prints the item's sk")
         .to_string();
-    let rows = group_rows(&env, MAIN_GROUP);
+    let rows = env.index_rows(MAIN_GROUP);
     assert_eq!(rows.len(), 2);
     assert!(
         rows.iter().all(|r| s(r, "message") == old_last),
@@ -92,7 +48,7 @@ fn a_new_message_reaches_both_conversation_lists_through_the_stream() {
     .json();
     assert_eq!(out["summary"]["failed"], 0, "{out}");
 
-    let rows = group_rows(&env, MAIN_GROUP);
+    let rows = env.index_rows(MAIN_GROUP);
     assert_eq!(
         rows.len(),
         2,
@@ -139,12 +95,12 @@ fn a_new_message_reaches_both_conversation_lists_through_the_stream() {
     assert_eq!(conv[0]["handle"], "bayko");
 
     // Replaying the whole stream (including the handler's own writes) changes nothing.
-    let settled = snapshot(&env);
+    let settled = env.snapshot();
     run(env
         .ddb()
         .args(["simulate-stream", "--from", "trim-horizon", "-o", "json"]))
     .json();
-    assert_eq!(snapshot(&env), settled, "a replay changed the table");
+    assert_eq!(env.snapshot(), settled, "a replay changed the table");
 }
 
 #[test]
@@ -155,23 +111,15 @@ fn reseeding_after_the_stream_ran_leaves_one_fixture_worth_of_items() {
         .args(["seed", "--now", "2026-01-01T12:00:00Z", "-o", "json"]))
     .json();
     let written = first["items_written"].as_u64().unwrap() as usize;
-    run(env.ddb().args([
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "andrewbrown",
-        "--message",
-        "extra",
-    ]))
-    .ok();
+    let put = put_message(MAIN_GROUP, "andrewbrown");
+    run(env.ddb().args(put).args(["--message", "extra"])).ok();
     run(env
         .ddb()
         .args(["simulate-stream", "--from", "trim-horizon"]))
     .ok();
     run(env.ddb().args(["seed", "--now", "2026-02-01T12:00:00Z"])).ok();
     assert_eq!(env.count(), written, "reseed must replace, not add");
-    assert_eq!(group_rows(&env, MAIN_GROUP).len(), 2);
+    assert_eq!(env.index_rows(MAIN_GROUP).len(), 2);
 }
 
 #[test]

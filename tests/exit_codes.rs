@@ -1,4 +1,4 @@
-//! The README's exit-code table, row by row: one case per row and per kind of bad value, each
+//! The exit-code table (docs/exit-codes.md), row by row: one case per row and per kind of bad value, each
 //! asserting the exact code and that stderr is exactly one line (`error: …`) without Debug
 //! dumps or credentials. The rule for bad values: a malformed option, argument or environment
 //! value is a usage error (2), seen before any work; the contents of input files, and names
@@ -8,13 +8,13 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, KeySchemaElement, KeyType, ProvisionedThroughput, ScalarAttributeType,
 };
-use common::proxy::{FaultProxy, Faults};
+use common::proxy::Faults;
 use common::{bare_ddb, run, TestEnv, MAIN_GROUP};
 
 /// A tiny HTTP server that is not DynamoDB: every request gets `status` with `content_type`
@@ -200,15 +200,11 @@ fn every_exit_code_row_and_every_kind_of_bad_value() {
         "text/html; charset=utf-8",
         "<html>a web app</html>",
     );
-    let partial = FaultProxy::start(
-        &at,
-        Faults {
-            unprocessed: 1.0,
-            targets: vec!["BatchWriteItem".into()],
-            seed: 3,
-            ..Faults::default()
-        },
-    );
+    let partial = env.proxy(Faults {
+        unprocessed: 1.0,
+        seed: 3,
+        ..Faults::on(&["BatchWriteItem"])
+    });
 
     let mut cases = vec![
         // 0: success.
@@ -469,7 +465,7 @@ fn every_exit_code_row_and_every_kind_of_bad_value() {
         check(c);
         codes.insert(c.code);
     }
-    // Every row of the README's table but 130 (its own test below) has a case.
+    // Every row of the exit-code table but 130 (its own test below) has a case.
     assert_eq!(
         codes.into_iter().collect::<Vec<_>>(),
         vec![0, 1, 2, 3, 4, 5, 6, 7, 8]
@@ -497,19 +493,16 @@ fn credentials_in_the_endpoint_are_never_printed_even_verbose() {
 #[test]
 fn ctrl_c_is_130_with_one_line() {
     let env = TestEnv::with_table("exit-int");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ddb"))
-        .args(["--endpoint-url", &env.endpoint, "--table", &env.table])
-        .args(["simulate-stream", "--from", "latest", "--follow"])
-        .env("AWS_CONFIG_FILE", "/nonexistent/ddb-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/ddb-test-credentials",
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn(
+        Command::new(env!("CARGO_BIN_EXE_ddb"))
+            .args(["--endpoint-url", &env.endpoint, "--table", &env.table])
+            .args(["simulate-stream", "--from", "latest", "--follow"])
+            .env("AWS_CONFIG_FILE", "/nonexistent/ddb-test-config")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/ddb-test-credentials",
+            ),
+    );
     // Let it reach the stream and poll.
     let until = Instant::now() + Duration::from_secs(3);
     while Instant::now() < until {

@@ -6,13 +6,12 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::proxy::{FaultProxy, Faults};
-use common::{bare_ddb, run, Item, TestEnv};
+use common::proxy::Faults;
+use common::{bare_ddb, run, spawn, wait_while_running, Item, TestEnv};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use md5::{Digest, Md5};
@@ -140,7 +139,7 @@ fn typed_items(lines: &[String]) -> Vec<Item> {
         .iter()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            ddb::item::item_from_typed(&v["Item"], "Item").unwrap()
+            ddb::model::item::item_from_typed(&v["Item"], "Item").unwrap()
         })
         .collect();
     items.sort_by_key(|i| (format!("{:?}", i.get("pk")), format!("{:?}", i.get("sk"))));
@@ -531,8 +530,7 @@ fn a_missing_table_or_a_remote_target_without_yes_writes_nothing() {
     let file = dir.path().join("items.json");
     std::fs::write(&file, lines(0, 3).join("\n")).unwrap();
     let r = run(env.ddb().arg("import").arg(&file));
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(r.stderr.contains("not found"), "{}", r.stderr);
+    r.assert_exit(4, &["not found"]);
 
     // A remote endpoint (not loopback) is refused before any request is made.
     let r = run(bare_ddb()
@@ -544,8 +542,7 @@ fn a_missing_table_or_a_remote_target_without_yes_writes_nothing() {
             "import",
         ])
         .arg(&file));
-    assert_eq!(r.code, 6, "{}", r.stderr);
-    assert!(r.stderr.contains("pass --yes"), "{}", r.stderr);
+    r.assert_exit(6, &["pass --yes"]);
 }
 
 /// Ctrl-C in the middle of the write pass: exit 130, the summary says exactly what is in the
@@ -564,52 +561,18 @@ fn ctrl_c_mid_import_then_rerun_converges() {
             data_file(&all[1500..]),
         ],
     );
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            throttle: 0.5,
-            targets: vec!["BatchWriteItem".into()],
-            seed: 11,
-            max_consecutive: 3,
-            ..Faults::default()
-        },
-    );
-    let mut child = env
-        .ddb_via(&proxy.endpoint())
-        .args(["-o", "json", "import", "--concurrency", "1"])
-        .arg(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while env.count() < 50 {
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "import ended ({status}) before the interrupt: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        assert!(Instant::now() < deadline, "import wrote nothing within 60s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let proxy = env.proxy(Faults {
+        throttle: 0.5,
+        seed: 11,
+        max_consecutive: 3,
+        ..Faults::on(&["BatchWriteItem"])
+    });
+    let import = ["-o", "json", "import", "--concurrency", "1"];
+    let mut child = spawn(proxy.ddb().args(import).arg(dir.path()));
+    let limit = Duration::from_secs(60);
+    wait_while_running(&mut child, limit, "50 items written", || env.count() >= 50);
     let out = common::interrupt(child);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
-    let written = summary["items_written"].as_u64().unwrap();
-    let missing = summary["failed_items"].as_u64().unwrap();
-    assert_eq!(written + missing, 2000, "{summary}");
-    assert!(
-        missing > 0,
-        "the run finished before the interrupt: {summary}"
-    );
-    assert_eq!(env.count() as u64, written, "the summary matches the table");
-    assert!(
-        stderr.contains(&format!("interrupted: {written} of 2000 items written")),
-        "{stderr}"
-    );
+    env.assert_interrupted_write(&out, 2000);
 
     // The same import again, straight to DynamoDB Local, finishes the job: every item, once.
     let summary = run(env.ddb().args(["-o", "json", "import"]).arg(dir.path())).json();
@@ -638,33 +601,18 @@ fn ctrl_c_mid_export_leaves_nothing_behind() {
             })
             .collect(),
     );
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            throttle: 1.0,
-            targets: vec!["Scan".into()],
-            seed: 3,
-            max_consecutive: 2,
-            ..Faults::default()
-        },
-    );
+    let proxy = env.proxy(Faults {
+        throttle: 1.0,
+        seed: 3,
+        max_consecutive: 2,
+        ..Faults::on(&["Scan"])
+    });
     let dir = tempfile::tempdir().unwrap();
-    let mut child = env
-        .ddb_via(&proxy.endpoint())
-        .args(["export", "--segments", "1"])
-        .arg(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let export = ["export", "--segments", "1"];
+    let mut child = spawn(proxy.ddb().args(export).arg(dir.path()));
     let exports = dir.path().join("AWSDynamoDB");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while proxy.stats().throttled == 0 {
-        assert!(child.try_wait().unwrap().is_none(), "export ended early");
-        assert!(Instant::now() < deadline, "no Scan within 60s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let limit = Duration::from_secs(60);
+    wait_while_running(&mut child, limit, "a Scan", || proxy.stats().throttled > 0);
     assert!(exports.is_dir(), "the export folder exists while it runs");
     let out = common::interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);

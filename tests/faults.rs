@@ -6,28 +6,40 @@
 mod common;
 
 use std::collections::HashSet;
+use std::time::Duration;
 
-use common::proxy::{FaultProxy, Faults};
-use common::{run, s, Run, TestEnv};
+use common::proxy::{Faults, Proxied};
+use common::{run, s, spawn, wait_while_running, words, Run, TestEnv};
 
 /// Start a proxy that injects `faults` into BatchWriteItem only, and run
 /// `ddb -o json seed ARGS` through it.
-fn seed_through(env: &TestEnv, faults: Faults, args: &[&str]) -> (FaultProxy, Run) {
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            targets: vec!["BatchWriteItem".into()],
-            ..faults
-        },
-    );
-    let r = run(env
-        .ddb_via(&proxy.endpoint())
-        .args(["-o", "json", "seed"])
-        .args(args));
+fn seed_through<'a>(env: &'a TestEnv, faults: Faults, args: &[&str]) -> (Proxied<'a>, Run) {
+    let proxy = env.proxy(Faults {
+        targets: vec!["BatchWriteItem".into()],
+        ..faults
+    });
+    let r = run(proxy.ddb().args(["-o", "json", "seed"]).args(args));
     (proxy, r)
 }
 
-fn injected(p: &FaultProxy) -> u64 {
+/// Seed through a proxy throttling BatchWriteItem, and interrupt it once `ready` holds.
+fn interrupted_seed(
+    env: &TestEnv,
+    faults: Faults,
+    args: &[&str],
+    ready: impl Fn(&Proxied) -> bool,
+) -> std::process::Output {
+    let proxy = env.proxy(Faults {
+        targets: vec!["BatchWriteItem".into()],
+        ..faults
+    });
+    let mut child = spawn(proxy.ddb().args(["-o", "json"]).args(args));
+    let limit = Duration::from_secs(60);
+    wait_while_running(&mut child, limit, "the interrupt", || ready(&proxy));
+    common::interrupt(child)
+}
+
+fn injected(p: &Proxied) -> u64 {
     let st = p.stats();
     st.throttled + st.server_errors + st.dropped + st.unprocessed_requests
 }
@@ -69,15 +81,16 @@ fn every_item_lands_once_through_faults_and_retries_are_counted() {
 
     // Read back directly from DynamoDB Local, not through the proxy.
     let items = env.scan_all();
-    let expected: HashSet<(String, String)> = ddb::synthetic::Spec::new(300, Some(6), None, 1)
-        .items()
-        .map(|i| {
-            (
-                ddb::item::get_s(&i, "pk").unwrap().to_string(),
-                ddb::item::get_s(&i, "sk").unwrap().to_string(),
-            )
-        })
-        .collect();
+    let expected: HashSet<(String, String)> =
+        ddb::model::synthetic::Spec::new(300, Some(6), None, 1)
+            .items()
+            .map(|i| {
+                (
+                    ddb::model::item::get_s(&i, "pk").unwrap().to_string(),
+                    ddb::model::item::get_s(&i, "sk").unwrap().to_string(),
+                )
+            })
+            .collect();
     let got: HashSet<(String, String)> = items.iter().map(|i| (s(i, "pk"), s(i, "sk"))).collect();
     assert_eq!(items.len(), 312);
     assert_eq!(got, expected, "exactly the generated keys");
@@ -136,16 +149,7 @@ fn throttled_beyond_the_budget_exits_7_with_nothing_written() {
             seed: 5,
             ..Faults::default()
         },
-        &[
-            "--synthetic",
-            "100",
-            "--groups",
-            "4",
-            "--max-attempts",
-            "2",
-            "--concurrency",
-            "1",
-        ],
+        &words("--synthetic 100 --groups 4 --max-attempts 2 --concurrency 1"),
     );
     assert_eq!(r.code, 7, "stderr: {}", r.stderr);
     let summary: serde_json::Value = serde_json::from_str(&r.stdout).expect("summary on stdout");
@@ -171,35 +175,14 @@ fn throttled_beyond_the_budget_exits_7_with_nothing_written() {
 /// interrupted (exit 130), not failed (exit 7), with the exact count of what was not written.
 #[test]
 fn ctrl_c_during_a_backoff_exits_130() {
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
-
     let env = TestEnv::with_table("faults-backoff-int");
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            throttle: 1.0,
-            targets: vec!["BatchWriteItem".into()],
-            seed: 8,
-            ..Faults::default()
-        },
-    );
-    let mut child = env
-        .ddb_via(&proxy.endpoint())
-        .args(["-o", "json", "seed", "--synthetic", "100", "--groups", "4"])
-        .args(["--max-attempts", "100"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while proxy.stats().throttled < 10 {
-        assert!(child.try_wait().unwrap().is_none(), "seed ended early");
-        assert!(Instant::now() < deadline, "no throttled retries within 60s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = common::interrupt(child);
+    let faults = Faults {
+        throttle: 1.0,
+        seed: 8,
+        ..Faults::default()
+    };
+    let args = words("seed --synthetic 100 --groups 4 --max-attempts 100");
+    let out = interrupted_seed(&env, faults, &args, |p| p.stats().throttled >= 10);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
@@ -224,16 +207,7 @@ fn partial_write_reports_exactly_what_is_missing() {
             seed: 9,
             ..Faults::default()
         },
-        &[
-            "--synthetic",
-            "150",
-            "--groups",
-            "3",
-            "--max-attempts",
-            "3",
-            "--concurrency",
-            "2",
-        ],
+        &words("--synthetic 150 --groups 3 --max-attempts 3 --concurrency 2"),
     );
     assert_eq!(r.code, 7, "stderr: {}", r.stderr);
     let summary: serde_json::Value = serde_json::from_str(&r.stdout).expect("summary on stdout");
@@ -260,59 +234,18 @@ fn partial_write_reports_exactly_what_is_missing() {
 /// duplicates. Throttling through the proxy keeps the run slow enough to interrupt.
 #[test]
 fn ctrl_c_reports_exactly_what_was_written() {
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
-
     let env = TestEnv::with_table("faults-interrupt");
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            throttle: 0.5,
-            targets: vec!["BatchWriteItem".into()],
-            seed: 21,
-            max_consecutive: 3,
-            ..Faults::default()
-        },
-    );
+    let faults = Faults {
+        throttle: 0.5,
+        seed: 21,
+        max_consecutive: 3,
+        ..Faults::default()
+    };
     let args = ["seed", "--synthetic", "2000", "--groups", "10"];
-    let mut child = env
-        .ddb_via(&proxy.endpoint())
-        .args(["-o", "json"])
-        .args(args)
-        .args(["--concurrency", "1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while env.count() < 25 {
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "seed ended ({status}) before the interrupt: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        assert!(Instant::now() < deadline, "seed wrote nothing within 60s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = common::interrupt(child);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
-    let written = summary["items_written"].as_u64().unwrap();
-    let missing = summary["failed_items"].as_u64().unwrap();
-    assert_eq!(written + missing, 2020, "{summary}");
-    assert!(
-        missing > 0,
-        "the run finished before the interrupt: {summary}"
-    );
-    assert_eq!(env.count() as u64, written, "the summary matches the table");
-    assert!(
-        stderr.contains(&format!("interrupted: {written} of 2020 items written")),
-        "{stderr}"
-    );
+    let with_concurrency = [&args[..], &["--concurrency", "1"]].concat();
+    let out = interrupted_seed(&env, faults, &with_concurrency, |_| env.count() >= 25);
+    assert_eq!(out.status.code(), Some(130));
+    env.assert_interrupted_write(&out, 2020);
 
     // The same seed again, straight to DynamoDB Local, finishes the job.
     run(env.ddb().args(args)).ok();

@@ -4,10 +4,9 @@
 
 mod common;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
-use common::{bare_ddb, run, TestEnv, MAIN_GROUP};
+use aws_sdk_dynamodb::types::ScalarAttributeType::{self, N, S};
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType};
+use common::{bare_ddb, put_message, run, TestEnv, MAIN_GROUP};
 
 /// A table created behind ddb's back with these (name, type) keys, HASH first.
 fn table_with_keys(label: &str, keys: &[(&str, ScalarAttributeType)]) -> TestEnv {
@@ -45,39 +44,37 @@ fn table_with_keys(label: &str, keys: &[(&str, ScalarAttributeType)]) -> TestEnv
     env
 }
 
-/// Every command that reads or writes the model, with arguments that would otherwise work.
-fn model_commands(dir: &std::path::Path) -> Vec<Vec<String>> {
-    let event = common::write_temp(dir, "event.json", r#"{"Records": []}"#);
+/// The commands that find GRP# rows through the group index (seed, put-message, the
+/// handler), with arguments that would otherwise work; `event` is an event file.
+fn index_commands(event: &str) -> Vec<Vec<String>> {
+    let put = put_message(MAIN_GROUP, "bayko");
     let cmds: Vec<Vec<&str>> = vec![
         vec!["seed"],
         vec!["seed", "--synthetic", "20", "--groups", "2"],
-        vec![
-            "put-message",
-            "--group",
-            MAIN_GROUP,
-            "--handle",
-            "bayko",
-            "--message",
-            "hi",
-        ],
-        vec![
-            "put-message",
-            "--group",
-            MAIN_GROUP,
-            "--handle",
-            "bayko",
-            "--message",
-            "hi",
-            "--force",
-        ],
-        vec!["get-conversation", MAIN_GROUP],
-        vec!["list-conversations", "--handle", "andrewbrown"],
-        vec!["simulate-stream", "--event", event.to_str().unwrap()],
-        vec!["simulate-stream", "--from", "trim-horizon"],
+        [&put[..], &["--message", "hi"]].concat(),
+        vec!["simulate-stream", "--event", event],
     ];
     cmds.into_iter()
         .map(|c| c.into_iter().map(str::to_string).collect())
         .collect()
+}
+
+/// Every command that reads or writes the model, with arguments that would otherwise work.
+fn model_commands(dir: &std::path::Path) -> Vec<Vec<String>> {
+    let event = common::write_temp(dir, "event.json", r#"{"Records": []}"#);
+    let mut cmds = index_commands(event.to_str().unwrap());
+    let put = put_message(MAIN_GROUP, "bayko");
+    let more: [&[&str]; 4] = [
+        &[&put[..], &["--message", "hi", "--force"]].concat(),
+        &["get-conversation", MAIN_GROUP],
+        &["list-conversations", "--handle", "andrewbrown"],
+        &["simulate-stream", "--from", "trim-horizon"],
+    ];
+    cmds.extend(
+        more.iter()
+            .map(|c| c.iter().map(|s| s.to_string()).collect()),
+    );
+    cmds
 }
 
 fn every_command_refuses(env: &TestEnv, table_keys: &str) {
@@ -108,70 +105,33 @@ fn every_command_refuses(env: &TestEnv, table_keys: &str) {
 
 #[test]
 fn a_table_with_only_a_partition_key_is_refused_by_every_model_command() {
-    let env = table_with_keys("guard-pk-only", &[("pk", ScalarAttributeType::S)]);
+    let env = table_with_keys("guard-pk-only", &[("pk", S)]);
     every_command_refuses(&env, "pk HASH S");
 }
 
 #[test]
 fn a_numeric_sort_key_is_refused_by_every_model_command() {
-    let env = table_with_keys(
-        "guard-sk-n",
-        &[
-            ("pk", ScalarAttributeType::S),
-            ("sk", ScalarAttributeType::N),
-        ],
-    );
+    let env = table_with_keys("guard-sk-n", &[("pk", S), ("sk", N)]);
     every_command_refuses(&env, "pk HASH S, sk RANGE N");
 }
 
 #[test]
 fn other_key_names_are_refused_too() {
-    let env = table_with_keys(
-        "guard-names",
-        &[
-            ("PK", ScalarAttributeType::S),
-            ("SK", ScalarAttributeType::S),
-        ],
-    );
+    let env = table_with_keys("guard-names", &[("PK", S), ("SK", S)]);
     let r = run(env
         .ddb()
         .args(["list-conversations", "--handle", "andrewbrown"]));
-    assert_eq!(r.code, 5, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("table has [PK HASH S, SK RANGE S]"),
-        "{}",
-        r.stderr
-    );
+    r.assert_exit(5, &["table has [PK HASH S, SK RANGE S]"]);
 }
 
 /// Keys right but no group index: what needs the index (seed, put-message, the handler) is
 /// refused; what only reads by key works, and put-message --force writes without the lookup.
 #[test]
 fn commands_that_find_rows_through_the_group_index_need_it() {
-    let env = table_with_keys(
-        "guard-no-gsi",
-        &[
-            ("pk", ScalarAttributeType::S),
-            ("sk", ScalarAttributeType::S),
-        ],
-    );
+    let env = table_with_keys("guard-no-gsi", &[("pk", S), ("sk", S)]);
     let dir = tempfile::tempdir().unwrap();
     let event = common::write_temp(dir.path(), "event.json", r#"{"Records": []}"#);
-    let needs_index: Vec<Vec<&str>> = vec![
-        vec!["seed"],
-        vec!["seed", "--synthetic", "20", "--groups", "2"],
-        vec![
-            "put-message",
-            "--group",
-            MAIN_GROUP,
-            "--handle",
-            "bayko",
-            "--message",
-            "hi",
-        ],
-        vec!["simulate-stream", "--event", event.to_str().unwrap()],
-    ];
-    for args in needs_index {
+    for args in index_commands(event.to_str().unwrap()) {
         let r = run(env.ddb().args(&args));
         assert_eq!(r.code, 5, "{args:?}: {}", r.stderr);
         assert!(
@@ -188,29 +148,14 @@ fn commands_that_find_rows_through_the_group_index_need_it() {
         .ddb()
         .args(["list-conversations", "--handle", "andrewbrown"]))
     .ok();
-    run(env.ddb().args([
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "bayko",
-        "--message",
-        "hi",
-        "--force",
-    ]))
-    .ok();
+    let put = put_message(MAIN_GROUP, "bayko");
+    run(env.ddb().args(put).args(["--message", "hi", "--force"])).ok();
     assert_eq!(env.count(), 1);
 }
 
 #[test]
 fn describe_table_reports_the_same_differences_as_schema_load() {
-    let env = table_with_keys(
-        "guard-describe",
-        &[
-            ("pk", ScalarAttributeType::S),
-            ("sk", ScalarAttributeType::N),
-        ],
-    );
+    let env = table_with_keys("guard-describe", &[("pk", S), ("sk", N)]);
     let d = run(env.ddb().args(["describe-table", "-o", "json"])).json();
     let differences: Vec<String> = d["schema_differences"]
         .as_array()
@@ -274,18 +219,7 @@ fn remote_seed_refuses_without_yes_before_any_request() {
         assert!(r.stdout.is_empty());
     }
     // With --yes the guard lets it through to the first request, which finds no credentials.
-    let r = run(bare_ddb().args([
-        "--region",
-        "eu-west-1",
-        "--table",
-        "prod-messages",
-        "seed",
-        "--yes",
-    ]));
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("no AWS credentials for DescribeTable"),
-        "{}",
-        r.stderr
-    );
+    let remote = ["--region", "eu-west-1", "--table", "prod-messages"];
+    let r = run(bare_ddb().args(remote).args(["seed", "--yes"]));
+    r.assert_exit(3, &["no AWS credentials for DescribeTable"]);
 }

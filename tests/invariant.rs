@@ -7,11 +7,14 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::process::Command;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::invariant::{assert_invariant, count_rows};
-use common::proxy::{FaultProxy, Faults};
-use common::{item, run, s, write_temp, Item, TestEnv, MAIN_GROUP};
+use common::items::{clashing_row, ts as at, Conversation, SOMEONE};
+use common::proxy::Faults;
+use common::records::{self, event, from_trim_horizon, outcomes as texts, stream_arn, Records};
+use common::{put_message, run, s, Item, TestEnv, MAIN_GROUP};
 use serde_json::{json, Value};
 
 fn fixture_groups() -> BTreeSet<String> {
@@ -44,25 +47,8 @@ fn newest_message(env: &TestEnv, group: &str) -> Item {
         .expect("a message")
 }
 
-fn delete(env: &TestEnv, pk: &str, sk: &str) {
-    env.block_on(async {
-        env.client()
-            .delete_item()
-            .table_name(&env.table)
-            .key("pk", AttributeValue::S(pk.into()))
-            .key("sk", AttributeValue::S(sk.into()))
-            .send()
-            .await
-            .expect("delete_item");
-    });
-}
-
 fn stream(env: &TestEnv, extra: &[&str]) -> Value {
-    run(env
-        .ddb()
-        .args(["simulate-stream", "--from", "trim-horizon", "-o", "json"])
-        .args(extra))
-    .json()
+    from_trim_horizon(env.ddb(), extra).json()
 }
 
 fn seed(env: &TestEnv, args: &[&str]) -> Value {
@@ -105,16 +91,8 @@ fn the_invariant_holds_after_every_step_of_a_mixed_sequence() {
 
     // put-message writes the message only; the handler (the stream) completes the step, as in
     // production.
-    run(env.ddb().args([
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "bayko",
-        "--message",
-        "X marks it",
-    ]))
-    .ok();
+    let put = put_message(MAIN_GROUP, "bayko");
+    run(env.ddb().args(put).args(["--message", "X marks it"])).ok();
     let out = stream(&env, &["--checkpoint", cp]);
     assert_eq!(out["summary"]["failed"], 0, "{out:#}");
     let rows = assert_invariant(&env, "4. put-message + handler from trim-horizon");
@@ -166,7 +144,7 @@ fn the_invariant_holds_after_every_step_of_a_mixed_sequence() {
     // gathers a backlog into one coalesced batch, where the outcome lands on another record).
     stream(&env, &["--checkpoint", cp]);
     let newest = newest_message(&env, MAIN_GROUP);
-    delete(&env, &s(&newest, "pk"), &s(&newest, "sk"));
+    env.delete_item(&s(&newest, "pk"), &s(&newest, "sk"));
     let out = stream(&env, &["--checkpoint", cp]);
     assert_eq!(out["summary"]["failed"], 0, "{out:#}");
     assert_eq!(
@@ -191,18 +169,8 @@ fn the_invariant_holds_after_every_step_of_a_mixed_sequence() {
 fn repro2_a_replay_never_revives_a_deleted_message() {
     let env = TestEnv::with_table("inv-revive");
     seed(&env, &["--now", "2026-01-01T12:00:00Z"]);
-    let put = run(env.ddb().args([
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "bayko",
-        "--message",
-        "X",
-        "-o",
-        "json",
-    ]))
-    .json();
+    let args = put_message(MAIN_GROUP, "bayko");
+    let put = run(env.ddb().args(args).args(["--message", "X", "-o", "json"])).json();
     let x_sk = put["created_at"]
         .as_str()
         .or(put["sk"].as_str())
@@ -259,117 +227,41 @@ fn repro3_synthetic_reseeds_keep_one_row_per_participant() {
 
 const T0: &str = "2026-01-01T00:00:00.000000+00:00";
 
-fn at(second: u32) -> String {
-    format!(
-        "2026-01-01T00:{:02}:{:02}.000000+00:00",
-        second / 60,
-        second % 60
-    )
-}
-
-struct Conversation {
-    id: String,
-    a: String,
-    b: String,
-}
-
 fn conversation(n: u32) -> Conversation {
-    Conversation {
-        id: format!("00000000-0000-4000-8000-{n:012}"),
-        a: format!("aaaaaaaa-0000-4000-8000-{n:012}"),
-        b: format!("bbbbbbbb-0000-4000-8000-{n:012}"),
-    }
+    Conversation::numbered(n)
 }
 
 /// Both GRP# rows and the first message at `sk`, as create-message-group writes them.
 fn start(env: &TestEnv, c: &Conversation, sk: &str) {
-    let row = |owner: &str, other: &str| {
-        item(&[
-            ("pk", &format!("GRP#{owner}")),
-            ("sk", sk),
-            ("message_group_uuid", &c.id),
-            ("message", "hello"),
-            ("user_uuid", other),
-            ("user_display_name", "Someone"),
-            ("user_handle", "someone"),
-        ])
-    };
-    env.put_items(vec![
-        row(&c.a, &c.b),
-        row(&c.b, &c.a),
-        message(c, sk, "hello"),
-    ]);
+    let mut items = c.rows(sk, "hello", SOMEONE);
+    items.push(c.message(sk, "hello"));
+    env.put_items(items);
 }
 
-fn message(c: &Conversation, sk: &str, text: &str) -> Item {
-    item(&[
-        ("pk", &format!("MSG#{}", c.id)),
-        ("sk", sk),
-        ("message_uuid", &format!("m-{sk}")),
-        ("message", text),
-        ("user_uuid", &c.a),
-        ("user_display_name", "Al"),
-        ("user_handle", "al"),
-    ])
+/// Conversation `n` started at T0 and its message at `at(second)`, written.
+fn with_message(env: &TestEnv, n: u32, second: u32, text: &str) -> (Conversation, Item) {
+    let c = conversation(n);
+    start(env, &c, T0);
+    let m = c.message(&at(second), text);
+    env.put_items(vec![m.clone()]);
+    (c, m)
 }
 
-fn typed(i: &Item) -> Value {
-    Value::Object(
-        i.iter()
-            .map(|(k, v)| match v {
-                AttributeValue::S(s) => (k.clone(), json!({ "S": s })),
-                AttributeValue::N(n) => (k.clone(), json!({ "N": n })),
-                other => panic!("{other:?}"),
-            })
-            .collect(),
-    )
-}
-
+/// A record of the test table's stream, as Lambda delivers it.
 fn record(env: &TestEnv, seq: u32, name: &str, image: &Item) -> Value {
-    let keys = item(&[("pk", &s(image, "pk")), ("sk", &s(image, "sk"))]);
-    let mut db = json!({
-        "Keys": typed(&keys), "SequenceNumber": format!("{seq:021}"), "SizeBytes": 100,
-        "StreamViewType": "NEW_IMAGE",
-    });
-    if name != "REMOVE" {
-        db["NewImage"] = typed(image);
-    }
-    json!({
-        "eventID": format!("ev{seq}"), "eventName": name, "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": db,
-        "eventSourceARN": format!("arn:aws:dynamodb:us-east-1:000000000000:table/{}/stream/2026-01-01T00:00:00.000", env.table),
-    })
+    let arn = stream_arn(&env.table, records::STREAM_LABEL);
+    Records::lambda().of_stream(arn).record(seq, name, image)
 }
 
-fn run_event(env: &TestEnv, endpoint: Option<&str>, records: &[Value]) -> common::Run {
-    let dir = tempfile::tempdir().unwrap();
-    let text = json!({ "Records": records }).to_string();
-    let path = write_temp(dir.path(), "event.json", &text);
-    let mut cmd = match endpoint {
-        Some(e) => env.ddb_via(e),
-        None => env.ddb(),
-    };
-    run(cmd
-        .args(["simulate-stream", "-o", "json", "--event"])
-        .arg(&path))
-}
-
-fn texts(out: &Value) -> Vec<String> {
-    out["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["outcome"].as_str().unwrap().to_string())
-        .collect()
+/// `ddb simulate-stream -o json --event FILE` on an event of `records`.
+fn run_event(ddb: Command, records: &[Value]) -> common::Run {
+    records::run_event(ddb, &event(records.to_vec()))
 }
 
 #[test]
 fn repro4_records_that_are_not_ours_are_skipped_with_the_reason() {
     let env = TestEnv::with_table("inv-foreign");
-    let c = conversation(1);
-    start(&env, &c, T0);
-    let m = message(&c, &at(5), "ours");
-    env.put_items(vec![m.clone()]);
+    let (c, m) = with_message(&env, 1, 5, "ours");
     // AWS's documented sample record, from another table, with another key shape.
     let sample = json!({
         "eventID": "1", "eventName": "INSERT", "eventVersion": "1.0", "eventSource": "aws:dynamodb",
@@ -378,10 +270,10 @@ fn repro4_records_that_are_not_ours_are_skipped_with_the_reason() {
         "dynamodb": {"Keys": {"Id": {"N": "101"}}, "NewImage": {"Message": {"S": "New item!"}, "Id": {"N": "101"}},
                      "SequenceNumber": "111", "SizeBytes": 26, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     });
-    let mut other_table = record(&env, 2, "INSERT", &message(&c, &at(50), "not ours"));
+    let mut other_table = record(&env, 2, "INSERT", &c.message(&at(50), "not ours"));
     other_table["eventSourceARN"] =
         json!("arn:aws:dynamodb:us-east-1:000000000000:table/someone-else/stream/x");
-    let mut ttl = record(&env, 3, "REMOVE", &message(&c, T0, "hello"));
+    let mut ttl = record(&env, 3, "REMOVE", &c.message(T0, "hello"));
     ttl["eventName"] = json!("UNKNOWN_TO_SDK_VERSION");
     let mut same_shape_our_table = sample.clone();
     same_shape_our_table["eventSourceARN"] = json!(format!(
@@ -395,7 +287,7 @@ fn repro4_records_that_are_not_ours_are_skipped_with_the_reason() {
         ttl,
         same_shape_our_table,
     ];
-    let r = run_event(&env, None, &records);
+    let r = run_event(env.ddb(), &records);
     assert_eq!(r.code, 0, "{}\n{}", r.stderr, r.stdout);
     let out: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(
@@ -418,27 +310,16 @@ fn repro4_records_that_are_not_ours_are_skipped_with_the_reason() {
 #[test]
 fn repro6_a_later_identical_move_is_not_swallowed_by_an_old_token() {
     let env = TestEnv::with_table("inv-token");
-    let c = conversation(2);
-    start(&env, &c, T0);
-    let m = message(&c, &at(7), "seven");
-    env.put_items(vec![m.clone()]);
-    let out = run_event(&env, None, &[record(&env, 1, "INSERT", &m)]).json();
+    let (c, m) = with_message(&env, 2, 7, "seven");
+    let out = run_event(env.ddb(), &[record(&env, 1, "INSERT", &m)]).json();
     assert_eq!(texts(&out), ["updated 2 groups"]);
     // The rows are put back where they were (as a restore would), then the same message is
     // delivered again within DynamoDB's 10-minute token window: the same move, again.
-    for (owner, other) in [(&c.a, &c.b), (&c.b, &c.a)] {
-        delete(&env, &format!("GRP#{owner}"), &at(7));
-        env.put_items(vec![item(&[
-            ("pk", &format!("GRP#{owner}")),
-            ("sk", T0),
-            ("message_group_uuid", &c.id),
-            ("message", "hello"),
-            ("user_uuid", other),
-            ("user_display_name", "Someone"),
-            ("user_handle", "someone"),
-        ])]);
+    for owner in [&c.a, &c.b] {
+        env.delete_item(&format!("GRP#{owner}"), &at(7));
     }
-    let out = run_event(&env, None, &[record(&env, 2, "INSERT", &m)]).json();
+    env.put_items(c.rows(T0, "hello", SOMEONE));
+    let out = run_event(env.ddb(), &[record(&env, 2, "INSERT", &m)]).json();
     assert_eq!(texts(&out), ["updated 2 groups"]);
     let rows = assert_invariant(&env, "after the identical move");
     assert!(
@@ -450,25 +331,19 @@ fn repro6_a_later_identical_move_is_not_swallowed_by_an_old_token() {
 #[test]
 fn repro6_lost_responses_of_moves_are_answered_by_idempotency() {
     let env = TestEnv::with_table("inv-lost");
-    let convs: Vec<Conversation> = (10..16).map(conversation).collect();
-    let mut records = Vec::new();
-    for (n, c) in convs.iter().enumerate() {
-        start(&env, c, T0);
-        let m = message(c, &at(10 + n as u32), &format!("news {n}"));
-        env.put_items(vec![m.clone()]);
-        records.push(record(&env, n as u32 + 1, "INSERT", &m));
-    }
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            drop_response: 0.5,
-            targets: vec!["TransactWriteItems".into()],
-            max_consecutive: 2,
-            seed: 7,
-            ..Default::default()
-        },
-    );
-    let out = run_event(&env, Some(&proxy.endpoint()), &records).json();
+    let (convs, records): (Vec<Conversation>, Vec<Value>) = (0..6u32)
+        .map(|n| {
+            let (c, m) = with_message(&env, 10 + n, 10 + n, &format!("news {n}"));
+            (c, record(&env, n + 1, "INSERT", &m))
+        })
+        .unzip();
+    let proxy = env.proxy(Faults {
+        drop_response: 0.5,
+        max_consecutive: 2,
+        seed: 7,
+        ..Faults::on(&["TransactWriteItems"])
+    });
+    let out = run_event(proxy.ddb(), &records).json();
     let stats = proxy.stats();
     assert!(stats.responses_dropped > 0, "{stats:?}");
     // A lost response is retried with the same token and answered "done": every move counts
@@ -496,26 +371,14 @@ fn repro6_lost_responses_of_moves_are_answered_by_idempotency() {
 fn repro6_lost_responses_during_seed_leave_the_invariant() {
     let env = TestEnv::with_table("inv-seed-lost");
     seed(&env, &["--synthetic", "100", "--groups", "5"]);
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            drop_response: 0.3,
-            targets: vec!["TransactWriteItems".into(), "BatchWriteItem".into()],
-            max_consecutive: 2,
-            seed: 11,
-            ..Default::default()
-        },
-    );
-    let out = run(env.ddb_via(&proxy.endpoint()).args([
-        "seed",
-        "--synthetic",
-        "150",
-        "--groups",
-        "5",
-        "-o",
-        "json",
-    ]))
-    .json();
+    let proxy = env.proxy(Faults {
+        drop_response: 0.3,
+        max_consecutive: 2,
+        seed: 11,
+        ..Faults::on(&["TransactWriteItems", "BatchWriteItem"])
+    });
+    let args = ["seed", "--synthetic", "150", "--groups", "5", "-o", "json"];
+    let out = run(proxy.ddb().args(args)).json();
     let stats = proxy.stats();
     assert!(stats.responses_dropped > 0, "{stats:?}");
     assert_eq!(
@@ -536,15 +399,15 @@ fn repro7_the_apps_own_timestamps_work_end_to_end() {
     let c = conversation(3);
     start(&env, &c, "2026-11-25T11:13:25.012737-04:00");
     // Its create-message: `sk = datetime.now().isoformat()`, no offset (UTC here).
-    let newer = message(&c, "2026-11-25T15:20:00.5", "newer by the clock");
+    let newer = c.message("2026-11-25T15:20:00.5", "newer by the clock");
     // By string "…T15:10" sorts after "…T11:13", but 11:13-04:00 is 15:13 UTC: it is older.
-    let older = message(&c, "2026-11-25T15:10:00", "older by the clock");
+    let older = c.message("2026-11-25T15:10:00", "older by the clock");
     env.put_items(vec![newer.clone(), older.clone()]);
     // By string "…T15:59:59" sorts after "…T12:00:00-04:00", but that is 16:00 UTC: the
     // app's first message stays the newest.
     let d = conversation(4);
     start(&env, &d, "2026-11-25T12:00:00-04:00");
-    let only_older = message(&d, "2026-11-25T15:59:59", "older, no offset");
+    let only_older = d.message("2026-11-25T15:59:59", "older, no offset");
     env.put_items(vec![only_older.clone()]);
     let out = stream(&env, &[]);
     assert_eq!(out["summary"]["failed"], 0, "{out:#}");
@@ -580,7 +443,7 @@ fn repro7_the_apps_own_timestamps_work_end_to_end() {
     assert_eq!(listed[0]["created_at"], "2026-11-25T15:20:00.5");
     // A REMOVE of the shown message moves the rows back to the newest remaining one by
     // instant: 15:13:25 UTC (the -04:00 first message), not 15:10:00.
-    delete(&env, &format!("MSG#{}", c.id), "2026-11-25T15:20:00.5");
+    env.delete_item(&format!("MSG#{}", c.id), "2026-11-25T15:20:00.5");
     stream(&env, &[]);
     let rows = assert_invariant(&env, "after the REMOVE");
     assert!(rows[&c.id]
@@ -593,11 +456,10 @@ fn removing_the_last_message_keeps_the_rows() {
     let env = TestEnv::with_table("inv-empty");
     let c = conversation(5);
     start(&env, &c, T0);
-    delete(&env, &format!("MSG#{}", c.id), T0);
+    env.delete_item(&format!("MSG#{}", c.id), T0);
     let out = run_event(
-        &env,
-        None,
-        &[record(&env, 1, "REMOVE", &message(&c, T0, "hello"))],
+        env.ddb(),
+        &[record(&env, 1, "REMOVE", &c.message(T0, "hello"))],
     )
     .json();
     assert_eq!(
@@ -622,7 +484,7 @@ fn coalescing_changes_no_final_state() {
             start(env, c, T0);
             // Out of order, a duplicate, a MODIFY, and a message deleted since.
             for (second, text) in [(30, "thirty"), (10, "ten"), (20, "twenty"), (30, "thirty")] {
-                let m = message(c, &at(second + n as u32), text);
+                let m = c.message(&at(second + n as u32), text);
                 env.put_items(vec![m.clone()]);
                 seq += 1;
                 records.push(record(
@@ -632,24 +494,24 @@ fn coalescing_changes_no_final_state() {
                     &m,
                 ));
             }
-            let gone = message(c, &at(40 + n as u32), "deleted since");
+            let gone = c.message(&at(40 + n as u32), "deleted since");
             seq += 1;
             records.push(record(env, seq, "INSERT", &gone));
         }
         // The last conversation: its newest message is removed after being applied.
         let last = &convs[3];
-        let shown = message(last, &at(50), "shown then removed");
+        let shown = last.message(&at(50), "shown then removed");
         env.put_items(vec![shown.clone()]);
         records.push(record(env, seq + 1, "INSERT", &shown));
         records.push(record(env, seq + 2, "REMOVE", &shown));
-        delete(env, &format!("MSG#{}", last.id), &at(50));
+        env.delete_item(&format!("MSG#{}", last.id), &at(50));
         if one_by_one {
             for r in &records {
-                let out = run_event(env, None, std::slice::from_ref(r)).json();
+                let out = run_event(env.ddb(), std::slice::from_ref(r)).json();
                 assert_eq!(out["summary"]["failed"], 0, "{out:#}");
             }
         } else {
-            let out = run_event(env, None, &records).json();
+            let out = run_event(env.ddb(), &records).json();
             assert_eq!(out["summary"]["failed"], 0, "{out:#}");
             let t = texts(&out);
             assert_eq!(
@@ -689,23 +551,14 @@ fn a_failed_conversation_fails_all_its_records() {
     start(&env, &good, T0);
     // bad.a already has another conversation's row at the sk bad's newest message wants:
     // moving there would overwrite that conversation, so it must fail.
-    let clash = item(&[
-        ("pk", &format!("GRP#{}", bad.a)),
-        ("sk", &at(9)),
-        ("message_group_uuid", "99999999-0000-4000-8000-000000000000"),
-        ("message", "another conversation"),
-        ("user_uuid", "c"),
-        ("user_display_name", "Cy"),
-        ("user_handle", "cy"),
-    ]);
+    let clash = clashing_row(&bad.a, &at(9), "another conversation", ("Cy", "cy"));
     env.put_items(vec![clash]);
-    let older = message(&bad, &at(3), "older");
-    let newer = message(&bad, &at(9), "collides");
-    let fine = message(&good, &at(8), "fine");
+    let older = bad.message(&at(3), "older");
+    let newer = bad.message(&at(9), "collides");
+    let fine = good.message(&at(8), "fine");
     env.put_items(vec![older.clone(), newer.clone(), fine.clone()]);
     let r = run_event(
-        &env,
-        None,
+        env.ddb(),
         &[
             record(&env, 1, "INSERT", &older),
             record(&env, 2, "INSERT", &fine),

@@ -13,128 +13,47 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use common::items::{clashing_row, ts, Conversation, OTHER_GROUP, SOMEONE};
+use common::records::{event_of, new_images, stream_arn, Records, STREAM_LABEL};
 use common::runtime_api::{Answer, RuntimeApi};
-use common::{bare_ddb, item, run, s, Item, TestEnv};
+use common::{bare_ddb, run, s, Item, TestEnv};
 use serde_json::{json, Value};
 
-const INDEX: &str = "message-group-sk-index";
-
-fn ts(second: u32) -> String {
-    format!("2026-01-01T00:00:{second:02}.000000+00:00")
-}
-
-struct Group {
-    id: String,
-    a: String,
-    b: String,
-}
-
-/// A conversation with both GRP# rows at `sk`.
-fn group(env: &TestEnv, n: u32, sk: &str) -> Group {
-    let g = Group {
-        id: format!("00000000-0000-4000-8000-{n:012}"),
-        a: format!("aaaaaaaa-0000-4000-8000-{n:012}"),
-        b: format!("bbbbbbbb-0000-4000-8000-{n:012}"),
-    };
-    env.put_items(vec![
-        grp_row(&g.a, &g.id, &g.b, sk),
-        grp_row(&g.b, &g.id, &g.a, sk),
-    ]);
+/// Conversation `n` with both GRP# rows at `sk`, showing "first words".
+fn group(env: &TestEnv, n: u32, sk: &str) -> Conversation {
+    let g = Conversation::numbered(n);
+    env.put_items(g.rows(sk, "first words", SOMEONE));
     g
-}
-
-fn grp_row(owner: &str, group: &str, other: &str, sk: &str) -> Item {
-    item(&[
-        ("pk", &format!("GRP#{owner}")),
-        ("sk", sk),
-        ("message_group_uuid", group),
-        ("message", "first words"),
-        ("user_uuid", other),
-        ("user_display_name", "Someone"),
-        ("user_handle", "someone"),
-    ])
-}
-
-fn msg(g: &Group, sk: &str, text: &str) -> Item {
-    item(&[
-        ("pk", &format!("MSG#{}", g.id)),
-        ("sk", sk),
-        ("message_uuid", &format!("m-{sk}")),
-        ("message", text),
-        ("user_uuid", &g.a),
-        ("user_display_name", "Al"),
-        ("user_handle", "al"),
-    ])
 }
 
 fn seq(n: u32) -> String {
     format!("{n:021}")
 }
 
-/// A stream record as Lambda delivers it.
+/// A stream record as Lambda delivers it (with ApproximateCreationDateTime, SizeBytes 120).
 fn record(n: u32, name: &str, image: &Item) -> Value {
-    let typed = |i: &Item| -> Value {
-        i.iter()
-            .map(|(k, v)| match v {
-                AttributeValue::S(s) => (k.clone(), json!({ "S": s })),
-                other => panic!("test items are strings only: {other:?}"),
-            })
-            .collect::<serde_json::Map<_, _>>()
-            .into()
-    };
-    let keys = item(&[("pk", &s(image, "pk")), ("sk", &s(image, "sk"))]);
-    let mut db = json!({
-        "ApproximateCreationDateTime": 1767225600,
-        "Keys": typed(&keys),
-        "SequenceNumber": seq(n),
-        "SizeBytes": 120,
-        "StreamViewType": "NEW_IMAGE",
-    });
-    if name != "REMOVE" {
-        db["NewImage"] = typed(image);
-    }
-    json!({
-        "eventID": format!("ev{n}"), "eventName": name, "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": db,
-    })
+    let records = Records::lambda().size_bytes(120).created(1767225600);
+    records.record(n, name, image)
 }
 
 /// The event Lambda delivers for `records` of `table`'s stream (the handler skips records of
 /// other tables' streams).
-fn event(table: &str, mut records: Vec<Value>) -> Value {
-    let arn = format!(
-        "arn:aws:dynamodb:us-east-1:000000000000:table/{table}/stream/2026-01-01T00:00:00.000"
-    );
-    for r in &mut records {
-        r["eventSourceARN"] = json!(arn);
-    }
-    json!({ "Records": records })
+fn event(table: &str, records: Vec<Value>) -> Value {
+    event_of(&stream_arn(table, STREAM_LABEL), records)
 }
 
 /// Both rows of the conversation, read back through the index independently of ddb.
-fn rows_of(env: &TestEnv, g: &Group) -> Vec<(String, String, String)> {
-    let mut rows: Vec<_> = env.block_on(async {
-        env.client()
-            .query()
-            .table_name(&env.table)
-            .index_name(INDEX)
-            .key_condition_expression("message_group_uuid = :g")
-            .expression_attribute_values(":g", AttributeValue::S(g.id.clone()))
-            .send()
-            .await
-            .expect("query index")
-            .items()
-            .iter()
-            .filter(|i| s(i, "pk").starts_with("GRP#"))
-            .map(|i| (s(i, "pk"), s(i, "sk"), s(i, "message")))
-            .collect()
-    });
+fn rows_of(env: &TestEnv, g: &Conversation) -> Vec<(String, String, String)> {
+    let rows = env.index_rows(&g.id);
+    let mut rows: Vec<_> = rows
+        .iter()
+        .map(|i| (s(i, "pk"), s(i, "sk"), s(i, "message")))
+        .collect();
     rows.sort();
     rows
 }
 
-fn assert_group_at(env: &TestEnv, g: &Group, sk: &str, text: &str) {
+fn assert_group_at(env: &TestEnv, g: &Conversation, sk: &str, text: &str) {
     let want = vec![
         (format!("GRP#{}", g.a), sk.to_string(), text.to_string()),
         (format!("GRP#{}", g.b), sk.to_string(), text.to_string()),
@@ -188,25 +107,9 @@ impl<'a> Function<'a> {
     /// The messages of INSERT/MODIFY records are written first, as they are in the table when
     /// the stream delivers their records (the handler applies only messages that exist).
     fn batch(&self, records: Vec<Value>) -> Value {
-        let messages: Vec<Item> = records
-            .iter()
-            .filter(|r| r["eventName"] != "REMOVE")
-            .filter_map(|r| r["dynamodb"]["NewImage"].as_object())
-            .filter(|i| {
-                i["pk"]["S"]
-                    .as_str()
-                    .is_some_and(|pk| pk.starts_with("MSG#"))
-            })
-            .map(|i| {
-                i.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            AttributeValue::S(v["S"].as_str().unwrap().into()),
-                        )
-                    })
-                    .collect()
-            })
+        let messages: Vec<Item> = new_images(&records)
+            .into_iter()
+            .filter(|i| s(i, "pk").starts_with("MSG#"))
             .collect();
         if !messages.is_empty() {
             self.env.put_items(messages);
@@ -293,11 +196,11 @@ fn a_multi_record_event_moves_both_group_rows_and_a_replay_changes_nothing() {
     let g2 = group(&env, 2, &ts(0));
     let f = Function::start(&env);
     let records = vec![
-        record(1, "INSERT", &msg(&g1, &ts(3), "newest of g1")),
-        record(2, "INSERT", &msg(&g2, &ts(4), "only of g2")),
-        record(3, "INSERT", &msg(&g1, &ts(2), "older of g1")),
-        record(4, "INSERT", &grp_row(&g1.a, &g1.id, &g1.b, &ts(3))),
-        record(5, "REMOVE", &msg(&g2, &ts(1), "gone")),
+        record(1, "INSERT", &g1.message(&ts(3), "newest of g1")),
+        record(2, "INSERT", &g2.message(&ts(4), "only of g2")),
+        record(3, "INSERT", &g1.message(&ts(2), "older of g1")),
+        record(4, "INSERT", &g1.rows(&ts(3), "first words", SOMEONE)[0]),
+        record(5, "REMOVE", &g2.message(&ts(1), "gone")),
     ];
     let resp = f.batch(records.clone());
     assert_eq!(resp, json!({"batchItemFailures": []}));
@@ -353,14 +256,13 @@ fn a_failed_record_and_everything_after_it_is_reported_then_retried_from_there()
     let g3 = group(&env, 13, &ts(0));
     // g2's participant A already has another conversation's row at the sk g2's message wants:
     // moving A's row there would overwrite that conversation, so the record fails.
-    let other = "99999999-0000-4000-8000-000000000000";
-    let blocker = grp_row(&g2.a, other, "c", &ts(7));
+    let blocker = clashing_row(&g2.a, &ts(7), "first words", ("Someone", "someone"));
     env.put_items(vec![blocker.clone()]);
     let f = Function::start(&env);
     let records = vec![
-        record(1, "INSERT", &msg(&g1, &ts(5), "fine before")),
-        record(2, "INSERT", &msg(&g2, &ts(7), "collides")),
-        record(3, "INSERT", &msg(&g3, &ts(8), "fine after")),
+        record(1, "INSERT", &g1.message(&ts(5), "fine before")),
+        record(2, "INSERT", &g2.message(&ts(7), "collides")),
+        record(3, "INSERT", &g3.message(&ts(8), "fine after")),
     ];
     let resp = f.batch(records.clone());
     // Lambda checkpoints at the lowest reported record and delivers everything after it again.
@@ -374,7 +276,10 @@ fn a_failed_record_and_everything_after_it_is_reported_then_retried_from_there()
         .iter()
         .map(|r| (s(r, "sk"), s(r, "message_group_uuid")))
         .collect();
-    assert_eq!(a_rows, [(ts(0), g2.id.clone()), (ts(7), other.to_string())]);
+    assert_eq!(
+        a_rows,
+        [(ts(0), g2.id.clone()), (ts(7), OTHER_GROUP.to_string())]
+    );
     let logs = f.record_logs();
     assert_eq!(logs.len(), 3);
     let failed = logs
@@ -397,16 +302,7 @@ fn a_failed_record_and_everything_after_it_is_reported_then_retried_from_there()
     assert_eq!(retried, [json!(seq(2)), json!(seq(3))]);
 
     // The blocker goes; Lambda delivers the batch again from the checkpoint.
-    env.block_on(async {
-        env.client()
-            .delete_item()
-            .table_name(&env.table)
-            .key("pk", blocker["pk"].clone())
-            .key("sk", blocker["sk"].clone())
-            .send()
-            .await
-            .expect("delete blocker")
-    });
+    env.delete_item(&s(&blocker, "pk"), &s(&blocker, "sk"));
     let resp = f.batch(records[1..].to_vec());
     assert_eq!(resp, json!({"batchItemFailures": []}));
     assert_group_at(&env, &g2, &ts(7), "collides");
@@ -420,11 +316,11 @@ fn a_bad_event_is_an_error_response_and_the_function_keeps_serving() {
     let f = Function::start(&env);
     let before = env.scan_all().len();
 
-    let mut broken = record(2, "INSERT", &msg(&g, &ts(9), "x"));
+    let mut broken = record(2, "INSERT", &g.message(&ts(9), "x"));
     broken["dynamodb"]["Keys"]["sk"] = json!({"N": "not a number"});
     let answer = f.api.invoke(&event(
         &env.table,
-        vec![record(1, "INSERT", &msg(&g, &ts(8), "y")), broken],
+        vec![record(1, "INSERT", &g.message(&ts(8), "y")), broken],
     ));
     let Answer::Error(e) = answer else {
         panic!("expected an error response, got {answer:?}");
@@ -452,7 +348,7 @@ fn a_bad_event_is_an_error_response_and_the_function_keeps_serving() {
     let resp = f.batch(vec![record(
         3,
         "INSERT",
-        &msg(&g, &ts(10), "after the bad ones"),
+        &g.message(&ts(10), "after the bad ones"),
     )]);
     assert_eq!(resp, json!({"batchItemFailures": []}));
     assert_group_at(&env, &g, &ts(10), "after the bad ones");
@@ -465,8 +361,8 @@ fn records_not_started_before_the_deadline_are_reported_not_lost() {
     let g2 = group(&env, 32, &ts(0));
     let f = Function::start(&env);
     let records = vec![
-        record(1, "INSERT", &msg(&g1, &ts(5), "one")),
-        record(2, "INSERT", &msg(&g2, &ts(6), "two")),
+        record(1, "INSERT", &g1.message(&ts(5), "one")),
+        record(2, "INSERT", &g2.message(&ts(6), "two")),
     ];
     // Less time than the function keeps in reserve: it starts nothing and answers at once,
     // reporting every record, instead of being timed out with its work half done.
@@ -668,7 +564,6 @@ fn a_schema_without_the_stream_is_refused_for_the_template() {
     let r = run(bare_ddb()
         .args(["lambda", "template", "--schema"])
         .arg(&path));
-    assert_eq!(r.code, 8, "{}", r.stderr);
-    assert!(r.stderr.contains("no stream"), "{}", r.stderr);
+    r.assert_exit(8, &["no stream"]);
     assert!(r.stdout.is_empty(), "nothing half-written: {}", r.stdout);
 }

@@ -1,4 +1,4 @@
-//! The table waits (src/table.rs) against a scripted endpoint: DynamoDB Local creates and
+//! The table waits (src/aws/table.rs) against a scripted endpoint: DynamoDB Local creates and
 //! deletes tables at once, so a table that stays CREATING or DELETING, or an index that takes
 //! its time, needs an endpoint that says so. The endpoint answers only the table-lifecycle
 //! operations, with the JSON shapes DynamoDB uses, and counts what it was asked.
@@ -7,7 +7,6 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -179,48 +178,27 @@ fn schema_load_waits_for_the_table_and_its_index() {
 fn waits_give_up_after_the_timeout() {
     let fake = Fake::start(vec![Some(("DELETING", "DELETING"))]);
     let r = run(ddb(&fake).args(["drop", "--wait-timeout", "1"]));
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("table 'lifecycle' still exists after 1s"),
-        "{}",
-        r.stderr
-    );
+    r.assert_exit(1, &["table 'lifecycle' still exists after 1s"]);
 
     let fake = Fake::start(vec![None, Some(("CREATING", "CREATING"))]);
     let r = run(ddb(&fake).args(["schema-load", "--wait-timeout", "1"]));
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "table 'lifecycle' not ACTIVE after 1s (status CREATING; waiting for the table, index 'message-group-sk-index')"
-        ),
-        "{}",
-        r.stderr
-    );
+    let not_active = "table 'lifecycle' not ACTIVE after 1s (status CREATING; waiting for the table, index 'message-group-sk-index')";
+    r.assert_exit(1, &[not_active]);
 }
 
 /// Ctrl-C during a wait ends it at once with exit 130.
 #[test]
 fn ctrl_c_ends_a_wait_with_130() {
     let fake = Fake::start(vec![Some(("DELETING", "DELETING"))]);
-    let child = ddb(&fake)
-        .arg("drop")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = common::spawn(ddb(&fake).arg("drop"));
     // Wait until it is polling (DeleteTable done, at least two DescribeTable calls).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while fake
-        .calls()
-        .iter()
-        .filter(|c| *c == "DescribeTable")
-        .count()
-        < 2
-    {
-        assert!(Instant::now() < deadline, "drop never started waiting");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let describes = || {
+        fake.calls()
+            .iter()
+            .filter(|c| *c == "DescribeTable")
+            .count()
+    };
+    common::wait_until(Duration::from_secs(30), "drop waiting", || describes() >= 2);
     let sent = Instant::now();
     let out = common::interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -7,8 +7,8 @@ mod common;
 use std::io::Write;
 use std::process::Stdio;
 
-use common::proxy::{FaultProxy, Faults};
-use common::{group_rows, run, s, TestEnv, ANDREW, BAYKO, MAIN_GROUP};
+use common::proxy::Faults;
+use common::{group_rows, put_message, run, s, TestEnv, ANDREW, BAYKO, MAIN_GROUP};
 
 /// A table with the main conversation's two GRP# rows (andrewbrown and bayko).
 fn with_conversation(label: &str) -> TestEnv {
@@ -30,26 +30,17 @@ fn messages(env: &TestEnv, group: &str) -> Vec<common::Item> {
 /// message, the one it printed.
 fn lost_responses(lost: u32) {
     let env = with_conversation(&format!("put-lost-{lost}"));
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            drop_response: 1.0,
-            targets: vec!["PutItem".into()],
-            max_consecutive: lost,
-            ..Faults::default()
-        },
-    );
-    let r = run(env.ddb_via(&proxy.endpoint()).args([
-        "-o",
-        "json",
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "bayko",
-        "--message",
-        "exactly once",
-    ]));
+    let proxy = env.proxy(Faults {
+        drop_response: 1.0,
+        max_consecutive: lost,
+        ..Faults::on(&["PutItem"])
+    });
+    let put = put_message(MAIN_GROUP, "bayko");
+    let r = run(proxy
+        .ddb()
+        .args(["-o", "json"])
+        .args(put)
+        .args(["--message", "exactly once"]));
     // The count first: the bug this guards against is a second message, whatever the exit.
     let stored = messages(&env, MAIN_GROUP);
     assert_eq!(
@@ -86,86 +77,36 @@ fn lost_responses_in_a_row_still_write_one_message() {
 fn the_conversation_must_exist_and_the_sender_take_part() {
     let env = with_conversation("put-guard");
     let stranger_group = "0e4d2a9c-1111-4222-8333-944445555666";
-    let r = run(env.ddb().args([
-        "put-message",
-        "--group",
-        stranger_group,
-        "--handle",
-        "bayko",
-        "--message",
-        "into the void",
-    ]));
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(&format!(
-            "conversation {stranger_group} has no GRP# rows in table '{}'",
-            env.table
-        )),
-        "{}",
-        r.stderr
+    let to_stranger = put_message(stranger_group, "bayko");
+    let void = ["--message", "into the void"];
+    let r = run(env.ddb().args(to_stranger).args(void));
+    let no_rows = format!(
+        "conversation {stranger_group} has no GRP# rows in table '{}'",
+        env.table
     );
-    assert!(r.stderr.contains("--force"), "{}", r.stderr);
+    r.assert_exit(4, &[&no_rows, "--force"]);
     // jinx is a fixture user, but not one of the main conversation's two participants.
-    let r = run(env.ddb().args([
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "jinx",
-        "--message",
-        "hi from a stranger",
-    ]));
-    assert_eq!(r.code, 8, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(&format!(
-            "jinx (23f8d56d-9ff3-4a2e-b274-19650aabcf6f) is not a participant of conversation {MAIN_GROUP}"
-        )),
-        "{}",
-        r.stderr
+    let jinx = put_message(MAIN_GROUP, "jinx");
+    let hi = ["--message", "hi from a stranger"];
+    let r = run(env.ddb().args(jinx).args(hi));
+    let not_a_participant = format!(
+        "jinx (23f8d56d-9ff3-4a2e-b274-19650aabcf6f) is not a participant of conversation {MAIN_GROUP}"
     );
-    assert!(
-        r.stderr.contains(ANDREW) && r.stderr.contains(BAYKO),
-        "{}",
-        r.stderr
-    );
+    r.assert_exit(8, &[&not_a_participant, ANDREW, BAYKO]);
     assert!(messages(&env, MAIN_GROUP).is_empty());
     assert!(messages(&env, stranger_group).is_empty());
     assert_eq!(env.count(), 2, "only the two rows");
 
     // Both participants may write, and --force writes deliberate test data anyway.
     for handle in ["andrewbrown", "bayko"] {
-        run(env.ddb().args([
-            "put-message",
-            "--group",
-            MAIN_GROUP,
-            "--handle",
-            handle,
-            "--message",
-            "hi",
-        ]))
-        .ok();
+        let put = put_message(MAIN_GROUP, handle);
+        run(env.ddb().args(put).args(["--message", "hi"])).ok();
     }
-    run(env.ddb().args([
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "jinx",
-        "--message",
-        "test",
-        "--force",
-    ]))
-    .ok();
-    run(env.ddb().args([
-        "put-message",
-        "--group",
-        stranger_group,
-        "--handle",
-        "bayko",
-        "--message",
-        "t",
-        "--force",
-    ]))
+    run(env.ddb().args(jinx).args(["--message", "test", "--force"])).ok();
+    run(env
+        .ddb()
+        .args(to_stranger)
+        .args(["--message", "t", "--force"]))
     .ok();
     assert_eq!(messages(&env, MAIN_GROUP).len(), 3);
     assert_eq!(messages(&env, stranger_group).len(), 1);
@@ -179,18 +120,8 @@ fn message_file_and_stdin_carry_long_messages() {
     // 300 KB of text with a line break inside and the usual newline at the end of the file.
     let long = format!("{}\nsecond line", "x".repeat(300_000));
     let path = common::write_temp(dir.path(), "long.txt", &format!("{long}\n"));
-    run(env
-        .ddb()
-        .args([
-            "put-message",
-            "--group",
-            MAIN_GROUP,
-            "--handle",
-            "bayko",
-            "--message-file",
-        ])
-        .arg(&path))
-    .ok();
+    let from_file = [&put_message(MAIN_GROUP, "bayko")[..], &["--message-file"]].concat();
+    run(env.ddb().args(&from_file).arg(&path)).ok();
     let stored = messages(&env, MAIN_GROUP);
     assert_eq!(stored.len(), 1);
     assert_eq!(
@@ -202,15 +133,8 @@ fn message_file_and_stdin_carry_long_messages() {
     // From stdin.
     let mut child = env
         .ddb()
-        .args([
-            "put-message",
-            "--group",
-            MAIN_GROUP,
-            "--handle",
-            "andrewbrown",
-            "--message-file",
-            "-",
-        ])
+        .args(put_message(MAIN_GROUP, "andrewbrown"))
+        .args(["--message-file", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -241,57 +165,18 @@ fn a_message_over_400_kb_exits_8_and_writes_nothing() {
     let env = with_conversation("put-too-big");
     let dir = tempfile::tempdir().unwrap();
     let path = common::write_temp(dir.path(), "huge.txt", &"y".repeat(400 * 1024));
-    let r = run(env
-        .ddb()
-        .args([
-            "put-message",
-            "--group",
-            MAIN_GROUP,
-            "--handle",
-            "bayko",
-            "--message-file",
-        ])
-        .arg(&path));
-    assert_eq!(r.code, 8, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("--message-file: the item would be")
-            && r.stderr
-                .contains("over DynamoDB's 400 KB (409600 bytes) item limit"),
-        "{}",
-        r.stderr
-    );
+    let from_file = [&put_message(MAIN_GROUP, "bayko")[..], &["--message-file"]].concat();
+    let r = run(env.ddb().args(&from_file).arg(&path));
+    let too_big = "over DynamoDB's 400 KB (409600 bytes) item limit";
+    r.assert_exit(8, &["--message-file: the item would be", too_big]);
     assert!(messages(&env, MAIN_GROUP).is_empty());
     assert_eq!(env.count(), 2);
 
     let missing = dir.path().join("nope.txt");
-    let r = run(env
-        .ddb()
-        .args([
-            "put-message",
-            "--group",
-            MAIN_GROUP,
-            "--handle",
-            "bayko",
-            "--message-file",
-        ])
-        .arg(&missing));
-    assert_eq!(r.code, 8, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("--message-file: cannot read"),
-        "{}",
-        r.stderr
-    );
-    let r = run(env.ddb().args([
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "bayko",
-        "--message",
-        "a",
-        "--message-file",
-        "-",
-    ]));
+    let r = run(env.ddb().args(&from_file).arg(&missing));
+    r.assert_exit(8, &["--message-file: cannot read"]);
+    let both = ["--message", "a", "--message-file", "-"];
+    let r = run(env.ddb().args(put_message(MAIN_GROUP, "bayko")).args(both));
     assert_eq!(
         r.code, 2,
         "--message and --message-file together: {}",

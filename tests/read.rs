@@ -8,45 +8,33 @@ use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 
+use common::items::{group_row, message, numbered_uuid, Person};
 use common::{run, s, Item, TestEnv, ANDREW, BAYKO};
 
 const GROUP: &str = "0b7e2c9a-1d3f-4e5a-8b6c-7d8e9f0a1b2c";
 const OTHER_GROUP: &str = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a";
 const ROW_KEYS: [&str; 5] = ["uuid", "display_name", "handle", "message", "created_at"];
 
-fn sv(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
 /// The sort-key form: RFC 3339 UTC with microseconds and +00:00.
 fn ts(t: chrono::DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
 }
 
+/// Message `n` of `group`: from andrewbrown when `n` is even, from bayko when it is odd.
 fn message_item(group: &str, created_at: &str, n: usize, body: &str) -> Item {
-    let (user, handle, name) = if n.is_multiple_of(2) {
+    let (uuid, handle, name) = if n.is_multiple_of(2) {
         (ANDREW, "andrewbrown", "Andrew Brown")
     } else {
         (BAYKO, "bayko", "Andrew Bayko")
     };
-    Item::from([
-        ("pk".into(), sv(format!("MSG#{group}"))),
-        ("sk".into(), sv(created_at)),
-        (
-            "message_uuid".into(),
-            sv(format!("00000000-0000-4000-8000-{n:012}")),
-        ),
-        ("message".into(), sv(body)),
-        ("user_uuid".into(), sv(user)),
-        ("user_display_name".into(), sv(name)),
-        ("user_handle".into(), sv(handle)),
-    ])
+    let from = Person { uuid, name, handle };
+    message(group, created_at, &numbered_uuid(n), body, from)
 }
 
+/// `owner`'s GRP# row of `group`; `other` is (uuid, handle, display name).
 fn group_item(
     owner: &str,
     last_at: &str,
@@ -54,15 +42,14 @@ fn group_item(
     other: (&str, &str, &str),
     message: &str,
 ) -> Item {
-    Item::from([
-        ("pk".into(), sv(format!("GRP#{owner}"))),
-        ("sk".into(), sv(last_at)),
-        ("message_group_uuid".into(), sv(group)),
-        ("message".into(), sv(message)),
-        ("user_uuid".into(), sv(other.0)),
-        ("user_handle".into(), sv(other.1)),
-        ("user_display_name".into(), sv(other.2)),
-    ])
+    let (uuid, handle, name) = other;
+    group_row(
+        owner,
+        group,
+        last_at,
+        message,
+        Person { uuid, name, handle },
+    )
 }
 
 /// 30 messages in GROUP, one a day from 2025-12-17 (15 in 2025, 15 in 2026), plus 3 in
@@ -353,22 +340,16 @@ fn bad_uuids_are_usage_errors() {
     // No table: the check happens before any request.
     let env = TestEnv::new("read-baduuid");
     let r = run(env.ddb().args(["get-conversation", "not-a-uuid"]));
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("invalid value 'not-a-uuid' for '<GROUP_UUID>': not a uuid"),
-        "{}",
-        r.stderr
+    r.assert_exit(
+        2,
+        &["invalid value 'not-a-uuid' for '<GROUP_UUID>': not a uuid"],
     );
     let r = run(env
         .ddb()
         .args(["list-conversations", "--user-uuid", "90b5d8b4"]));
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("invalid value '90b5d8b4' for '--user-uuid <UUID>': not a uuid"),
-        "{}",
-        r.stderr
+    r.assert_exit(
+        2,
+        &["invalid value '90b5d8b4' for '--user-uuid <UUID>': not a uuid"],
     );
 }
 
@@ -438,37 +419,19 @@ fn list_conversations_newest_first_by_uuid_or_handle() {
         .collect();
     assert_eq!(expected[0]["handle"], "londo");
 
-    let by_uuid = array(
-        run(env
-            .ddb()
-            .args(["list-conversations", "--user-uuid", ANDREW, "-o", "json"]))
-        .json(),
-    );
+    let list = |args: &[&str]| {
+        let mut cmd = env.ddb();
+        cmd.arg("list-conversations")
+            .args(args)
+            .args(["-o", "json"]);
+        array(run(&mut cmd).json())
+    };
+    let by_uuid = list(&["--user-uuid", ANDREW]);
     assert_eq!(by_uuid, expected);
     assert_eq!(keys(&by_uuid[0]), ROW_KEYS);
-    let by_handle = array(
-        run(env.ddb().args([
-            "list-conversations",
-            "--handle",
-            "andrewbrown",
-            "-o",
-            "json",
-        ]))
-        .json(),
-    );
+    let by_handle = list(&["--handle", "andrewbrown"]);
     assert_eq!(by_handle, expected);
-    let limited = array(
-        run(env.ddb().args([
-            "list-conversations",
-            "--handle",
-            "@andrewbrown",
-            "--limit",
-            "2",
-            "-o",
-            "json",
-        ]))
-        .json(),
-    );
+    let limited = list(&["--handle", "@andrewbrown", "--limit", "2"]);
     assert_eq!(limited, expected[..2]);
     let out = run(env.ddb().args([
         "list-conversations",
@@ -482,12 +445,7 @@ fn list_conversations_newest_first_by_uuid_or_handle() {
     assert_eq!(ndjson(&out), expected);
 
     // Bayko sees andrewbrown as the other participant.
-    let bayko = array(
-        run(env
-            .ddb()
-            .args(["list-conversations", "--handle", "bayko", "-o", "json"]))
-        .json(),
-    );
+    let bayko = list(&["--handle", "bayko"]);
     assert_eq!(bayko.len(), 1);
     assert_eq!(bayko[0]["handle"], "andrewbrown");
     assert_eq!(bayko[0]["uuid"], GROUP);
@@ -512,8 +470,7 @@ fn list_conversations_newest_first_by_uuid_or_handle() {
 fn list_conversations_handle_resolution() {
     let env = TestEnv::with_table("read-handle");
     let r = run(env.ddb().args(["list-conversations", "--handle", "nobody"]));
-    assert_eq!(r.code, 8, "{}", r.stderr);
-    assert!(r.stderr.contains("unknown handle 'nobody'"), "{}", r.stderr);
+    r.assert_exit(8, &["unknown handle 'nobody'"]);
     for known in ["andrewbrown", "bayko", "londo"] {
         assert!(
             r.stderr.contains(known),
@@ -552,8 +509,7 @@ fn list_conversations_handle_resolution() {
         .ddb()
         .args(["list-conversations", "--handle", "andrewbrown", "--fixture"])
         .arg(&path));
-    assert_eq!(r.code, 8, "{}", r.stderr);
-    assert!(r.stderr.contains("known: zed"), "{}", r.stderr);
+    r.assert_exit(8, &["known: zed"]);
 }
 
 fn key_of(v: &Value) -> (String, String) {

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 
-use common::{run, s, Item, TestEnv, ANDREW, BAYKO, MAIN_GROUP};
+use common::{put_message, run, s, Item, TestEnv, ANDREW, BAYKO, MAIN_GROUP};
 use serde_json::Value;
 
 const NOW_A: &str = "2026-03-04T12:00:00Z";
@@ -166,29 +166,16 @@ fn reseed_replaces_instead_of_duplicating() {
 fn reseed_removes_messages_added_since_and_keeps_other_conversations() {
     let env = TestEnv::with_table("seed-sync");
     run(env.ddb().args(["seed", "--now", NOW_A])).ok();
-    run(env.ddb().args([
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "bayko",
-        "--message",
-        "extra",
-    ]))
-    .ok();
+    let put = put_message(MAIN_GROUP, "bayko");
+    run(env.ddb().args(put).args(["--message", "extra"])).ok();
     // A conversation not in the fixture is not the seed's business.
     let other = "0e4d2a9c-1111-4222-8333-944445555666";
-    run(env.ddb().args([
-        "put-message",
-        "--group",
-        other,
-        "--handle",
-        "bayko",
-        "--message",
-        "keep me",
-        // No GRP# rows: deliberate test data.
-        "--force",
-    ]))
+    let put = put_message(other, "bayko");
+    // No GRP# rows: deliberate test data (--force).
+    run(env
+        .ddb()
+        .args(put)
+        .args(["--message", "keep me", "--force"]))
     .ok();
     assert_eq!(env.count() as u64, fixture_item_count() + 2);
     run(env.ddb().args(["seed", "--now", NOW_A])).ok();
@@ -260,8 +247,7 @@ fn invalid_fixtures_write_nothing() {
     }
     // A malformed option value is a usage error (2).
     let r = run(env.ddb().args(["seed", "--now", "yesterday"]));
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("--now"), "{}", r.stderr);
+    r.assert_exit(2, &["--now"]);
     assert_eq!(env.count(), 0);
 }
 
@@ -320,8 +306,7 @@ fn synthetic_counts_and_determinism() {
     let r = run(env
         .ddb()
         .args(["seed", "--synthetic", "3", "--groups", "4"]));
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("--groups"), "{}", r.stderr);
+    r.assert_exit(2, &["--groups"]);
 }
 
 #[test]
@@ -336,17 +321,12 @@ fn put_message_writes_one_message_and_no_group_rows() {
     );
     env.put_items(rows.clone());
     let before = chrono::Utc::now();
-    let out = run(env.ddb().args([
-        "-o",
-        "json",
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "bayko",
-        "--message",
-        "ping 🏓",
-    ]))
+    let put = put_message(MAIN_GROUP, "bayko");
+    let out = run(env
+        .ddb()
+        .args(["-o", "json"])
+        .args(put)
+        .args(["--message", "ping 🏓"]))
     .json();
     let items = env.query_pk(&format!("MSG#{MAIN_GROUP}"));
     assert_eq!(items.len(), 1, "one message: {items:?}");
@@ -427,17 +407,12 @@ fn put_message_rejects_bad_input_and_writes_nothing() {
 fn seed_without_a_table_says_how_to_make_one() {
     let env = TestEnv::new("seed-no-table");
     let r = run(env.ddb().arg("seed"));
-    assert_eq!(r.code, 4, "{}", r.stderr);
     // The model check's DescribeTable finds it missing before any write.
-    assert!(
-        r.stderr.contains(&format!(
-            "ResourceNotFoundException on DescribeTable: table '{}' not found",
-            env.table
-        )),
-        "{}",
-        r.stderr
+    let missing = format!(
+        "ResourceNotFoundException on DescribeTable: table '{}' not found",
+        env.table
     );
-    assert!(r.stderr.contains("schema-load"), "{}", r.stderr);
+    r.assert_exit(4, &[&missing, "schema-load"]);
     assert!(r.stdout.is_empty(), "{}", r.stdout);
     assert!(!env.table_exists());
 }

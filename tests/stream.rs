@@ -5,93 +5,33 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use common::proxy::{FaultProxy, Faults};
-use common::{item, run, s, write_temp, Item, TestEnv};
+use common::items::{clashing_row, rounds, ts, Conversation, Names, OTHER_GROUP};
+use common::proxy::Faults;
+use common::records::{
+    self, event_of, from_trim_horizon, new_images, reports, stream_arn, Records,
+};
+use common::{run, s, spawn, wait_while_running, write_temp, Item, TestEnv};
 use serde_json::{json, Value};
 
-const INDEX: &str = "message-group-sk-index";
+/// The rows of this file's conversations: a's row names b "Bea", b's row names a "Al".
+const AL_AND_BEA: Names = Names {
+    of_a: ("Al", "al"),
+    of_b: ("Bea", "bea"),
+};
 
-fn ts(second: u32) -> String {
-    format!(
-        "2026-01-01T00:{:02}:{:02}.000000+00:00",
-        second / 60,
-        second % 60
-    )
-}
-
-/// A conversation between two users: ids and both GRP# rows at `sk`.
-struct Group {
-    id: String,
-    a: String,
-    b: String,
-}
-
-fn group(env: &TestEnv, n: u32, sk: &str) -> Group {
-    let g = Group {
-        id: format!("00000000-0000-4000-8000-{:012}", n),
-        a: format!("aaaaaaaa-0000-4000-8000-{:012}", n),
-        b: format!("bbbbbbbb-0000-4000-8000-{:012}", n),
-    };
-    env.put_items(vec![
-        grp_row(&g.a, &g, &g.b, "Bea", sk),
-        grp_row(&g.b, &g, &g.a, "Al", sk),
-    ]);
+/// Conversation `n` with both GRP# rows at `sk`, showing "first words".
+fn group(env: &TestEnv, n: u32, sk: &str) -> Conversation {
+    let g = Conversation::numbered(n);
+    env.put_items(g.rows(sk, "first words", AL_AND_BEA));
     g
 }
 
-fn grp_row(owner: &str, g: &Group, other: &str, name: &str, sk: &str) -> Item {
-    item(&[
-        ("pk", &format!("GRP#{owner}")),
-        ("sk", sk),
-        ("message_group_uuid", &g.id),
-        ("message", "first words"),
-        ("user_uuid", other),
-        ("user_display_name", name),
-        ("user_handle", &name.to_lowercase()),
-    ])
-}
-
-fn msg(g: &Group, sk: &str, text: &str) -> Item {
-    item(&[
-        ("pk", &format!("MSG#{}", g.id)),
-        ("sk", sk),
-        ("message_uuid", &format!("m-{sk}")),
-        ("message", text),
-        ("user_uuid", &g.a),
-        ("user_display_name", "Al"),
-        ("user_handle", "al"),
-    ])
-}
-
-/// The conversation's GRP# rows read back through the index, independently of ddb.
-fn rows_of(env: &TestEnv, g: &Group) -> Vec<Item> {
-    env.block_on(async {
-        let out = env
-            .client()
-            .query()
-            .table_name(&env.table)
-            .index_name(INDEX)
-            .key_condition_expression("message_group_uuid = :g")
-            .expression_attribute_values(":g", AttributeValue::S(g.id.clone()))
-            .send()
-            .await
-            .expect("query index");
-        out.items()
-            .iter()
-            .filter(|i| s(i, "pk").starts_with("GRP#"))
-            .cloned()
-            .collect()
-    })
-}
-
 /// Exactly one row per participant, both at `sk` with `text`, participants kept.
-fn assert_group_at(env: &TestEnv, g: &Group, sk: &str, text: &str) {
-    let rows = rows_of(env, g);
+fn assert_group_at(env: &TestEnv, g: &Conversation, sk: &str, text: &str) {
+    let rows = env.index_rows(&g.id);
     assert_eq!(
         rows.len(),
         2,
@@ -122,106 +62,33 @@ fn assert_group_at(env: &TestEnv, g: &Group, sk: &str, text: &str) {
     }
 }
 
-/// Everything in the table as a comparable set.
-fn snapshot(env: &TestEnv) -> BTreeSet<String> {
-    env.scan_all()
-        .iter()
-        .map(|i| {
-            let mut keys: Vec<_> = i.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-            keys.sort();
-            keys.join(",")
-        })
-        .collect()
-}
-
-fn typed(i: &Item) -> Value {
-    Value::Object(
-        i.iter()
-            .map(|(k, v)| match v {
-                AttributeValue::S(s) => (k.clone(), json!({"S": s})),
-                other => panic!("test items are strings only: {other:?}"),
-            })
-            .collect(),
-    )
-}
-
+/// A stream record as Lambda delivers it.
 fn record(seq: u32, name: &str, image: &Item) -> Value {
-    let keys = item(&[("pk", &s(image, "pk")), ("sk", &s(image, "sk"))]);
-    let mut db = json!({
-        "Keys": typed(&keys),
-        "SequenceNumber": format!("{seq:021}"),
-        "SizeBytes": 100,
-        "StreamViewType": "NEW_IMAGE",
-    });
-    if name != "REMOVE" {
-        db["NewImage"] = typed(image);
-    }
-    json!({
-        "eventID": format!("ev{seq}"), "eventName": name, "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": db,
-        "eventSourceARN": format!("arn:aws:dynamodb:us-east-1:000000000000:table/{ARN_TABLE}/stream/x"),
-    })
+    Records::lambda().record(seq, name, image)
 }
-
-/// Stands for the test's table in `record`'s eventSourceARN until `event` fills it in.
-const ARN_TABLE: &str = "TEST-TABLE";
 
 /// A Lambda event of `records`, their eventSourceARN naming `env`'s table.
 fn event(env: &TestEnv, records: Vec<Value>) -> String {
-    serde_json::to_string_pretty(&json!({ "Records": records }))
-        .unwrap()
-        .replace(
-            &format!("table/{ARN_TABLE}/"),
-            &format!("table/{}/", env.table),
-        )
+    let event = event_of(&stream_arn(&env.table, "x"), records);
+    serde_json::to_string_pretty(&event).unwrap()
 }
 
 /// `ddb simulate-stream --event FILE -o json` on an event made of `records`.
 fn run_event(env: &TestEnv, records: Vec<Value>) -> common::Run {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_temp(dir.path(), "event.json", &event(env, records));
-    run(env
-        .ddb()
-        .arg("simulate-stream")
-        .arg("--event")
-        .arg(&path)
-        .args(["-o", "json"]))
+    let event = event_of(&stream_arn(&env.table, "x"), records);
+    records::run_event(env.ddb(), &event)
 }
 
-/// Write the NewImage of every INSERT/MODIFY record with the SDK: the messages exist, as they
-/// do when the app writes them and the stream reports it.
-fn put_images(env: &TestEnv, records: &[Value]) {
-    let items = records
-        .iter()
-        .filter(|r| r["eventName"] != "REMOVE")
-        .filter_map(|r| r["dynamodb"]["NewImage"].as_object())
-        .map(|image| {
-            image
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        AttributeValue::S(v["S"].as_str().unwrap().into()),
-                    )
-                })
-                .collect()
-        })
-        .collect();
-    env.put_items(items);
-}
-
-/// `run_event` on messages that exist.
+/// `run_event` on messages that exist (written first, as the app writes them before the
+/// stream reports them).
 fn deliver(env: &TestEnv, records: Vec<Value>) -> common::Run {
-    put_images(env, &records);
+    env.put_items(new_images(&records));
     run_event(env, records)
 }
 
-fn records_of(out: &Value) -> &Vec<Value> {
-    out["records"].as_array().expect("records array")
-}
-
+/// (pk, outcome) of every record.
 fn outcomes(out: &Value) -> Vec<(String, String)> {
-    records_of(out)
+    reports(out)
         .iter()
         .map(|r| {
             (
@@ -233,7 +100,7 @@ fn outcomes(out: &Value) -> Vec<(String, String)> {
 }
 
 fn outcome_of_pk<'a>(out: &'a Value, pk: &str) -> Vec<&'a str> {
-    records_of(out)
+    reports(out)
         .iter()
         .filter(|r| r["pk"] == pk)
         .map(|r| r["outcome"].as_str().unwrap())
@@ -244,12 +111,9 @@ fn outcome_of_pk<'a>(out: &'a Value, pk: &str) -> Vec<&'a str> {
 fn a_new_message_reaches_both_group_rows_and_a_replay_changes_nothing() {
     let env = TestEnv::with_table("stream-new");
     let g = group(&env, 1, &ts(0));
-    env.put_items(vec![msg(&g, &ts(5), "the newest words")]);
+    env.put_items(vec![g.message(&ts(5), "the newest words")]);
 
-    let out = run(env
-        .ddb()
-        .args(["simulate-stream", "--from", "trim-horizon", "-o", "json"]))
-    .json();
+    let out = from_trim_horizon(env.ddb(), &[]).json();
     let msg_pk = format!("MSG#{}", g.id);
     assert_eq!(
         outcome_of_pk(&out, &msg_pk),
@@ -268,11 +132,8 @@ fn a_new_message_reaches_both_group_rows_and_a_replay_changes_nothing() {
     assert_group_at(&env, &g, &ts(5), "the newest words");
 
     // The whole stream again, now including the handler's own GRP# writes: no-ops.
-    let before = snapshot(&env);
-    let out = run(env
-        .ddb()
-        .args(["simulate-stream", "--from", "trim-horizon", "-o", "json"]))
-    .json();
+    let before = env.snapshot();
+    let out = from_trim_horizon(env.ddb(), &[]).json();
     assert_eq!(
         outcome_of_pk(&out, &msg_pk),
         ["skipped: older than current"],
@@ -285,7 +146,7 @@ fn a_new_message_reaches_both_group_rows_and_a_replay_changes_nothing() {
             .any(|(pk, o)| pk.starts_with("GRP#") && o.starts_with("skipped: not a message")),
         "the first run's delete+put should be in the stream: {out:#}"
     );
-    assert_eq!(snapshot(&env), before, "a replay changed the table");
+    assert_eq!(env.snapshot(), before, "a replay changed the table");
     assert_group_at(&env, &g, &ts(5), "the newest words");
 }
 
@@ -296,10 +157,10 @@ fn out_of_order_records_end_with_the_newest_message() {
     let out = deliver(
         &env,
         vec![
-            record(1, "INSERT", &msg(&g, &ts(3), "three")),
-            record(2, "INSERT", &msg(&g, &ts(9), "nine")),
-            record(3, "INSERT", &msg(&g, &ts(5), "five")),
-            record(4, "MODIFY", &msg(&g, &ts(9), "nine")),
+            record(1, "INSERT", &g.message(&ts(3), "three")),
+            record(2, "INSERT", &g.message(&ts(9), "nine")),
+            record(3, "INSERT", &g.message(&ts(5), "five")),
+            record(4, "MODIFY", &g.message(&ts(9), "nine")),
         ],
     )
     .json();
@@ -320,8 +181,8 @@ fn out_of_order_records_end_with_the_newest_message() {
 #[test]
 fn several_records_in_one_event_all_apply_and_others_are_skipped_with_reasons() {
     let env = TestEnv::with_table("stream-many");
-    let groups: Vec<Group> = (10..13).map(|n| group(&env, n, &ts(1))).collect();
-    let grp_image = grp_row(&groups[0].a, &groups[0], &groups[0].b, "Bea", &ts(1));
+    let groups: Vec<Conversation> = (10..13).map(|n| group(&env, n, &ts(1))).collect();
+    let grp_image = groups[0].rows(&ts(1), "first words", AL_AND_BEA).remove(0);
     let mut records: Vec<Value> = groups
         .iter()
         .enumerate()
@@ -329,20 +190,20 @@ fn several_records_in_one_event_all_apply_and_others_are_skipped_with_reasons() 
             record(
                 10 + i as u32,
                 "INSERT",
-                &msg(g, &ts(20 + i as u32), &format!("hi {i}")),
+                &g.message(&ts(20 + i as u32), &format!("hi {i}")),
             )
         })
         .collect();
-    records.push(record(20, "REMOVE", &msg(&groups[0], &ts(30), "gone")));
+    records.push(record(20, "REMOVE", &groups[0].message(&ts(30), "gone")));
     records.push(record(21, "INSERT", &grp_image));
-    let mut no_image = record(22, "MODIFY", &msg(&groups[1], &ts(31), "x"));
+    let mut no_image = record(22, "MODIFY", &groups[1].message(&ts(31), "x"));
     no_image["dynamodb"]
         .as_object_mut()
         .unwrap()
         .remove("NewImage");
     records.push(no_image);
 
-    put_images(&env, &records);
+    env.put_items(new_images(&records));
     // Through stdin, in table mode with -v: one line per record (skips too), then the summary.
     let mut child = env
         .ddb()
@@ -395,12 +256,12 @@ fn several_records_in_one_event_all_apply_and_others_are_skipped_with_reasons() 
 fn remove_and_group_records_change_nothing() {
     let env = TestEnv::with_table("stream-skip");
     let g = group(&env, 3, &ts(1));
-    let before = snapshot(&env);
+    let before = env.snapshot();
     let out = run_event(
         &env,
         vec![
-            record(1, "REMOVE", &msg(&g, &ts(40), "deleted")),
-            record(2, "INSERT", &grp_row(&g.a, &g, &g.b, "Bea", &ts(50))),
+            record(1, "REMOVE", &g.message(&ts(40), "deleted")),
+            record(2, "INSERT", &g.rows(&ts(50), "first words", AL_AND_BEA)[0]),
         ],
     )
     .json();
@@ -413,20 +274,20 @@ fn remove_and_group_records_change_nothing() {
         ]
     );
     assert_eq!(out["summary"]["skipped"], 2);
-    assert_eq!(snapshot(&env), before);
+    assert_eq!(env.snapshot(), before);
 }
 
 #[test]
 fn malformed_event_files_write_nothing() {
     let env = TestEnv::with_table("stream-bad");
     let g = group(&env, 4, &ts(1));
-    let before = snapshot(&env);
+    let before = env.snapshot();
     let dir = tempfile::tempdir().unwrap();
-    let good = record(1, "INSERT", &msg(&g, &ts(8), "valid and first"));
+    let good = record(1, "INSERT", &g.message(&ts(8), "valid and first"));
 
-    let mut missing = msg(&g, &ts(9), "x");
+    let mut missing = g.message(&ts(9), "x");
     missing.remove("message");
-    let mut wrong_type = record(3, "INSERT", &msg(&g, &ts(10), "x"));
+    let mut wrong_type = record(3, "INSERT", &g.message(&ts(10), "x"));
     wrong_type["dynamodb"]["NewImage"]["sk"] = json!({"N": "12"});
     let mut bad_name = good.clone();
     bad_name["eventName"] = json!(7);
@@ -469,59 +330,48 @@ fn malformed_event_files_write_nothing() {
             r.stderr
         );
         assert!(r.stdout.is_empty(), "{what}: {}", r.stdout);
-        assert_eq!(snapshot(&env), before, "{what}: something was written");
+        assert_eq!(env.snapshot(), before, "{what}: something was written");
     }
-}
-
-fn read_checkpoint(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("checkpoint written"))
-        .expect("checkpoint JSON")
 }
 
 #[test]
 fn a_checkpoint_resumes_after_the_last_processed_record() {
     let env = TestEnv::with_table("stream-cp");
     let g = group(&env, 5, &ts(0));
-    env.put_items(vec![msg(&g, &ts(10), "before the checkpoint")]);
+    env.put_items(vec![g.message(&ts(10), "before the checkpoint")]);
     let dir = tempfile::tempdir().unwrap();
     let cp = dir.path().join("cp.json");
-    let stream = |env: &TestEnv| {
-        run(env
-            .ddb()
-            .args(["simulate-stream", "--from", "trim-horizon", "--checkpoint"])
-            .arg(&cp)
-            .args(["-o", "json"]))
-        .json()
-    };
+    let cp_arg = cp.to_str().unwrap();
+    let stream = |env: &TestEnv| from_trim_horizon(env.ddb(), &["--checkpoint", cp_arg]).json();
 
     let first = stream(&env);
     assert_eq!(
         outcome_of_pk(&first, &format!("MSG#{}", g.id)),
         ["updated 2 groups"]
     );
-    let saved = read_checkpoint(&cp);
+    let saved = records::checkpoint(&cp);
     assert_eq!(saved["stream_arn"], first["summary"]["stream_arn"]);
     let shards = saved["shards"].as_object().expect("shards map");
-    let last_first = records_of(&first).last().unwrap()["sequence_number"].clone();
+    let last_first = reports(&first).last().unwrap()["sequence_number"].clone();
     assert!(
         shards.values().any(|v| *v == last_first),
         "{saved} vs {last_first}"
     );
 
-    env.put_items(vec![msg(&g, &ts(20), "after the checkpoint")]);
+    env.put_items(vec![g.message(&ts(20), "after the checkpoint")]);
     let second = stream(&env);
     assert_eq!(second["summary"]["from"], "checkpoint");
-    let msgs: Vec<&str> = records_of(&second)
+    let msgs: Vec<&str> = reports(&second)
         .iter()
         .filter(|r| r["pk"].as_str().unwrap().starts_with("MSG#"))
         .map(|r| r["sk"].as_str().unwrap())
         .collect();
     assert_eq!(msgs, [ts(20).as_str()], "only the new message: {second:#}");
-    let seen: BTreeSet<&str> = records_of(&first)
+    let seen: BTreeSet<&str> = reports(&first)
         .iter()
         .map(|r| r["sequence_number"].as_str().unwrap())
         .collect();
-    for r in records_of(&second) {
+    for r in reports(&second) {
         assert!(
             !seen.contains(r["sequence_number"].as_str().unwrap()),
             "record processed twice: {r}"
@@ -539,12 +389,7 @@ fn a_checkpoint_resumes_after_the_last_processed_record() {
         .ddb()
         .args(["simulate-stream", "--from", "trim-horizon", "--checkpoint"])
         .arg(&cp));
-    assert_eq!(r.code, 5, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("--reset-checkpoint") && r.stderr.contains("table/old/stream/x"),
-        "{}",
-        r.stderr
-    );
+    r.assert_exit(5, &["--reset-checkpoint", "table/old/stream/x"]);
     let r = run(env
         .ddb()
         .args([
@@ -559,7 +404,7 @@ fn a_checkpoint_resumes_after_the_last_processed_record() {
         .arg(&cp));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
-        read_checkpoint(&cp)["stream_arn"],
+        records::checkpoint(&cp)["stream_arn"],
         first["summary"]["stream_arn"]
     );
 }
@@ -571,17 +416,17 @@ fn a_record_that_fails_is_reported_and_the_rest_go_on() {
     let g2 = group(&env, 7, &ts(0));
     // g1's participant A already has another conversation's row at the sk the message wants:
     // moving A's row there would overwrite that conversation, so the record must fail.
-    let other = Group {
-        id: "99999999-0000-4000-8000-000000000000".into(),
-        a: g1.a.clone(),
-        b: "c".into(),
-    };
-    env.put_items(vec![grp_row(&g1.a, &other, "c", "Cy", &ts(7))]);
+    env.put_items(vec![clashing_row(
+        &g1.a,
+        &ts(7),
+        "first words",
+        ("Cy", "cy"),
+    )]);
     let r = deliver(
         &env,
         vec![
-            record(1, "INSERT", &msg(&g1, &ts(7), "collides")),
-            record(2, "INSERT", &msg(&g2, &ts(8), "fine")),
+            record(1, "INSERT", &g1.message(&ts(7), "collides")),
+            record(2, "INSERT", &g2.message(&ts(8), "fine")),
         ],
     );
     assert_eq!(r.code, 7, "stderr: {}\nstdout: {}", r.stderr, r.stdout);
@@ -590,7 +435,7 @@ fn a_record_that_fails_is_reported_and_the_rest_go_on() {
         out["batchItemFailures"],
         json!([{"itemIdentifier": format!("{:021}", 1)}])
     );
-    let first = &records_of(&out)[0];
+    let first = &reports(&out)[0];
     assert_eq!(first["status"], "failed");
     assert!(
         first["outcome"]
@@ -605,43 +450,22 @@ fn a_record_that_fails_is_reported_and_the_rest_go_on() {
     let a_rows = env.query_pk(&format!("GRP#{}", g1.a));
     assert!(a_rows
         .iter()
-        .any(|r| s(r, "message_group_uuid") == other.id && s(r, "sk") == ts(7)));
+        .any(|r| s(r, "message_group_uuid") == OTHER_GROUP && s(r, "sk") == ts(7)));
 }
 
 #[test]
 fn conflicts_and_throttling_are_retried_and_counted() {
     let env = TestEnv::with_table("stream-faults");
-    let groups: Vec<Group> = (20..24).map(|n| group(&env, n, &ts(0))).collect();
-    let mut messages = Vec::new();
-    for round in 1..=3u32 {
-        for (i, g) in groups.iter().enumerate() {
-            messages.push(msg(
-                g,
-                &ts(round * 10 + i as u32),
-                &format!("round {round}"),
-            ));
-        }
-    }
-    env.put_items(messages);
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            transaction_conflict: 0.5,
-            throttle: 0.3,
-            targets: vec!["TransactWriteItems".into(), "Query".into()],
-            max_consecutive: 3,
-            seed: 42,
-            ..Default::default()
-        },
-    );
-    let out = run(env.ddb_via(&proxy.endpoint()).args([
-        "simulate-stream",
-        "--from",
-        "trim-horizon",
-        "-o",
-        "json",
-    ]))
-    .json();
+    let groups: Vec<Conversation> = (20..24).map(|n| group(&env, n, &ts(0))).collect();
+    env.put_items(rounds(&groups, 3, 10, Conversation::message));
+    let proxy = env.proxy(Faults {
+        transaction_conflict: 0.5,
+        throttle: 0.3,
+        max_consecutive: 3,
+        seed: 42,
+        ..Faults::on(&["TransactWriteItems", "Query"])
+    });
+    let out = from_trim_horizon(proxy.ddb(), &[]).json();
     let stats = proxy.stats();
     let sum = &out["summary"];
     assert_eq!(sum["failed"], 0, "{out:#}");
@@ -663,35 +487,25 @@ fn follow_stops_cleanly_on_ctrl_c_and_saves_the_checkpoint() {
     let g = group(&env, 8, &ts(0));
     let dir = tempfile::tempdir().unwrap();
     let cp = dir.path().join("cp.json");
-    let child = env
-        .ddb()
-        .args([
-            "simulate-stream",
-            "--from",
-            "trim-horizon",
-            "--follow",
-            "--poll-interval",
-            "100",
-            "-o",
-            "json",
-            "--checkpoint",
-        ])
-        .arg(&cp)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let follow = ["--follow", "--poll-interval", "100", "-o", "json"];
+    let mut child = spawn(
+        env.ddb()
+            .args(["simulate-stream", "--from", "trim-horizon"])
+            .args(follow)
+            .arg("--checkpoint")
+            .arg(&cp),
+    );
     // A message written while it runs reaches the rows.
     std::thread::sleep(Duration::from_millis(500));
-    env.put_items(vec![msg(&g, &ts(33), "while following")]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while rows_of(&env, &g).iter().any(|r| s(r, "sk") != ts(33)) {
-        assert!(
-            Instant::now() < deadline,
-            "the follower did not pick up the message"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    env.put_items(vec![g.message(&ts(33), "while following")]);
+    let picked_up = || !env.index_rows(&g.id).iter().any(|r| s(r, "sk") != ts(33));
+    let limit = Duration::from_secs(30);
+    wait_while_running(
+        &mut child,
+        limit,
+        "the follower picking up the message",
+        picked_up,
+    );
     // Ctrl-C is exit 130 everywhere, --follow included; the summary and checkpoint still come.
     let out = common::interrupt(child);
     let out: Value = serde_json::from_slice(&out.stdout).expect("JSON summary after Ctrl-C");
@@ -700,7 +514,7 @@ fn follow_stops_cleanly_on_ctrl_c_and_saves_the_checkpoint() {
         outcome_of_pk(&out, &format!("MSG#{}", g.id)),
         ["updated 2 groups"]
     );
-    assert!(read_checkpoint(&cp)["shards"]
+    assert!(records::checkpoint(&cp)["shards"]
         .as_object()
         .is_some_and(|m| !m.is_empty()));
     assert_group_at(&env, &g, &ts(33), "while following");
@@ -720,7 +534,7 @@ fn concurrent_handlers_never_let_an_older_message_win() {
     for round in 0..5u32 {
         let base = 100 + round * 100;
         let messages: Vec<Item> = (1..=60u32)
-            .map(|i| msg(&g, &ts(base + i), &format!("m{}", base + i)))
+            .map(|i| g.message(&ts(base + i), &format!("m{}", base + i)))
             .collect();
         env.put_items(messages.clone());
         let handlers: Vec<_> = (0..4u32)
@@ -782,7 +596,7 @@ fn concurrent_handlers_never_let_an_older_message_win() {
 fn latest_starts_after_what_is_already_in_the_stream() {
     let env = TestEnv::with_table("stream-latest");
     let g = group(&env, 30, &ts(0));
-    env.put_items(vec![msg(&g, &ts(3), "already there")]);
+    env.put_items(vec![g.message(&ts(3), "already there")]);
     let out = run(env
         .ddb()
         .args(["simulate-stream", "--from", "latest", "-o", "json"]))
@@ -795,12 +609,7 @@ fn latest_starts_after_what_is_already_in_the_stream() {
 fn a_missing_source_or_table_is_reported() {
     let env = TestEnv::new("stream-usage");
     let r = run(env.ddb().arg("simulate-stream"));
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("--event") && r.stderr.contains("--from"),
-        "{}",
-        r.stderr
-    );
+    r.assert_exit(2, &["--event", "--from"]);
     let r = run(env
         .ddb()
         .args(["simulate-stream", "--event", "x.json", "--from", "latest"]));
@@ -809,34 +618,29 @@ fn a_missing_source_or_table_is_reported() {
     let r = run(env
         .ddb()
         .args(["simulate-stream", "--from", "trim-horizon"]));
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(r.stderr.contains(&env.table), "{}", r.stderr);
+    r.assert_exit(4, &[&env.table]);
 }
 
 #[test]
 fn a_conversation_missing_rows_is_read_again_then_handled_as_found() {
     let env = TestEnv::with_table("stream-short");
-    let g = Group {
-        id: "00000000-0000-4000-8000-000000000040".into(),
-        a: "aaaaaaaa-0000-4000-8000-000000000040".into(),
-        b: "bbbbbbbb-0000-4000-8000-000000000040".into(),
-    };
+    let g = Conversation::numbered(40);
     // Only one participant's row exists; another conversation has none at all.
-    env.put_items(vec![grp_row(&g.a, &g, &g.b, "Bea", &ts(0))]);
-    let lonely = Group {
-        id: "00000000-0000-4000-8000-000000000041".into(),
+    env.put_items(g.rows(&ts(0), "first words", AL_AND_BEA)[..1].to_vec());
+    let lonely = Conversation {
         a: "a".into(),
         b: "b".into(),
+        ..Conversation::numbered(41)
     };
     let out = deliver(
         &env,
         vec![
-            record(1, "INSERT", &msg(&g, &ts(4), "to the one row")),
-            record(2, "INSERT", &msg(&lonely, &ts(5), "to nobody")),
+            record(1, "INSERT", &g.message(&ts(4), "to the one row")),
+            record(2, "INSERT", &lonely.message(&ts(5), "to nobody")),
         ],
     )
     .json();
-    let recs = records_of(&out);
+    let recs = reports(&out);
     assert_eq!(recs[0]["outcome"], "updated 1 group", "{out:#}");
     assert_eq!(
         recs[1]["outcome"],
@@ -845,7 +649,7 @@ fn a_conversation_missing_rows_is_read_again_then_handled_as_found() {
     // The index is read again (twice) before settling for fewer rows than participants.
     assert_eq!(recs[0]["rechecks"], 2);
     assert_eq!(recs[1]["rechecks"], 2);
-    let rows = rows_of(&env, &g);
+    let rows = env.index_rows(&g.id);
     assert_eq!(rows.len(), 1);
     assert_eq!(s(&rows[0], "sk"), ts(4));
 }

@@ -8,71 +8,35 @@ mod common;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-use common::proxy::{FaultProxy, Faults};
-use common::{item, run, s, write_temp, Item, TestEnv};
+use common::items::{message, named, rounds, ts, Conversation, SOMEONE};
+use common::proxy::Faults;
+use common::records::{checkpoint, from_trim_horizon, reports as records, Records};
+use common::{run, s, spawn, wait_while_running, write_temp, Item, TestEnv};
 use serde_json::{json, Value};
 
-fn ts(second: u32) -> String {
-    format!(
-        "2026-01-01T{:02}:{:02}:{:02}.000000+00:00",
-        second / 3600,
-        second / 60 % 60,
-        second % 60
-    )
-}
-
-struct Group {
-    id: String,
-    a: String,
-    b: String,
-}
-
-fn ids(n: u32) -> Group {
-    Group {
-        id: format!("00000000-0000-4000-8000-{n:012}"),
-        a: format!("aaaaaaaa-0000-4000-8000-{n:012}"),
-        b: format!("bbbbbbbb-0000-4000-8000-{n:012}"),
-    }
-}
-
-/// Both GRP# rows of conversation `n` at `sk`; `name` is the display name each row shows.
-fn group_rows(g: &Group, sk: &str, name: &str) -> Vec<Item> {
-    [(&g.a, &g.b), (&g.b, &g.a)]
-        .into_iter()
-        .map(|(owner, other)| {
-            item(&[
-                ("pk", &format!("GRP#{owner}")),
-                ("sk", sk),
-                ("message_group_uuid", &g.id),
-                ("message", "first words"),
-                ("user_uuid", other),
-                ("user_display_name", name),
-                ("user_handle", "someone"),
-            ])
-        })
-        .collect()
-}
-
-fn group(env: &TestEnv, n: u32, sk: &str) -> Group {
-    let g = ids(n);
-    env.put_items(group_rows(&g, sk, "Someone"));
+/// Conversation `n` with both GRP# rows at `sk`, naming the other "Someone".
+fn group(env: &TestEnv, n: u32, sk: &str) -> Conversation {
+    let g = Conversation::numbered(n);
+    env.put_items(g.rows(sk, "first words", SOMEONE));
     g
 }
 
-fn msg(g: &Group, sk: &str, text: &str) -> Item {
-    item(&[
-        ("pk", &format!("MSG#{}", g.id)),
-        ("sk", sk),
-        ("message_uuid", &format!("m-{}-{sk}", g.id)),
-        ("message", text),
-        ("user_uuid", &g.a),
-        ("user_display_name", "Al"),
-        ("user_handle", "al"),
-    ])
+/// A message from a, its uuid `m-<group>-<sk>`.
+fn msg(g: &Conversation, sk: &str, text: &str) -> Item {
+    message(&g.id, sk, &format!("m-{}-{sk}", g.id), text, g.al())
+}
+
+/// Conversation 1, its rows carrying a 60 KB display name: a 360 KB message fits in its own
+/// item but makes the GRP# row it moves to exceed DynamoDB's 400 KB item limit.
+fn oversized(env: &TestEnv) -> Conversation {
+    let big = Conversation::numbered(1);
+    let long_name = "N".repeat(60_000);
+    env.put_items(big.rows(&ts(0), "first words", named(&long_name)));
+    big
 }
 
 /// Many items quickly (BatchWriteItem, 25 at a time), in order.
@@ -105,7 +69,7 @@ fn put_many(env: &TestEnv, items: Vec<Item>) {
 }
 
 /// Both GRP# rows of `g` show the message at `sk`, one row per participant.
-fn assert_rows_at(env: &TestEnv, g: &Group, sk: &str) {
+fn assert_rows_at(env: &TestEnv, g: &Conversation, sk: &str) {
     for user in [&g.a, &g.b] {
         let rows = env.query_pk(&format!("GRP#{user}"));
         assert_eq!(rows.len(), 1, "one row per user: {rows:?}");
@@ -113,30 +77,14 @@ fn assert_rows_at(env: &TestEnv, g: &Group, sk: &str) {
     }
 }
 
-fn stream(cmd: &mut Command, cp: &Path) -> common::Run {
-    run(cmd
-        .args([
-            "simulate-stream",
-            "--from",
-            "trim-horizon",
-            "-o",
-            "json",
-            "--checkpoint",
-        ])
-        .arg(cp))
+/// The whole stream with a checkpoint file.
+fn stream(cmd: Command, cp: &Path) -> common::Run {
+    from_trim_horizon(cmd, &["--checkpoint", cp.to_str().unwrap()])
 }
 
 fn json_of(r: &common::Run) -> Value {
     serde_json::from_str(&r.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", r.stdout, r.stderr))
-}
-
-fn records(out: &Value) -> &Vec<Value> {
-    out["records"].as_array().expect("records")
-}
-
-fn checkpoint(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("checkpoint written")).unwrap()
 }
 
 /// The single shard's checkpointed sequence number (DynamoDB Local gives a new table one shard).
@@ -158,32 +106,18 @@ fn seq_lt(a: &str, b: &str) -> bool {
 #[test]
 fn failed_records_are_not_checkpointed_and_a_rerun_fixes_every_row() {
     let env = TestEnv::with_table("faults-cp");
-    let groups: Vec<Group> = (1..=8).map(|n| group(&env, n, &ts(0))).collect();
-    let mut messages = Vec::new();
-    for round in 1..=4u32 {
-        for (i, g) in groups.iter().enumerate() {
-            messages.push(msg(
-                g,
-                &ts(round * 100 + i as u32),
-                &format!("round {round}"),
-            ));
-        }
-    }
-    env.put_items(messages);
+    let groups: Vec<Conversation> = (1..=8).map(|n| group(&env, n, &ts(0))).collect();
+    env.put_items(rounds(&groups, 4, 100, msg));
     let dir = tempfile::tempdir().unwrap();
     let cp = dir.path().join("cp.json");
 
     // Run 1: a third of the row moves are refused for good, as while DynamoDB Local is down.
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            reject: 0.3,
-            targets: vec!["TransactWriteItems".into()],
-            seed: 7,
-            ..Default::default()
-        },
-    );
-    let first = stream(&mut env.ddb_via(&proxy.endpoint()), &cp);
+    let proxy = env.proxy(Faults {
+        reject: 0.3,
+        seed: 7,
+        ..Faults::on(&["TransactWriteItems"])
+    });
+    let first = stream(proxy.ddb(), &cp);
     assert_eq!(first.code, 7, "{}", first.stderr);
     let out = json_of(&first);
     let recs = records(&out);
@@ -204,7 +138,7 @@ fn failed_records_are_not_checkpointed_and_a_rerun_fixes_every_row() {
     assert_eq!(out["summary"]["held_shards"].as_array().unwrap().len(), 1);
 
     // Run 2, DynamoDB reachable again: it starts at the first failed record and fixes it all.
-    let second = stream(&mut env.ddb(), &cp);
+    let second = stream(env.ddb(), &cp);
     assert_eq!(second.code, 0, "{}", second.stderr);
     let out2 = json_of(&second);
     assert_eq!(out2["summary"]["failed"], 0);
@@ -217,7 +151,7 @@ fn failed_records_are_not_checkpointed_and_a_rerun_fixes_every_row() {
         assert_rows_at(&env, g, &ts(400 + i as u32));
     }
     // Everything is done now: a third run has nothing before its own moves' records.
-    let third = stream(&mut env.ddb(), &cp);
+    let third = stream(env.ddb(), &cp);
     assert_eq!(third.code, 0, "{}", third.stderr);
     let out3 = json_of(&third);
     assert!(
@@ -231,10 +165,7 @@ fn failed_records_are_not_checkpointed_and_a_rerun_fixes_every_row() {
 #[test]
 fn a_record_that_can_never_succeed_is_retried_then_dead_lettered() {
     let env = TestEnv::with_table("faults-dlq");
-    // The rows carry a 60 KB display name: a 360 KB message fits in its own item but makes
-    // the GRP# row it moves to exceed DynamoDB's 400 KB item limit.
-    let big = ids(1);
-    env.put_items(group_rows(&big, &ts(0), &"N".repeat(60_000)));
+    let big = oversized(&env);
     let fine = group(&env, 2, &ts(0));
     env.put_items(vec![
         msg(&big, &ts(10), &"x".repeat(360_000)),
@@ -252,7 +183,7 @@ fn a_record_that_can_never_succeed_is_retried_then_dead_lettered() {
             .collect()
     };
 
-    let first = stream(&mut env.ddb(), &cp);
+    let first = stream(env.ddb(), &cp);
     assert_eq!(first.code, 7, "{}", first.stderr);
     let out1 = json_of(&first);
     let failed = failed_seqs(&out1);
@@ -260,7 +191,7 @@ fn a_record_that_can_never_succeed_is_retried_then_dead_lettered() {
     assert_rows_at(&env, &fine, &ts(11));
 
     // Run 2 retries it (not "processed 0 records"), and it fails again.
-    let second = stream(&mut env.ddb(), &cp);
+    let second = stream(env.ddb(), &cp);
     assert_eq!(second.code, 7, "{}", second.stderr);
     let out2 = json_of(&second);
     assert_eq!(failed_seqs(&out2), failed, "{out2:#}");
@@ -296,7 +227,7 @@ fn a_record_that_can_never_succeed_is_retried_then_dead_lettered() {
     assert!(!seq_lt(&checkpointed(&cp).unwrap(), &failed[0]));
 
     // Run 4: nothing left of it.
-    let fourth = stream(&mut env.ddb(), &cp);
+    let fourth = stream(env.ddb(), &cp);
     assert_eq!(fourth.code, 0, "{}", fourth.stderr);
     let out4 = json_of(&fourth);
     assert!(
@@ -315,7 +246,7 @@ fn a_record_that_can_never_succeed_is_retried_then_dead_lettered() {
 
 /// Rows far in the future: every message is "older than current", so the handler writes
 /// nothing and the stream holds exactly the setup's records.
-fn quiet_table(env: &TestEnv, messages: u32) -> (Group, u32) {
+fn quiet_table(env: &TestEnv, messages: u32) -> (Conversation, u32) {
     let g = group(env, 1, &ts(80_000));
     let items: Vec<Item> = (1..=messages).map(|i| msg(&g, &ts(i), "old")).collect();
     put_many(env, items);
@@ -334,24 +265,12 @@ fn empty_pages_from_an_open_shard_do_not_end_the_run_early() {
     let env = TestEnv::with_table("faults-empty");
     let (_, total) = quiet_table(&env, 6);
     // Every GetRecords answers two empty pages (same iterator) before the real one.
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            empty_records: 1.0,
-            max_consecutive: 2,
-            targets: vec!["GetRecords".into()],
-            ..Default::default()
-        },
-    );
-    let r = run(env.ddb_via(&proxy.endpoint()).args([
-        "simulate-stream",
-        "--from",
-        "trim-horizon",
-        "--batch-size",
-        "2",
-        "-o",
-        "json",
-    ]));
+    let proxy = env.proxy(Faults {
+        empty_records: 1.0,
+        max_consecutive: 2,
+        ..Faults::on(&["GetRecords"])
+    });
+    let r = from_trim_horizon(proxy.ddb(), &["--batch-size", "2"]);
     let out = json_of(&r);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(out["summary"]["processed"], total, "{out:#}");
@@ -363,15 +282,7 @@ fn empty_pages_from_an_open_shard_do_not_end_the_run_early() {
 
     // With --tip-pages 2 the same faults look like the tip at once: nothing is read. The rule
     // is what decides, so it is an option.
-    let r = run(env.ddb_via(&proxy.endpoint()).args([
-        "simulate-stream",
-        "--from",
-        "trim-horizon",
-        "--tip-pages",
-        "2",
-        "-o",
-        "json",
-    ]));
+    let r = from_trim_horizon(proxy.ddb(), &["--tip-pages", "2"]);
     assert_eq!(json_of(&r)["summary"]["processed"], 0, "{}", r.stdout);
 }
 
@@ -379,37 +290,20 @@ fn empty_pages_from_an_open_shard_do_not_end_the_run_early() {
 fn expired_iterators_resume_after_the_last_record_read_without_skips_or_repeats() {
     let env = TestEnv::with_table("faults-expired");
     let (_, total) = quiet_table(&env, 10);
-    let clean = run(env
-        .ddb()
-        .args(["simulate-stream", "--from", "trim-horizon", "-o", "json"]));
+    let clean = from_trim_horizon(env.ddb(), &[]);
     let want = seqs(&json_of(&clean));
     assert_eq!(want.len() as u32, total);
 
     // Every GetRecords expires twice in a row before one gets through.
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            expired_iterator: 1.0,
-            max_consecutive: 2,
-            targets: vec!["GetRecords".into()],
-            ..Default::default()
-        },
-    );
+    let proxy = env.proxy(Faults {
+        expired_iterator: 1.0,
+        max_consecutive: 2,
+        ..Faults::on(&["GetRecords"])
+    });
     let dir = tempfile::tempdir().unwrap();
     let cp = dir.path().join("cp.json");
-    let r = run(env
-        .ddb_via(&proxy.endpoint())
-        .args([
-            "simulate-stream",
-            "--from",
-            "trim-horizon",
-            "--batch-size",
-            "3",
-            "-o",
-            "json",
-        ])
-        .arg("--checkpoint")
-        .arg(&cp));
+    let cp_arg = cp.to_str().unwrap();
+    let r = from_trim_horizon(proxy.ddb(), &["--batch-size", "3", "--checkpoint", cp_arg]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let out = json_of(&r);
     assert_eq!(seqs(&out), want, "every record once, in order");
@@ -428,7 +322,7 @@ fn trimmed_data_is_reported_and_restarted_from_trim_horizon_only_when_asked() {
     let (g, total) = quiet_table(&env, 4);
     let dir = tempfile::tempdir().unwrap();
     let cp = dir.path().join("cp.json");
-    let first = stream(&mut env.ddb(), &cp);
+    let first = stream(env.ddb(), &cp);
     assert_eq!(json_of(&first)["summary"]["processed"], total);
     let saved = checkpoint(&cp);
     env.put_items(vec![msg(&g, &ts(50), "old too")]);
@@ -437,39 +331,18 @@ fn trimmed_data_is_reported_and_restarted_from_trim_horizon_only_when_asked() {
     let faults = Faults {
         trimmed: 1.0,
         max_consecutive: 1,
-        targets: vec!["GetShardIterator".into()],
-        ..Default::default()
+        ..Faults::on(&["GetShardIterator"])
     };
-    let proxy = FaultProxy::start(&env.endpoint, faults.clone());
-    let r = stream(&mut env.ddb_via(&proxy.endpoint()), &cp);
-    assert_eq!(r.code, 5, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("TrimmedDataAccessException") && r.stderr.contains("--restart-trimmed"),
-        "{}",
-        r.stderr
-    );
+    let proxy = env.proxy(faults.clone());
+    let r = stream(proxy.ddb(), &cp);
+    r.assert_exit(5, &["TrimmedDataAccessException", "--restart-trimmed"]);
     assert_eq!(json_of(&r)["summary"]["processed"], 0);
     assert_eq!(checkpoint(&cp), saved, "a stopped run keeps the checkpoint");
 
-    let proxy = FaultProxy::start(&env.endpoint, faults);
-    let r = run(env
-        .ddb_via(&proxy.endpoint())
-        .args([
-            "simulate-stream",
-            "--from",
-            "trim-horizon",
-            "--restart-trimmed",
-            "-o",
-            "json",
-        ])
-        .arg("--checkpoint")
-        .arg(&cp));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("restarted from TRIM_HORIZON"),
-        "{}",
-        r.stderr
-    );
+    let proxy = env.proxy(faults);
+    let cp_arg = cp.to_str().unwrap();
+    let r = from_trim_horizon(proxy.ddb(), &["--restart-trimmed", "--checkpoint", cp_arg]);
+    r.assert_exit(0, &["restarted from TRIM_HORIZON"]);
     let out = json_of(&r);
     assert_eq!(out["summary"]["trimmed_restarts"], 1);
     // DynamoDB Local trimmed nothing really, so the restart reads everything again.
@@ -486,39 +359,26 @@ fn ctrl_c_without_follow_exits_130_and_checkpoints_only_what_is_done() {
     let g = group(&env, 1, &ts(0));
     env.put_items(vec![msg(&g, &ts(5), "new")]);
     // Every row move is throttled: the handler sits in its backoff when Ctrl-C comes.
-    let proxy = FaultProxy::start(
-        &env.endpoint,
-        Faults {
-            throttle: 1.0,
-            targets: vec!["TransactWriteItems".into()],
-            ..Default::default()
-        },
-    );
+    let proxy = env.proxy(Faults {
+        throttle: 1.0,
+        ..Faults::on(&["TransactWriteItems"])
+    });
     let dir = tempfile::tempdir().unwrap();
     let cp = dir.path().join("cp.json");
-    let child = env
-        .ddb_via(&proxy.endpoint())
-        .args([
-            "simulate-stream",
-            "--from",
-            "trim-horizon",
-            "-o",
-            "json",
-            "--checkpoint",
-        ])
-        .arg(&cp)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while proxy.stats().throttled < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the handler never reached the proxy"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = spawn(
+        proxy
+            .ddb()
+            .args(["simulate-stream", "--from", "trim-horizon", "-o", "json"])
+            .arg("--checkpoint")
+            .arg(&cp),
+    );
+    let throttled = || proxy.stats().throttled >= 2;
+    wait_while_running(
+        &mut child,
+        Duration::from_secs(30),
+        "the handler reaching the proxy",
+        throttled,
+    );
     let sent = Instant::now();
     let out = common::interrupt(child);
     assert!(
@@ -537,7 +397,7 @@ fn ctrl_c_without_follow_exits_130_and_checkpoints_only_what_is_done() {
         assert!(seq_lt(&cp_seq, m), "{cp_seq} vs {m}");
     }
     // The rerun picks the message up.
-    let again = stream(&mut env.ddb(), &cp);
+    let again = stream(env.ddb(), &cp);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_rows_at(&env, &g, &ts(5));
 }
@@ -545,9 +405,8 @@ fn ctrl_c_without_follow_exits_130_and_checkpoints_only_what_is_done() {
 #[test]
 fn a_closed_stdout_neither_hides_a_failure_nor_skips_the_checkpoint() {
     let env = TestEnv::with_table("faults-pipe");
-    let big = ids(1);
-    env.put_items(group_rows(&big, &ts(0), &"N".repeat(60_000)));
-    let groups: Vec<Group> = (2..=5).map(|n| group(&env, n, &ts(0))).collect();
+    let big = oversized(&env);
+    let groups: Vec<Conversation> = (2..=5).map(|n| group(&env, n, &ts(0))).collect();
     for (i, g) in groups.iter().enumerate() {
         env.put_items(vec![msg(g, &ts(10 + i as u32), "fine")]);
     }
@@ -555,21 +414,18 @@ fn a_closed_stdout_neither_hides_a_failure_nor_skips_the_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let cp = dir.path().join("cp.json");
     // `ddb ... | head -1`: the reader goes away after one line.
-    let mut child = env
-        .ddb()
-        .args([
-            "simulate-stream",
-            "--from",
-            "trim-horizon",
-            "--batch-size",
-            "1",
-            "--checkpoint",
-        ])
-        .arg(&cp)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(
+        env.ddb()
+            .args([
+                "simulate-stream",
+                "--from",
+                "trim-horizon",
+                "--batch-size",
+                "1",
+            ])
+            .arg("--checkpoint")
+            .arg(&cp),
+    );
     let mut first_line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first_line)
@@ -588,7 +444,7 @@ fn a_closed_stdout_neither_hides_a_failure_nor_skips_the_checkpoint() {
         );
     }
     // Saved up to the failure: the rerun starts with the big message.
-    let again = stream(&mut env.ddb(), &cp);
+    let again = stream(env.ddb(), &cp);
     let out = json_of(&again);
     assert_eq!(
         records(&out)[0]["pk"],
@@ -601,26 +457,13 @@ fn a_closed_stdout_neither_hides_a_failure_nor_skips_the_checkpoint() {
 fn table_output_is_quiet_by_default_and_whole_under_verbose() {
     let env = TestEnv::with_table("faults-quiet");
     let g = group(&env, 1, &ts(0));
-    let typed = |i: &Item| -> Value {
-        i.iter()
-            .map(|(k, v)| (k.clone(), json!({"S": v.as_s().unwrap()})))
-            .collect::<serde_json::Map<_, _>>()
-            .into()
-    };
-    let rec = |seq: u32, name: &str, image: &Item| -> Value {
-        let keys = item(&[("pk", &s(image, "pk")), ("sk", &s(image, "sk"))]);
-        let mut db = json!({"Keys": typed(&keys), "SequenceNumber": format!("{seq:021}")});
-        if name != "REMOVE" {
-            db["NewImage"] = typed(image);
-        }
-        json!({"eventID": format!("e{seq}"), "eventName": name, "eventSource": "aws:dynamodb", "dynamodb": db})
-    };
+    let rec = |seq, name, image: &Item| Records::bare().record(seq, name, image);
     let m = msg(&g, &ts(9), "hello");
     let older = msg(&g, &ts(2), "older");
     // The handler applies only messages that exist, as they do when the stream delivers them.
     env.put_items(vec![m.clone(), older.clone()]);
     let event = json!({"Records": [
-        rec(1, "INSERT", &group_rows(&g, &ts(0), "x")[0]),
+        rec(1, "INSERT", &g.rows(&ts(0), "first words", named("x"))[0]),
         rec(2, "INSERT", &m),
         rec(3, "REMOVE", &msg(&g, &ts(1), "gone")),
         rec(4, "INSERT", &older),
@@ -659,31 +502,13 @@ fn a_backlog_is_read_in_batches_of_several_pages() {
     let env = TestEnv::with_table("faults-backlog");
     let (_, total) = quiet_table(&env, 1_100);
     // 1,102 records: GetRecords gives at most 1,000 a page, so one batch spans two pages.
-    let big = run(env.ddb().args([
-        "simulate-stream",
-        "--from",
-        "trim-horizon",
-        "--batch-size",
-        "5000",
-        "-o",
-        "json",
-    ]))
-    .json();
+    let big = from_trim_horizon(env.ddb(), &["--batch-size", "5000"]).json();
     let sum = &big["summary"];
     assert_eq!(sum["processed"], total);
     assert_eq!(sum["batches"], 1, "{sum}");
     assert_eq!(sum["largest_batch"], total);
     assert!(sum["get_records_calls"].as_u64().unwrap() >= 2, "{sum}");
-    let small = run(env.ddb().args([
-        "simulate-stream",
-        "--from",
-        "trim-horizon",
-        "--batch-size",
-        "100",
-        "-o",
-        "json",
-    ]))
-    .json();
+    let small = from_trim_horizon(env.ddb(), &["--batch-size", "100"]).json();
     assert_eq!(small["summary"]["processed"], total);
     assert_eq!(small["summary"]["batches"], 12);
     assert_eq!(small["summary"]["largest_batch"], 100);

@@ -5,7 +5,7 @@
 mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{run, TestEnv, ANDREW, MAIN_GROUP};
+use common::{put_message, run, TestEnv, ANDREW, MAIN_GROUP};
 
 /// ESC ] 0 ; title BEL (retitle the terminal), ESC [ 2 J (clear it), and a one-byte C1 CSI.
 const ATTACK: &str = "hello \u{1b}]0;pwned\u{7}\u{1b}[2J bye \u{9b}31m";
@@ -27,16 +27,8 @@ fn table_text_never_reaches_the_terminal_raw() {
     run(env.ddb().arg("seed")).ok();
 
     // put-message's echo.
-    let out = run(env.ddb().args([
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "bayko",
-        "--message",
-        ATTACK,
-    ]))
-    .ok();
+    let put = put_message(MAIN_GROUP, "bayko");
+    let out = run(env.ddb().args(put).args(["--message", ATTACK])).ok();
     assert_inert("put-message", &out);
     assert!(out.contains(SHOWN), "{out}");
 
@@ -82,15 +74,10 @@ fn table_text_never_reaches_the_terminal_raw() {
     assert_inert("list-tables", &out);
 
     // Error lines quoting the input: an unknown handle.
-    let r = run(env.ddb().args([
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        ATTACK,
-        "--message",
-        "x",
-    ]));
+    let r = run(env
+        .ddb()
+        .args(put_message(MAIN_GROUP, ATTACK))
+        .args(["--message", "x"]));
     assert_eq!(r.code, 8, "{}", r.stderr);
     assert_inert("an error line", &r.stderr);
     assert!(r.stderr.contains(SHOWN), "{}", r.stderr);

@@ -1,10 +1,7 @@
 //! `ddb completions SHELL`: print a completion script.
 
 use anyhow::Result;
-use clap::CommandFactory;
 use clap_complete::Shell;
-
-use crate::cli::Cli;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -13,8 +10,9 @@ pub struct Args {
     pub shell: Shell,
 }
 
-pub fn run(args: Args) -> Result<()> {
+/// `command` is the whole clap tree (cli.rs hands it over; commands never import it).
+pub fn run(args: Args, mut command: clap::Command) -> Result<()> {
     let mut out = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "ddb", &mut out);
-    crate::output::line(String::from_utf8_lossy(&out).trim_end())
+    clap_complete::generate(args.shell, &mut command, "ddb", &mut out);
+    crate::term::output::line(String::from_utf8_lossy(&out).trim_end())
 }

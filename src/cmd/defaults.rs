@@ -5,7 +5,9 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::{fixture, output, schema};
+use crate::model::fixture;
+use crate::model::schema;
+use crate::term::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

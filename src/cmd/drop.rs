@@ -1,13 +1,13 @@
 //! `ddb drop`: delete the table and wait until it is gone.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 
 use super::Ctx;
+use crate::aws::table;
 use crate::errors::{failure_of, Failure};
-use crate::output;
-use crate::table;
+use crate::term::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,7 +26,8 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     ctx.confirm_destructive(&format!("drop table '{}'", ctx.db.table), args.yes)?;
-    match delete_and_wait(ctx, Duration::from_secs(args.wait_timeout)).await {
+    match table::delete_and_wait(&ctx.db, &ctx.style, Duration::from_secs(args.wait_timeout)).await
+    {
         Ok(elapsed) => {
             if ctx.style.is_json() {
                 output::print_json(
@@ -51,17 +52,4 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         Err(e) => Err(e),
     }
-}
-
-/// DeleteTable, then wait (spinner on a terminal) until DescribeTable says it is gone.
-pub async fn delete_and_wait(ctx: &Ctx, timeout: Duration) -> Result<Duration> {
-    let start = Instant::now();
-    table::delete(&ctx.db).await?;
-    let spinner = ctx.style.spinner(format!(
-        "waiting for table '{}' to be deleted",
-        ctx.db.table
-    ));
-    let gone = table::wait_gone(&ctx.db, timeout).await;
-    spinner.finish_and_clear();
-    gone.map(|()| start.elapsed())
 }

@@ -13,14 +13,13 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use super::Ctx;
-use crate::db::Db;
+use crate::aws::db::Db;
+use crate::aws::pages::Pages;
+use crate::aws::table;
 use crate::errors::Failure;
-use crate::export_format::{
-    self as format, new_export_id, write_with_checksums, DataFileWriter, WrittenFile,
-};
-use crate::item::Item;
-use crate::output;
-use crate::table;
+use crate::term::output;
+use crate::transfer::data_file::{DataFileWriter, WrittenFile};
+use crate::transfer::format::{self as format, new_export_id, write_with_checksums};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -60,7 +59,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let bar = counter(ctx);
     let result = async {
         std::fs::write(export_dir.join(format::STARTED_FILE), b"")?;
-        let files = scan_to_files(ctx, &args, &export_dir, &key_prefix, &bar).await?;
+        let files = scan_to_files(ctx, &args, &export_dir, &key_prefix, &bar).await;
+        // Ctrl-C first: a segment stopped in its retry pause reports an error too, but the
+        // export was interrupted, not failed.
         if ctx.db.cancelled() {
             return Err(Failure::Interrupted(format!(
                 "interrupted: the export was not finished and {} was removed",
@@ -68,6 +69,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             ))
             .into());
         }
+        let files = files?;
         write_manifests(&desc, &export_dir, &key_prefix, &export_id, started, &files)?;
         Ok(files)
     }
@@ -143,32 +145,25 @@ struct Segment {
 
 impl Segment {
     async fn run(mut self) -> Result<WrittenFile> {
-        let mut start: Option<Item> = None;
         let (segment, total) = self.segment;
-        loop {
-            let page = self
-                .db
-                .dynamodb
-                .scan()
-                .table_name(&self.db.table)
-                .segment(segment)
-                .total_segments(total)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| self.db.table_error("Scan", e))?;
+        let scan = self
+            .db
+            .dynamodb
+            .scan()
+            .table_name(&self.db.table)
+            .segment(segment)
+            .total_segments(total);
+        let mut pages = Pages::new(&self.db, scan);
+        // Ctrl-C: finish the page in hand, read no more (the caller removes the folder).
+        while !self.db.cancelled() {
+            let Some(page) = pages.next().await? else {
+                break;
+            };
             let items = page.items.unwrap_or_default();
             for item in &items {
                 self.writer.write_item(item)?;
             }
             self.bar.inc(items.len() as u64);
-            if self.db.cancelled() {
-                break;
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
         }
         Ok(self.writer.finish()?)
     }

@@ -4,16 +4,16 @@
 use anyhow::Result;
 
 use super::Ctx;
-use crate::checked;
+use crate::aws::table;
 use crate::errors::Failure;
-use crate::explain::Explain;
+use crate::model::checked;
+use crate::model::schema::Needs;
 use crate::model::{msg_pk, Message};
-use crate::output::{self, Style};
-use crate::query::{self, SkRange};
-use crate::render::{self, Row};
-use crate::safe::{terminal_safe, terminal_safe_lines};
-use crate::schema::Needs;
-use crate::table;
+use crate::read::explain::Explain;
+use crate::read::partition::{self, SkRange};
+use crate::read::render::{self, Row};
+use crate::term::output::{self, Style};
+use crate::term::safe::{self, terminal_safe, terminal_safe_lines};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -87,7 +87,7 @@ pub fn explain(args: &Args, table: &str) -> Result<Explain> {
     let range = args.range()?;
     let limit = (!args.all).then_some(args.limit as usize);
     let request =
-        query::newest_first_request(table, &msg_pk(&args.group), &range, limit, args.capacity);
+        partition::newest_first_request(table, &msg_pk(&args.group), &range, limit, args.capacity);
     Ok(Explain::new("Query", request.cli_json())
         .note("access pattern A: one conversation's MSG# partition, newest first (ScanIndexForward false); ddb shows the page oldest first, like a chat")
         .note(if limit.is_some() {
@@ -139,7 +139,7 @@ pub async fn fetch(
     limit: Option<usize>,
     capacity: bool,
 ) -> Result<Conversation> {
-    let read = query::newest_first(&ctx.db, &msg_pk(group), range, limit, capacity).await?;
+    let read = partition::newest_first(&ctx.db, &msg_pk(group), range, limit, capacity).await?;
     let messages = read
         .items
         .iter()
@@ -174,7 +174,7 @@ fn render_chat(style: &Style, chat: &[&Message]) -> String {
         .clamp(1, 24);
     // handle, two spaces, HH:MM, two spaces.
     let indent = handle_width + 2 + 5 + 2;
-    let text_width = render::width(style).saturating_sub(indent).max(20);
+    let text_width = style.width().saturating_sub(indent).max(20);
     let wrap = textwrap::Options::new(text_width);
     let mut out = String::new();
     let mut last_date = None;
@@ -194,7 +194,7 @@ fn render_chat(style: &Style, chat: &[&Message]) -> String {
             last_date = date;
         }
         let time = local.map_or_else(|| "--:--".to_string(), |t| t.format("%H:%M").to_string());
-        let handle = render::truncate(&m.user_handle, handle_width);
+        let handle = safe::truncate(&m.user_handle, handle_width);
         let pad = handle_width - handle.chars().count();
         out.push_str(&style.bold(&handle));
         out.push_str(&" ".repeat(pad + 2));

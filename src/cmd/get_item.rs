@@ -3,14 +3,15 @@
 use anyhow::Result;
 
 use super::Ctx;
-use crate::errors::{Failure, Subject};
-use crate::explain::Explain;
-use crate::expr::Names;
-use crate::item::{item_to_plain, item_to_typed, Item};
-use crate::keys::{self, KeySchema, TableKeys};
-use crate::output;
-use crate::request::{read_error, GetItemRequest};
-use crate::show;
+use crate::aws::classify::{stop_error, Origin, Subject};
+use crate::errors::Failure;
+use crate::model::item::{item_to_plain, item_to_typed, Item};
+use crate::read::explain::Explain;
+use crate::read::expr::Names;
+use crate::read::keys::{self, KeySchema, TableKeys};
+use crate::read::request::GetItemRequest;
+use crate::read::show;
+use crate::term::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -70,7 +71,7 @@ fn plan(args: &Args, table: &str, keys: &KeySchema) -> Result<GetItemRequest> {
         (None, None) => {}
     }
     let mut names = Names::default();
-    let projection = super::query::select(args.select.as_deref(), &mut names)?;
+    let projection = crate::read::expr::select(args.select.as_deref(), &mut names)?;
     Ok(GetItemRequest {
         table: table.to_string(),
         key,
@@ -93,11 +94,14 @@ pub fn explain(args: &Args, table: &str) -> Result<Explain> {
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let keys = keys::describe(&ctx.db).await?.table;
     let request = plan(&args, &ctx.db.table, &keys)?;
-    let out = request
-        .builder(&ctx.db.dynamodb)
-        .send()
+    let db = &ctx.db;
+    let out = db
+        .send(|| request.builder(&db.dynamodb).send())
         .await
-        .map_err(|e| read_error(&ctx.db.target, "GetItem", Subject::Table(&ctx.db.table), e))?;
+        .map_err(|stop| {
+            let subject = Subject::Table(&db.table);
+            stop_error(&db.target, "GetItem", subject, Origin::User, stop)
+        })?;
     let Some(item) = out.item else {
         let sk = match (&keys.sort, &args.sk) {
             (Some(k), Some(v)) => format!(", {} = {v}", k.name),
@@ -118,9 +122,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         return output::print_json(ctx.style.format, &value);
     }
     if args.raw {
-        return output::line(crate::safe::terminal_safe(&serde_json::to_string_pretty(
-            &value,
-        )?));
+        return output::line(crate::term::safe::terminal_safe(
+            &serde_json::to_string_pretty(&value)?,
+        ));
     }
     let mut key_names = vec![keys.partition.name.as_str()];
     key_names.extend(keys.sort.as_ref().map(|k| k.name.as_str()));

@@ -5,18 +5,17 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::builder::TypedValueParser as _;
 use serde::Serialize;
 
 use super::Ctx;
+use crate::aws::table;
 use crate::errors::Failure;
-use crate::export_read::{self, Checked, ItemStream};
-use crate::import_check::ItemRules;
-use crate::output;
-use crate::retry::Backoff;
-use crate::table;
-use crate::write::{self, WriteOptions, WriteReport};
+use crate::term::output;
+use crate::transfer::export_read::{self, Checked, ItemStream};
+use crate::transfer::import_check::ItemRules;
+use crate::transfer::write::{self, WriteOptions, WriteReport};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,15 +33,9 @@ pub struct Args {
     pub yes: bool,
 
     /// BatchWriteItem calls in flight
-    #[arg(long, value_name = "N", default_value_t = super::seed::DEFAULT_CONCURRENCY,
+    #[arg(long, value_name = "N", default_value_t = write::DEFAULT_CONCURRENCY,
           value_parser = clap::value_parser!(u16).range(1..=256).map(usize::from))]
     pub concurrency: usize,
-
-    /// Attempts per batch (the first included) before giving up on throttling, 5xx or
-    /// dropped connections
-    #[arg(long, value_name = "N", default_value_t = Backoff::default().max_attempts,
-          value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_attempts: u32,
 }
 
 /// The end-of-run summary; other tools read these exact keys from `-o json`.
@@ -72,8 +65,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         ctx.confirm_destructive(&what, args.yes)?;
     }
     let desc = table::describe_existing(&ctx.db).await?;
-    let rules = ItemRules::from_table(&desc)
-        .map_err(|e| anyhow::anyhow!("table '{}': {e}", ctx.db.table))?;
+    let rules =
+        ItemRules::from_table(&desc).with_context(|| format!("table '{}'", ctx.db.table))?;
 
     let checked = check(ctx, &source, &rules)?;
     let check_time = start.elapsed();
@@ -84,10 +77,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
 
     let opts = WriteOptions {
         concurrency: args.concurrency,
-        backoff: Backoff {
-            max_attempts: args.max_attempts,
-            ..Backoff::default()
-        },
+        // The run's pace and budget (--max-attempts).
+        backoff: ctx.db.backoff,
     };
     let bar = ctx.style.progress(checked.items, "items");
     let mut items = ItemStream::new(&source);

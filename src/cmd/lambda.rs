@@ -1,18 +1,19 @@
-//! `ddb lambda`: serve the stream handler on the Lambda Runtime API (src/lambda.rs), and
+//! `ddb lambda`: serve the stream handler on the Lambda Runtime API (src/stream/lambda.rs), and
 //! `ddb lambda template`: print the CloudFormation template that deploys it.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::Ctx;
-use tokio_util::sync::CancellationToken;
+use super::{Ctx, Global, Run};
 
-use crate::cli::GlobalArgs;
 use crate::errors::Failure;
-use crate::lambda_template::{self, Arch};
-use crate::output::OutputFormat;
-use crate::{lambda, output, schema, yaml};
+use crate::model::schema;
+use crate::stream::lambda;
+use crate::stream::template::{self, Arch};
+use crate::term::output;
+use crate::term::output::OutputFormat;
+use crate::term::yaml;
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -51,12 +52,12 @@ pub struct TemplateArgs {
 
 /// Runs before any client exists: the template needs none, and serving checks that it runs
 /// inside Lambda before the SDK and the runtime read their environment.
-pub async fn run(args: Args, global: &GlobalArgs, cancel: CancellationToken) -> Result<()> {
+pub async fn run(args: Args, global: &Global, run: &Run) -> Result<()> {
     match args.action {
-        Some(Action::Template(t)) => template(t, global.output),
+        Some(Action::Template(t)) => template(t, global.style.format),
         None => {
             lambda::check_env()?;
-            let ctx = Ctx::build(global, cancel).await?;
+            let ctx = Ctx::build(global, run).await?;
             lambda::serve(&ctx.db).await
         }
     }
@@ -65,7 +66,7 @@ pub async fn run(args: Args, global: &GlobalArgs, cancel: CancellationToken) -> 
 /// YAML by default; `-o json` prints the same template as JSON (CloudFormation reads both).
 fn template(args: TemplateArgs, format: OutputFormat) -> Result<()> {
     let (schema, schema_name) = schema::load_or_builtin(args.schema.as_deref())?;
-    let template = lambda_template::build(&schema, args.arch)
+    let template = template::build(&schema, args.arch)
         .map_err(|e| Failure::InvalidInput(format!("{schema_name}: {e}")))?;
     match format {
         OutputFormat::Table => output::line(yaml::to_string(&template).trim_end()),

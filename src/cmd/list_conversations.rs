@@ -7,16 +7,16 @@ use anyhow::{bail, Result};
 use comfy_table::{ColumnConstraint, Table};
 
 use super::Ctx;
-use crate::checked;
-use crate::explain::Explain;
-use crate::fixture;
+use crate::aws::table;
+use crate::model::checked;
+use crate::model::fixture;
+use crate::model::schema::Needs;
 use crate::model::{grp_pk, MessageGroup};
-use crate::output::{self, Style};
-use crate::query::{self, SkRange};
-use crate::render::{self, Row};
-use crate::safe::terminal_safe;
-use crate::schema::Needs;
-use crate::table;
+use crate::read::explain::Explain;
+use crate::read::partition::{self, SkRange};
+use crate::read::render::{self, Row};
+use crate::term::output::{self, Style};
+use crate::term::safe::{self, terminal_safe};
 
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("user").required(true).args(["user_uuid", "handle"]))]
@@ -79,7 +79,7 @@ impl Args {
 pub fn explain(args: &Args, table: &str) -> Result<Explain> {
     let (user_uuid, _) = args.user()?;
     let limit = (!args.all).then_some(args.limit as usize);
-    let request = query::newest_first_request(
+    let request = partition::newest_first_request(
         table,
         &grp_pk(&user_uuid),
         &SkRange::All,
@@ -131,8 +131,8 @@ pub async fn fetch(
     limit: Option<usize>,
     capacity: bool,
 ) -> Result<Conversations> {
-    let read =
-        query::newest_first(&ctx.db, &grp_pk(user_uuid), &SkRange::All, limit, capacity).await?;
+    let read = partition::newest_first(&ctx.db, &grp_pk(user_uuid), &SkRange::All, limit, capacity)
+        .await?;
     let groups = read
         .items
         .iter()
@@ -149,7 +149,7 @@ pub async fn fetch(
 /// The conversations as a table for people. The conversation uuid is what a person copies
 /// next, so it never wraps or gets cut; the other columns give way: below 100 columns the
 /// name goes, the last message gets what is left (at least 8 characters) and the rest wraps.
-/// Every text is terminal-safe (`render::truncate`, `safe::terminal_safe`).
+/// Every text is terminal-safe (`safe::truncate`, `safe::terminal_safe`).
 pub fn conversation_table(style: &Style, groups: &[MessageGroup]) -> Table {
     let width = style.width();
     let narrow = style.stdout_tty && width < 100;
@@ -185,7 +185,7 @@ pub fn conversation_table(style: &Style, groups: &[MessageGroup]) -> Table {
         if !narrow {
             row.push(terminal_safe(&g.other.display_name).into_owned());
         }
-        row.push(render::truncate(&g.message, message_width));
+        row.push(safe::truncate(&g.message, message_width));
         row.push(render::local_datetime(&g.last_message_at));
         row.push(terminal_safe(&g.message_group_uuid).into_owned());
         table.add_row(row);
@@ -210,7 +210,7 @@ fn row(g: &MessageGroup) -> Row {
 mod tests {
     use super::*;
     use crate::model::User;
-    use crate::output::{OutputFormat, Style};
+    use crate::term::output::{OutputFormat, Style};
 
     fn terminal(columns: usize) -> Style {
         Style {

@@ -1,20 +1,18 @@
 //! `ddb list-tables`: every table name, all pages.
 
 use anyhow::Result;
-use aws_sdk_dynamodb::Client;
 
 use super::Ctx;
-use crate::errors::{api_error, Subject};
-use crate::output;
-use crate::safe::terminal_safe;
+use crate::aws::db::Db;
+use crate::aws::pages::Pages;
+use crate::term::output;
+use crate::term::safe::terminal_safe;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
 pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
-    let names = fetch(&ctx.db.dynamodb)
-        .await
-        .map_err(|e| api_error(&ctx.db.target, "ListTables", Subject::None, e))?;
+    let names = fetch(&ctx.db).await?;
     if ctx.style.is_json() {
         return output::print_json(ctx.style.format, &names);
     }
@@ -28,19 +26,12 @@ pub async fn run(_args: Args, ctx: &Ctx) -> Result<()> {
     output::print_table(&table)
 }
 
-pub async fn fetch(
-    client: &Client,
-) -> Result<
-    Vec<String>,
-    aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::list_tables::ListTablesError,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-> {
+/// Every table name at the target, all pages.
+async fn fetch(db: &Db) -> Result<Vec<String>> {
     let mut names = Vec::new();
-    let mut pages = client.list_tables().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        names.extend(page?.table_names().iter().cloned());
+    let mut pages = Pages::new(db, db.dynamodb.list_tables()).on_nothing();
+    while let Some(page) = pages.next().await? {
+        names.extend(page.table_names.unwrap_or_default());
     }
     Ok(names)
 }

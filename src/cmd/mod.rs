@@ -1,18 +1,19 @@
-//! One module per subcommand, each `Args` + `async fn run(args, &Ctx)`; this file holds the
-//! context they share and the dispatch.
+//! One module per subcommand, each `Args` + `async fn run(args, &Ctx)`; this file holds what
+//! they share: the run's settings (`Global`, built once from the command line by `cli`) and the
+//! context (`Ctx`: the database handle and the output style). A command imports library
+//! modules only, never another command or `cli` (the dispatch lives in `cli.rs`).
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Result;
 
-use crate::cli::{Command, GlobalArgs};
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{self, TargetOptions};
-use crate::db::Db;
+use crate::aws::client::{self, TargetOptions};
+use crate::aws::db::Db;
 use crate::errors::Failure;
-use crate::explain::Explain;
-use crate::output::{self, Style};
+use crate::term::output::{self, Style};
 
 pub mod completions;
 pub mod defaults;
@@ -33,6 +34,40 @@ pub mod seed;
 pub mod simulate_stream;
 pub mod sql;
 
+/// The global options, checked once by `cli` and passed down (fd's `construct_config`).
+#[derive(Clone, Debug)]
+pub struct Global {
+    pub target: TargetOptions,
+    pub table: String,
+    pub style: Style,
+    pub verbose: u8,
+    /// Attempts per AWS call, the first included (`--max-attempts`).
+    pub max_attempts: u32,
+}
+
+/// What main keeps of a run besides its result: the Ctrl-C token, and the database handle
+/// once a command has built one, so that the run's retries can be reported under `-v`
+/// however it ended (success, failure or Ctrl-C).
+#[derive(Clone, Debug, Default)]
+pub struct Run {
+    pub cancel: CancellationToken,
+    db: Arc<OnceLock<Db>>,
+}
+
+impl Run {
+    pub fn new(cancel: CancellationToken) -> Run {
+        Run {
+            cancel,
+            db: Arc::default(),
+        }
+    }
+
+    /// Attempts repeated by the run's AWS calls; `None` when it built no client.
+    pub fn retries(&self) -> Option<u64> {
+        self.db.get().map(Db::retries)
+    }
+}
+
 /// Everything a command needs, built once: the database handle, the output style.
 pub struct Ctx {
     pub db: Db,
@@ -41,16 +76,14 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub async fn build(global: &GlobalArgs, cancel: CancellationToken) -> Result<Ctx> {
-        let options = TargetOptions {
-            local: global.local,
-            endpoint_url: global.endpoint_url.clone(),
-            region: global.region.clone(),
-            profile: global.profile.clone(),
-        };
+    pub async fn build(global: &Global, run: &Run) -> Result<Ctx> {
+        let mut db = client::build(&global.target, &global.table, run.cancel.clone()).await?;
+        db.backoff.max_attempts = global.max_attempts;
+        // Clones share the retry counter: main reads it through `run` at the end.
+        let _ = run.db.set(db.clone());
         let ctx = Ctx {
-            db: client::build(&options, &global.table, cancel).await?,
-            style: Style::decide(global.output, global.color),
+            db,
+            style: global.style,
             verbose: global.verbose,
         };
         if ctx.verbose > 0 {
@@ -82,59 +115,6 @@ impl Ctx {
             Ok(())
         } else {
             Err(Failure::Refused(format!("not confirmed; nothing was done ({what})")).into())
-        }
-    }
-}
-
-/// `--explain` builds the request without a client (no region or credentials needed) and
-/// sends nothing; `None` when the command is not explaining.
-fn explain(command: &Command, global: &GlobalArgs) -> Option<Result<Explain>> {
-    let table = &global.table;
-    Some(match command {
-        Command::GetItem(a) if a.explain => get_item::explain(a, table),
-        Command::Query(a) if a.explain => query::explain(a, table),
-        Command::Sql(a) if a.explain => sql::explain(a),
-        Command::Scan(a) if a.explain => scan::explain(a, global),
-        Command::GetConversation(a) if a.explain => get_conversation::explain(a, table),
-        Command::ListConversations(a) if a.explain => list_conversations::explain(a, table),
-        _ => return None,
-    })
-}
-
-/// Run the parsed command. `completions` and `defaults` need no client, so it runs before one is built.
-/// `cancel` is the run's Ctrl-C token (see main).
-pub async fn run(command: Command, global: &GlobalArgs, cancel: CancellationToken) -> Result<()> {
-    if let Command::Completions(args) = command {
-        return completions::run(args);
-    }
-    if let Command::Lambda(args) = command {
-        return lambda::run(args, global, cancel).await;
-    }
-    if let Command::Defaults(args) = command {
-        return defaults::run(args);
-    }
-    if let Some(explained) = explain(&command, global) {
-        return explained?.print(&Style::decide(global.output, global.color));
-    }
-    let ctx = Ctx::build(global, cancel).await?;
-    match command {
-        Command::SchemaLoad(a) => schema_load::run(a, &ctx).await,
-        Command::ListTables(a) => list_tables::run(a, &ctx).await,
-        Command::DescribeTable(a) => describe_table::run(a, &ctx).await,
-        Command::Drop(a) => drop::run(a, &ctx).await,
-        Command::Seed(a) => seed::run(a, &ctx).await,
-        Command::PutMessage(a) => put_message::run(a, &ctx).await,
-        Command::GetConversation(a) => get_conversation::run(a, &ctx).await,
-        Command::ListConversations(a) => list_conversations::run(a, &ctx).await,
-        Command::Scan(a) => scan::run(a, &ctx).await,
-        Command::SimulateStream(a) => simulate_stream::run(a, &ctx).await,
-        Command::GetItem(a) => get_item::run(a, &ctx).await,
-        Command::Query(a) => query::run(a, &ctx).await,
-        Command::Sql(a) => sql::run(a, &ctx).await,
-        Command::Export(a) => export::run(a, &ctx).await,
-        Command::Import(a) => import::run(a, &ctx).await,
-        Command::Completions(_) | Command::Defaults(_) | Command::Lambda(_) => {
-            unreachable!("handled above")
         }
     }
 }

@@ -2,7 +2,7 @@
 //! GRP# rows are left to the stream handler, as in production.
 //!
 //! Written at most once: the message's uuid and timestamp are fixed before the first attempt
-//! and kept across retries, the SDK's own retries are off (the one retry mechanism paces and
+//! and kept across retries, the SDK's own retries are off (the run's `Backoff` paces and
 //! counts them), and the write is conditional on the key being free. When the condition fails
 //! (a retry after a lost response, or another writer in the same microsecond), the stored item
 //! is read back: if it carries our message_uuid the earlier attempt landed and we are done;
@@ -16,16 +16,17 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
 use super::Ctx;
+use crate::aws::pages::Pages;
+use crate::aws::retry::{is_retryable, Stop, Tries};
+use crate::aws::table;
 use crate::errors::Failure;
-use crate::fixture;
-use crate::item::{get_s, item_size, item_to_plain, to_plain, Item};
+use crate::model::fixture;
+use crate::model::item::{get_s, item_size, item_to_plain, to_plain, Item};
+use crate::model::schema::Needs;
+use crate::model::seed_plan::MAX_ITEM_BYTES;
 use crate::model::{msg_pk, timestamp, Message, User, GROUP_INDEX, GRP_PREFIX};
-use crate::output;
-use crate::retry::{is_retryable, sdk_retries_off, Backoff, Stop};
-use crate::safe::terminal_safe;
-use crate::schema::Needs;
-use crate::seed_plan::MAX_ITEM_BYTES;
-use crate::table;
+use crate::term::output;
+use crate::term::safe::terminal_safe;
 
 /// Same-microsecond collisions with other writers tolerated before giving up.
 const MAX_COLLISIONS: u32 = 3;
@@ -37,7 +38,7 @@ const MAX_GROUP_PAGES: usize = 10;
 #[command(group(clap::ArgGroup::new("text").required(true).args(["message", "message_file"])))]
 pub struct Args {
     /// The conversation (message_group_uuid); it must exist (its GRP# rows) unless --force
-    #[arg(long, value_name = "UUID", value_parser = crate::checked::uuid)]
+    #[arg(long, value_name = "UUID", value_parser = crate::model::checked::uuid)]
     pub group: String,
 
     /// Sender, by handle from the fixture's users
@@ -49,7 +50,7 @@ pub struct Args {
     pub user_uuid: Option<String>,
 
     /// The message text
-    #[arg(long, value_name = "TEXT", value_parser = crate::checked::non_empty)]
+    #[arg(long, value_name = "TEXT", value_parser = crate::model::checked::non_empty)]
     pub message: Option<String>,
 
     /// Read the message text from FILE ('-': stdin); one trailing newline is dropped
@@ -198,46 +199,49 @@ async fn check_participant(ctx: &Ctx, group: &str, sender: &User) -> Result<()> 
 /// holds only rows).
 async fn group_rows(ctx: &Ctx, group: &str) -> Result<Vec<Item>> {
     let db = &ctx.db;
+    let query = db
+        .dynamodb
+        .query()
+        .table_name(&db.table)
+        .index_name(GROUP_INDEX)
+        .key_condition_expression("message_group_uuid = :g")
+        .expression_attribute_values(":g", AttributeValue::S(group.to_string()));
+    let mut pages = Pages::new(db, query)
+        .on_index(GROUP_INDEX)
+        .max_pages(MAX_GROUP_PAGES);
     let mut rows = Vec::new();
-    let mut start: Option<Item> = None;
-    for _ in 0..MAX_GROUP_PAGES {
-        let mut retries = 0;
-        let page = Backoff::default()
-            .call(&db.cancel, &mut retries, || {
-                db.dynamodb
-                    .query()
-                    .table_name(&db.table)
-                    .index_name(GROUP_INDEX)
-                    .key_condition_expression("message_group_uuid = :g")
-                    .expression_attribute_values(":g", AttributeValue::S(group.to_string()))
-                    .set_exclusive_start_key(start.clone())
-                    .customize()
-                    .config_override(sdk_retries_off())
-                    .send()
-            })
-            .await
-            .map_err(|stop| stopped(ctx, "Query", stop))
-            .with_context(|| format!("looking up conversation {group} in {GROUP_INDEX}"))?;
+    while let Some(page) = pages
+        .next()
+        .await
+        .with_context(|| format!("looking up conversation {group} in {GROUP_INDEX}"))?
+    {
         rows.extend(
             page.items()
                 .iter()
                 .filter(|i| get_s(i, "pk").is_some_and(|pk| pk.starts_with(GRP_PREFIX)))
                 .cloned(),
         );
-        match page.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => return Ok(rows),
-        }
     }
-    anyhow::bail!(
-        "conversation {group} has more than {MAX_GROUP_PAGES} pages of rows in {GROUP_INDEX}"
-    )
+    if pages.more() {
+        anyhow::bail!(
+            "conversation {group} has more than {MAX_GROUP_PAGES} pages of rows in {GROUP_INDEX}"
+        )
+    }
+    Ok(rows)
 }
 
-/// Write `message` at most once (see the module comment); returns it as stored.
-pub async fn put(ctx: &Ctx, mut message: Message) -> Result<Message> {
+/// Write `message` at most once (see the module comment); returns it as stored. Its retries
+/// are paced by the run's `Backoff` and counted on the run.
+pub async fn put(ctx: &Ctx, message: Message) -> Result<Message> {
     let db = &ctx.db;
-    let mut tries = Backoff::default().tries(&db.cancel);
+    let mut tries = db.backoff.tries(&db.cancel);
+    let stored = put_tries(ctx, message, &mut tries).await;
+    db.count_retries(tries.retries);
+    stored
+}
+
+async fn put_tries(ctx: &Ctx, mut message: Message, tries: &mut Tries<'_>) -> Result<Message> {
+    let db = &ctx.db;
     let mut collisions = 0;
     loop {
         let result = db
@@ -246,8 +250,6 @@ pub async fn put(ctx: &Ctx, mut message: Message) -> Result<Message> {
             .table_name(&db.table)
             .set_item(Some(message.to_item()))
             .condition_expression("attribute_not_exists(pk)")
-            .customize()
-            .config_override(sdk_retries_off())
             .send()
             .await;
         let err = match result {
@@ -296,9 +298,8 @@ pub async fn put(ctx: &Ctx, mut message: Message) -> Result<Message> {
 /// Read the item at the message's key (strongly consistent): is it the one we sent?
 async fn stored_is_ours(ctx: &Ctx, message: &Message) -> Result<bool> {
     let db = &ctx.db;
-    let mut retries = 0;
-    let out = Backoff::default()
-        .call(&db.cancel, &mut retries, || {
+    let out = db
+        .send(|| {
             db.dynamodb
                 .get_item()
                 .table_name(&db.table)
@@ -306,36 +307,15 @@ async fn stored_is_ours(ctx: &Ctx, message: &Message) -> Result<bool> {
                 .key("sk", AttributeValue::S(message.created_at.clone()))
                 .consistent_read(true)
                 .projection_expression("message_uuid")
-                .customize()
-                .config_override(sdk_retries_off())
                 .send()
         })
         .await
-        .map_err(|stop| stopped(ctx, "GetItem", stop))
+        .map_err(|stop| db.stopped("GetItem", stop))
         .context("checking whether an earlier attempt wrote the message")?;
     Ok(out
         .item()
         .and_then(|i| get_s(i, "message_uuid"))
         .is_some_and(|id| id == message.message_uuid))
-}
-
-fn stopped<E>(
-    ctx: &Ctx,
-    op: &str,
-    stop: Stop<
-        aws_sdk_dynamodb::error::SdkError<
-            E,
-            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-        >,
-    >,
-) -> anyhow::Error
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    match stop {
-        Stop::Cancelled(_) => Failure::Interrupted(format!("interrupted during {op}")).into(),
-        stop => ctx.db.table_error(op, stop.into_error()),
-    }
 }
 
 fn render(ctx: &Ctx, message: &Message) -> Result<()> {

@@ -2,18 +2,16 @@
 //! flags, a filter whose names need no `#`, and a limit counted after the filter.
 
 use anyhow::Result;
-use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::scan::Sink;
 use super::Ctx;
-use crate::errors::{Failure, Subject};
-use crate::explain::Explain;
-use crate::expr::{self, Names};
-use crate::item::{from_plain, Item};
-use crate::keys::{self, KeySchema, Scalar, TableKeys};
-use crate::output;
-use crate::output::OutputFormat;
-use crate::request::{read_error, Bindings, QueryRequest};
+use crate::errors::Failure;
+use crate::read::explain::Explain;
+use crate::read::keys::{self, KeySchema, TableKeys};
+use crate::read::query::{plan, read_pages, what, QueryInput, SkCondition};
+use crate::read::request::QueryRequest;
+use crate::read::sink::Sink;
+use crate::term::output;
+use crate::term::output::OutputFormat;
 
 /// Items per query without --limit or --all.
 pub const DEFAULT_LIMIT: u64 = 100;
@@ -124,15 +122,22 @@ pub struct Args {
     pub explain: bool,
 }
 
-/// A sort-key condition as typed on the command line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum SkCondition {
-    Compare(&'static str, &'static str, String),
-    Between(String, String),
-    BeginsWith(String),
-}
-
 impl Args {
+    /// What the user asked, for `read::query`.
+    fn input(&self) -> QueryInput {
+        QueryInput {
+            pk: self.pk.clone(),
+            index: self.index.clone(),
+            sk: self.sk_condition(),
+            filter: self.filter.clone(),
+            values: self.values.clone(),
+            desc: self.desc,
+            limit: self.limit(),
+            select: self.select.clone(),
+            consistent: self.consistent,
+        }
+    }
+
     fn sk_condition(&self) -> Option<SkCondition> {
         let cmp =
             |op, flag, v: &Option<String>| v.clone().map(|v| SkCondition::Compare(op, flag, v));
@@ -154,191 +159,27 @@ impl Args {
     }
 }
 
-/// Wrong for the table's keys (known from DescribeTable, or assumed by --explain): exit 8.
-fn invalid(message: String) -> anyhow::Error {
-    Failure::InvalidInput(message).into()
-}
-
-/// A malformed option value, wrong whatever the table: a usage error (exit 2).
-fn usage(message: String) -> anyhow::Error {
-    Failure::Usage(message).into()
-}
-
-/// Value names the key condition uses; --values may not reuse them.
-const KEY_VALUES: [&str; 4] = [":pk", ":sk", ":sk_lo", ":sk_hi"];
-
-/// `--values` as plain JSON: an object of `:name` to value.
-pub fn parse_values(text: &str) -> Result<Vec<(String, AttributeValue)>> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        usage(format!(
-            "--values: not JSON ({e}); e.g. '{{\":h\": \"bayko\"}}'"
-        ))
-    })?;
-    let serde_json::Value::Object(map) = value else {
-        return Err(usage(
-            "--values: expected a JSON object like {\":h\": \"bayko\"}".into(),
-        ));
-    };
-    map.iter()
-        .map(|(k, v)| {
-            if !k.starts_with(':') || k.len() < 2 {
-                return Err(usage(format!(
-                    "--values: key '{k}' must start with ':' (as the filter refers to it)"
-                )));
-            }
-            Ok((k.clone(), from_plain(v)))
-        })
-        .collect()
-}
-
-/// The first Query request (ExclusiveStartKey unset) from the arguments and the key schema.
-/// Every check that needs no request happens here (exit 8).
-fn plan(args: &Args, table: &str, keys: &KeySchema) -> Result<QueryRequest> {
-    let mut names = Names::default();
-    let mut bindings = Bindings::default();
-    let pk = &keys.partition;
-    let mut condition = format!("{} = :pk", names.placeholder(&pk.name));
-    bindings
-        .values
-        .insert(":pk".into(), pk.value(&args.pk, "PK")?);
-    if let Some(sk_condition) = args.sk_condition() {
-        let Some(sk) = &keys.sort else {
-            return Err(invalid(format!(
-                "{}: {} has no sort key (its key is {})",
-                flag_of(&sk_condition),
-                what(table, args.index.as_deref()),
-                keys.describe()
-            )));
-        };
-        let name = names.placeholder(&sk.name);
-        let flag = flag_of(&sk_condition);
-        let text = match &sk_condition {
-            SkCondition::Compare(op, _, v) => {
-                bindings.values.insert(":sk".into(), sk.value(v, flag)?);
-                format!("{name} {op} :sk")
-            }
-            SkCondition::Between(a, b) => {
-                bindings.values.insert(":sk_lo".into(), sk.value(a, flag)?);
-                bindings.values.insert(":sk_hi".into(), sk.value(b, flag)?);
-                format!("{name} BETWEEN :sk_lo AND :sk_hi")
-            }
-            SkCondition::BeginsWith(p) => {
-                if sk.scalar == Scalar::N {
-                    return Err(invalid(format!(
-                        "--sk-begins-with: sort key '{}' is a number; begins_with works on strings and binary (use --sk-between)",
-                        sk.name
-                    )));
-                }
-                bindings.values.insert(":sk".into(), sk.value(p, flag)?);
-                format!("begins_with({name}, :sk)")
-            }
-        };
-        condition = format!("{condition} AND {text}");
-    }
-    let filter = match &args.filter {
-        Some(f) => {
-            let rewritten =
-                expr::rewrite(f, &mut names, "--filter").map_err(|e| usage(format!("{e:#}")))?;
-            let given = match &args.values {
-                Some(v) => parse_values(v)?,
-                None => Vec::new(),
-            };
-            for (k, v) in given {
-                if KEY_VALUES.contains(&k.as_str()) {
-                    return Err(usage(format!(
-                        "--values: {k} is taken by the key condition; name the value differently"
-                    )));
-                }
-                if !rewritten.values.contains(&k) {
-                    return Err(usage(format!(
-                        "--values: {k} is not used in --filter (DynamoDB rejects unused values)"
-                    )));
-                }
-                bindings.values.insert(k, v);
-            }
-            if let Some(missing) = rewritten
-                .values
-                .iter()
-                .find(|v| !bindings.values.contains_key(*v))
-            {
-                return Err(usage(format!(
-                    "--filter uses {missing} but --values does not define it, e.g. --values '{{\"{missing}\": \"...\"}}'"
-                )));
-            }
-            Some(rewritten.text)
-        }
-        None => None,
-    };
-    let projection = select(args.select.as_deref(), &mut names)?;
-    bindings.names = names.map().clone();
-    Ok(QueryRequest {
-        table: table.to_string(),
-        index: args.index.clone(),
-        key_condition: condition,
-        forward: !args.desc,
-        // DynamoDB applies Limit before the filter: with one, ddb counts matches itself.
-        limit: match (&filter, args.limit()) {
-            (None, Some(n)) => Some(i32::try_from(n).unwrap_or(i32::MAX)),
-            _ => None,
-        },
-        filter,
-        projection,
-        bindings,
-        consistent: args.consistent,
-        ..QueryRequest::default()
-    })
-}
-
-/// `--select a,b.c` as a projection expression with placeholders.
-pub fn select(select: Option<&str>, names: &mut Names) -> Result<Option<String>> {
-    let Some(text) = select else {
-        return Ok(None);
-    };
-    let rewritten = expr::rewrite(text, names, "--select").map_err(|e| usage(format!("{e:#}")))?;
-    if let Some(v) = rewritten.values.first() {
-        return Err(usage(format!(
-            "--select: {v} is a value; list attribute names, e.g. --select sk,message"
-        )));
-    }
-    Ok(Some(rewritten.text))
-}
-
-fn flag_of(c: &SkCondition) -> &'static str {
-    match c {
-        SkCondition::Compare(_, flag, _) => flag,
-        SkCondition::Between(..) => "--sk-between",
-        SkCondition::BeginsWith(_) => "--sk-begins-with",
-    }
-}
-
-fn what(table: &str, index: Option<&str>) -> String {
-    match index {
-        Some(i) => format!("index '{i}' of table '{table}'"),
-        None => format!("table '{table}'"),
-    }
-}
-
 /// `--explain`: the first request with the shipped key schema assumed; needs no client.
 pub fn explain(args: &Args, table: &str) -> Result<Explain> {
     let assumed = TableKeys::assumed();
     let keys = assumed.of(table, args.index.as_deref()).map_err(|_| {
-        invalid(format!(
+        Failure::InvalidInput(format!(
             "--explain assumes the shipped schema, whose only index is {}; the keys of index '{}' are unknown without DescribeTable (run without --explain)",
             crate::model::GROUP_INDEX,
             args.index.as_deref().unwrap_or_default()
         ))
     })?;
-    let request = plan(args, table, keys)?;
+    let request = plan(&args.input(), table, keys)?;
     Ok(describe_plan(args, table, keys, &request))
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let table_keys = keys::describe(&ctx.db).await?;
     let keys = table_keys.of(&ctx.db.table, args.index.as_deref())?;
-    let request = plan(&args, &ctx.db.table, keys)?;
+    let request = plan(&args.input(), &ctx.db.table, keys)?;
     let sort = table_keys.table.sort.as_ref().map(|k| k.name.as_str());
     let mut sink = Sink::new(ctx.style, args.raw).with_keys(&table_keys.table.partition.name, sort);
-    let read = read_pages(ctx, request, args.limit(), |items| sink.page(items)).await?;
+    let read = read_pages(&ctx.db, request, args.limit(), |items| sink.page(items)).await?;
     let written = sink.finish()?;
     if ctx.style.format == OutputFormat::Table {
         if written == 0 {
@@ -384,63 +225,10 @@ fn describe_plan(args: &Args, table: &str, keys: &KeySchema, request: &QueryRequ
     e
 }
 
-/// What reading the pages found.
-pub struct Read {
-    pub pages: usize,
-    /// Stopped at the limit while DynamoDB had more to read.
-    pub more: bool,
-}
-
-/// Send `request` page after page, handing each page's items to `out`, until `limit` items
-/// (after the filter) are out or the partition ends.
-pub async fn read_pages(
-    ctx: &Ctx,
-    mut request: QueryRequest,
-    limit: Option<u64>,
-    mut out: impl FnMut(&[Item]) -> Result<()>,
-) -> Result<Read> {
-    let subject = match &request.index {
-        Some(i) => Subject::Index(&ctx.db.table, i),
-        None => Subject::Table(&ctx.db.table),
-    };
-    let unfiltered = request.limit.is_some();
-    let mut left = limit;
-    let mut pages = 0;
-    loop {
-        if unfiltered {
-            request.limit = left.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
-        }
-        let page = request
-            .builder(&ctx.db.dynamodb)
-            .send()
-            .await
-            .map_err(|e| read_error(&ctx.db.target, "Query", subject, e))?;
-        pages += 1;
-        let mut items = page.items.unwrap_or_default();
-        let mut cut = false;
-        if let Some(n) = left.as_mut() {
-            let keep = usize::try_from(*n).unwrap_or(usize::MAX);
-            cut = items.len() > keep;
-            items.truncate(keep);
-            *n -= items.len() as u64;
-        }
-        out(&items)?;
-        match page.last_evaluated_key {
-            // A closed stdout (`ddb query … | head`) wants no more pages.
-            Some(key) if left != Some(0) && !output::stdout_closed() => request.start = Some(key),
-            next => {
-                return Ok(Read {
-                    pages,
-                    more: cut || next.is_some(),
-                })
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::read::keys::Scalar;
     use clap::Parser;
 
     #[derive(Parser)]
@@ -476,7 +264,7 @@ mod tests {
             "--limit",
             "5",
         ]);
-        let r = plan(&a, "t", &cruddur()).unwrap();
+        let r = plan(&a.input(), "t", &cruddur()).unwrap();
         assert_eq!(
             r.key_condition,
             "#pk = :pk AND #sk BETWEEN :sk_lo AND :sk_hi"
@@ -487,7 +275,7 @@ mod tests {
         assert_eq!(r.bindings.values.len(), 5);
         assert!(!r.forward);
         assert_eq!(r.limit, None, "a filter leaves Limit out");
-        let r = plan(&args(&["MSG#g", "--limit", "5"]), "t", &cruddur()).unwrap();
+        let r = plan(&args(&["MSG#g", "--limit", "5"]).input(), "t", &cruddur()).unwrap();
         assert_eq!(r.limit, Some(5));
         assert!(r.forward);
     }
@@ -505,7 +293,7 @@ mod tests {
         for (flags, expected) in cases {
             let mut line = vec!["P"];
             line.extend(flags);
-            let r = plan(&args(&line), "t", &cruddur()).unwrap();
+            let r = plan(&args(&line).input(), "t", &cruddur()).unwrap();
             assert_eq!(r.key_condition, format!("#pk = :pk AND {expected}"));
         }
     }
@@ -513,7 +301,7 @@ mod tests {
     #[test]
     fn bad_input_is_caught_before_any_request() {
         let numeric = KeySchema {
-            partition: crate::keys::KeyAttr {
+            partition: crate::read::keys::KeyAttr {
                 name: "id".into(),
                 scalar: Scalar::N,
             },
@@ -559,7 +347,7 @@ mod tests {
             ),
         ];
         for (line, keys, expected, code) in cases {
-            let e = plan(&args(line), "t", keys).unwrap_err();
+            let e = plan(&args(line).input(), "t", keys).unwrap_err();
             assert!(e.to_string().starts_with(expected), "{line:?}: {e}");
             assert_eq!(crate::errors::exit_code_for(&e), code, "{line:?}: {e}");
         }

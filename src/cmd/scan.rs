@@ -1,29 +1,18 @@
 //! `ddb scan`: every item of the table, page by page, each page written out before the next is
 //! needed, so memory stays flat however big the table is.
 
-use std::io::Write;
-
 use anyhow::Result;
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde_json::Value;
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use super::Ctx;
-use crate::cli::GlobalArgs;
-use crate::client::{self, TargetOptions};
-use crate::db::Target;
-use crate::errors::{api_error, Subject};
-use crate::explain::Explain;
-use crate::item::{item_to_plain, item_to_typed, to_plain, Item};
-use crate::output::OutputFormat;
-use crate::output::{self, Style};
-use crate::render;
-use crate::request::ScanRequest;
-use crate::safe::terminal_safe;
-
-/// Rows per printed table in table output: each chunk is printed as soon as it is full.
-pub const TABLE_CHUNK: usize = 100;
+use crate::aws::client::{self, TargetOptions};
+use crate::aws::pages::Pages;
+use crate::model::checked::Checked;
+use crate::read::explain::Explain;
+use crate::read::request::ScanRequest;
+use crate::read::sink::{Left, Sink};
+use crate::term::output::OutputFormat;
+use crate::term::output::{self};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -90,7 +79,7 @@ async fn segments_for(ctx: &Ctx, args: &Args) -> u32 {
     if args.segments.is_some() || args.limit.is_some() || local {
         return choose_segments(args.segments, args.limit, local, None);
     }
-    let size = match crate::keys::describe(&ctx.db).await {
+    let size = match crate::read::keys::describe(&ctx.db).await {
         Ok(keys) => Some(keys.size_bytes),
         Err(e) => {
             if ctx.verbose > 0 {
@@ -127,20 +116,12 @@ fn first_request(table: &str, args: &Args, segment: u32, total: u32) -> ScanRequ
 
 /// `--explain`: segment 0's first request; on a remote target without --segments the size
 /// rule needs DescribeTable, so a sequential scan is shown and the rule is stated.
-pub fn explain(args: &Args, global: &GlobalArgs) -> Result<Explain> {
-    let options = TargetOptions {
-        local: global.local,
-        endpoint_url: global.endpoint_url.clone(),
-        ..TargetOptions::default()
-    };
-    let local = client::resolve_endpoint(&options, |k| std::env::var(k).ok())?
+pub fn explain(args: &Args, target: &TargetOptions, table: &str) -> Result<Explain> {
+    let local = client::resolve_endpoint(target, |k| std::env::var(k).ok())?
         .as_deref()
         .is_some_and(client::is_loopback);
     let total = choose_segments(args.segments, args.limit, local, None);
-    let mut e = Explain::new(
-        "Scan",
-        first_request(&global.table, args, 0, total).cli_json(),
-    );
+    let mut e = Explain::new("Scan", first_request(table, args, 0, total).cli_json());
     let why = match (args.segments, args.limit, local) {
         (Some(_), _, _) => "as --segments asked".to_string(),
         (None, Some(_), _) => "sequential because of --limit".to_string(),
@@ -160,7 +141,7 @@ pub fn explain(args: &Args, global: &GlobalArgs) -> Result<Explain> {
     Ok(e.note("later pages: the same request with ExclusiveStartKey = the previous page's LastEvaluatedKey, until the segment ends"))
 }
 
-fn parse_prefix(s: &str) -> Result<String, String> {
+fn parse_prefix(s: &str) -> Checked<String> {
     if s.is_empty() {
         Err("the prefix is empty".into())
     } else {
@@ -170,20 +151,28 @@ fn parse_prefix(s: &str) -> Result<String, String> {
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let segments = segments_for(ctx, &args).await;
-    let mut pages = ScanPages::start(ctx, &args, segments);
+    // Each segment is read by its own task, each page written out before more than a few are
+    // held: memory stays flat however big the table is.
+    let reads = (0..segments)
+        .map(|s| {
+            let request = first_request(&ctx.db.table, &args, s, segments);
+            Pages::new(&ctx.db, request.builder(&ctx.db.dynamodb))
+        })
+        .collect();
+    let mut pages = Pages::merged(reads);
     let mut sink = Sink::new(ctx.style, args.raw);
-    let mut left = args.limit;
+    let mut left = Left::new(args.limit);
     let mut page_count = 0usize;
-    while left != Some(0) {
-        let Some(page) = pages.next_page().await else {
+    while !left.done() {
+        let Some(page) = pages.next().await? else {
             break;
         };
-        let mut items = page?;
-        page_count += 1;
-        if let Some(n) = left.as_mut() {
-            items.truncate(usize::try_from(*n).unwrap_or(usize::MAX));
-            *n -= items.len() as u64;
+        let mut items = page.items.unwrap_or_default();
+        if items.is_empty() {
+            continue;
         }
+        page_count += 1;
+        left.take(&mut items);
         sink.page(&items)?;
         if output::stdout_closed() {
             break; // `ddb scan | head`: nobody reads the rest
@@ -207,217 +196,6 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Pages of a (parallel) scan as they arrive. Each segment is read by its own task and sends
-/// whole pages through a small bounded channel, so at most a few pages are held at once, and a
-/// slow reader of stdout slows the scan instead of filling memory. Dropping this stops the
-/// tasks.
-pub struct ScanPages {
-    rx: mpsc::Receiver<Result<Vec<Item>>>,
-    _tasks: JoinSet<()>,
-}
-
-struct Segment {
-    client: aws_sdk_dynamodb::Client,
-    target: Target,
-    request: ScanRequest,
-}
-
-impl ScanPages {
-    pub fn start(ctx: &Ctx, args: &Args, segments: u32) -> ScanPages {
-        // One waiting page per segment at most (plus the one each is fetching): the readers
-        // keep DynamoDB busy while stdout drains, and memory is bounded by the segments, not
-        // by the table.
-        let (tx, rx) = mpsc::channel(segments as usize);
-        let mut tasks = JoinSet::new();
-        for s in 0..segments {
-            let segment = Segment {
-                client: ctx.db.dynamodb.clone(),
-                target: ctx.db.target.clone(),
-                request: first_request(&ctx.db.table, args, s, segments),
-            };
-            tasks.spawn(segment.read(tx.clone()));
-        }
-        ScanPages { rx, _tasks: tasks }
-    }
-
-    /// The next non-empty page from any segment; `None` once every segment is done.
-    pub async fn next_page(&mut self) -> Option<Result<Vec<Item>>> {
-        self.rx.recv().await
-    }
-}
-
-impl Segment {
-    async fn read(mut self, tx: mpsc::Sender<Result<Vec<Item>>>) {
-        loop {
-            let page = match self.request.builder(&self.client).send().await {
-                Ok(page) => page,
-                Err(e) => {
-                    let table = &self.request.table;
-                    let err = api_error(&self.target, "Scan", Subject::Table(table), e);
-                    let _ = tx.send(Err(err)).await;
-                    return;
-                }
-            };
-            let next = page.last_evaluated_key;
-            let items = page.items.unwrap_or_default();
-            // A closed channel means the reader has what it wants.
-            if !items.is_empty() && tx.send(Ok(items)).await.is_err() {
-                return;
-            }
-            match next {
-                Some(key) => self.request.start = Some(key),
-                None => return,
-            }
-        }
-    }
-}
-
-/// Writes items to stdout page by page in the chosen format. Every write's io error is
-/// returned (a closed pipe ends the command quietly in main). Also used by `query` and `sql`.
-pub struct Sink {
-    style: Style,
-    raw: bool,
-    written: u64,
-    buf: Vec<u8>,
-    rows: Vec<[String; 3]>,
-    /// The key attributes shown as the table's first two columns.
-    keys: [String; 2],
-}
-
-impl Sink {
-    pub fn new(style: Style, raw: bool) -> Sink {
-        Sink {
-            style,
-            raw,
-            written: 0,
-            buf: Vec::with_capacity(1 << 20),
-            rows: Vec::new(),
-            keys: ["pk".into(), "sk".into()],
-        }
-    }
-
-    /// Key columns other than pk/sk, for tables keyed differently.
-    pub fn with_keys(mut self, partition: &str, sort: Option<&str>) -> Sink {
-        self.keys = [partition.to_string(), sort.unwrap_or("").to_string()];
-        self
-    }
-
-    fn value(&self, item: &Item) -> Value {
-        if self.raw {
-            item_to_typed(item)
-        } else {
-            item_to_plain(item)
-        }
-    }
-
-    pub fn page(&mut self, items: &[Item]) -> Result<()> {
-        match self.style.format {
-            OutputFormat::Table => {
-                for item in items {
-                    self.rows.push(self.row(item));
-                    self.written += 1;
-                    if self.rows.len() == TABLE_CHUNK {
-                        self.print_rows()?;
-                    }
-                }
-                Ok(())
-            }
-            format => {
-                self.buf.clear();
-                for item in items {
-                    let value = self.value(item);
-                    if format == OutputFormat::Json {
-                        self.buf
-                            .extend_from_slice(if self.written == 0 { b"[\n" } else { b",\n" });
-                    }
-                    serde_json::to_writer(&mut self.buf, &value)?;
-                    if format == OutputFormat::Ndjson {
-                        self.buf.push(b'\n');
-                    }
-                    self.written += 1;
-                }
-                write_out(&self.buf)
-            }
-        }
-    }
-
-    /// Close the output (the JSON array, the last table chunk); returns the item count.
-    pub fn finish(mut self) -> Result<u64> {
-        match self.style.format {
-            OutputFormat::Json if self.written == 0 => write_out(b"[]\n")?,
-            OutputFormat::Json => write_out(b"\n]\n")?,
-            OutputFormat::Table if !self.rows.is_empty() => self.print_rows()?,
-            _ => {}
-        }
-        Ok(self.written)
-    }
-
-    /// pk, sk and the other attributes as one line of JSON, cut to fit.
-    fn row(&self, item: &Item) -> [String; 3] {
-        // Keys are shown whole but terminal-safe; the attributes go through render::truncate.
-        let key = |name: &str| match item.get(name) {
-            Some(AttributeValue::S(s)) => terminal_safe(s).into_owned(),
-            Some(v) => terminal_safe(&to_plain(v).to_string()).into_owned(),
-            None => String::new(),
-        };
-        let mut value = self.value(item);
-        if let Some(map) = value.as_object_mut() {
-            // shift_remove keeps the other attributes in their sorted order.
-            map.shift_remove(&self.keys[0]);
-            map.shift_remove(&self.keys[1]);
-        }
-        // Cut once here (bounded memory per row); print_rows cuts again to fit the terminal.
-        [
-            key(&self.keys[0]),
-            key(&self.keys[1]),
-            render::truncate(&value.to_string(), 400),
-        ]
-    }
-
-    /// Keys are never wrapped or cut (they are what a person copies); the attributes get the
-    /// width that is left on a terminal, or 120 characters on a pipe. On a terminal too narrow
-    /// for both keys side by side and 30 characters of attributes (80 columns: a message key
-    /// is 40 + 32), the sort key goes under the partition key in one "pk / sk" column.
-    fn print_rows(&mut self) -> Result<()> {
-        let chars = |s: &String| s.chars().count();
-        let key_width = |i: usize| self.rows.iter().map(|r| chars(&r[i])).max().unwrap_or(0);
-        let (pk_width, sk_width) = (key_width(0), key_width(1));
-        let total = render::width(&self.style);
-        // The table's borders and padding: 10 around three columns, 7 around two.
-        let stacked = self.style.stdout_tty && total < pk_width + sk_width + 10 + 30;
-        let width = match (self.style.stdout_tty, stacked) {
-            (false, _) => 120,
-            (true, false) => total.saturating_sub(pk_width + sk_width + 10).max(20),
-            (true, true) => total.saturating_sub(pk_width.max(sk_width) + 7).max(20),
-        };
-        let [pk, sk] = &self.keys;
-        if stacked {
-            let mut table = self.style.table(&[&format!("{pk} / {sk}"), "attributes"]);
-            for [pk, sk, attrs] in self.rows.drain(..) {
-                table.add_row([format!("{pk}\n{sk}"), render::truncate(&attrs, width)]);
-            }
-            if let Some(column) = table.column_mut(0) {
-                column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
-            }
-            return output::print_table(&table);
-        }
-        let mut table = self.style.table(&[pk, sk, "attributes"]);
-        for [pk, sk, attrs] in self.rows.drain(..) {
-            table.add_row([pk, sk, render::truncate(&attrs, width)]);
-        }
-        for i in 0..2 {
-            if let Some(column) = table.column_mut(i) {
-                column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
-            }
-        }
-        output::print_table(&table)
-    }
-}
-
-fn write_out(bytes: &[u8]) -> Result<()> {
-    output::with_stdout(|out| out.write_all(bytes))
 }
 
 #[cfg(test)]

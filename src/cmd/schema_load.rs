@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use aws_sdk_dynamodb::types::TableDescription;
 use serde::Serialize;
 
-use super::{describe_table, drop, Ctx};
+use super::Ctx;
+use crate::aws::table;
 use crate::errors::Failure;
-use crate::output;
-use crate::schema;
-use crate::table;
+use crate::model::schema;
+use crate::model::table_info::TableInfo;
+use crate::term::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -60,7 +60,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let existing = table::describe(&ctx.db).await?;
     let outcome = match existing {
         Some(_) if args.recreate => {
-            drop::delete_and_wait(ctx, timeout).await?;
+            table::delete_and_wait(&ctx.db, &ctx.style, timeout).await?;
             table::create(&ctx.db, &schema).await?;
             "recreated"
         }
@@ -83,8 +83,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             "created"
         }
     };
-    let desc = wait_active(ctx, timeout).await?;
-    let info = describe_table::TableInfo::from(&desc);
+    let desc = table::wait_active_shown(&ctx.db, &ctx.style, timeout).await?;
+    let info = TableInfo::from(&desc);
     let summary = Summary {
         table: ctx.db.table.clone(),
         outcome,
@@ -120,16 +120,4 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         output::line(format!("  gsi     {i}"))?;
     }
     output::line(format!("  stream  {}", summary.stream))
-}
-
-/// Wait for ACTIVE with a spinner (hidden off a terminal).
-pub async fn wait_active(ctx: &Ctx, timeout: Duration) -> Result<TableDescription> {
-    let waiting = format!("waiting for table '{}' to be ACTIVE", ctx.db.table);
-    let spinner = ctx.style.spinner(waiting.clone());
-    let desc = table::wait_active(&ctx.db, timeout, &|status| {
-        spinner.set_message(format!("{waiting} ({status})"))
-    })
-    .await;
-    spinner.finish_and_clear();
-    desc
 }

@@ -2,7 +2,7 @@
 //! The fixture path is a sync: after writing, messages of the fixture's conversations that the
 //! fixture no longer produces (an earlier run's timestamps) are deleted. Then every seeded
 //! conversation's GRP# rows are settled on its newest existing message by the stream handler's
-//! guarded primitive (src/seed_rows.rs), so reseeding never duplicates a row.
+//! guarded primitive (src/rows/seeded.rs), so reseeding never duplicates a row.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -15,24 +15,18 @@ use clap::builder::TypedValueParser as _;
 use serde::Serialize;
 
 use super::Ctx;
-use crate::errors::{api_error, Failure, Subject};
-use crate::fixture;
-use crate::item::{get_s, Item};
+use crate::aws::pages::Pages;
+use crate::aws::table;
+use crate::errors::Failure;
+use crate::model::fixture;
+use crate::model::item::{get_s, Item};
 use crate::model::msg_pk;
-use crate::output;
-use crate::retry::Backoff;
-use crate::schema::Needs;
-use crate::seed_plan::{self, Plan};
-use crate::seed_rows::{self, RowsReport};
-use crate::synthetic::Spec;
-use crate::table;
-use crate::write::{self, WriteOptions, WriteOutcome, WriteReport};
-
-/// Measured on the 2-core dev box (shared, load ~6-10), 20,000 synthetic messages into a fresh,
-/// warmed-up in-memory DynamoDB Local, items/s: 2 -> 2061/3397, 4 -> 3690/2988,
-/// 8 -> 2784/3637/4217/2801/3852, 16 -> 3199/3547/4953/4467/4465, 32 -> 3039/3564. 16 was the
-/// best on average; beyond it nothing gained.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+use crate::model::schema::Needs;
+use crate::model::seed_plan::{self, Plan};
+use crate::model::synthetic::Spec;
+use crate::rows::seeded::{self, RowsReport};
+use crate::term::output;
+use crate::transfer::write::{self, WriteOptions, WriteOutcome, WriteReport};
 
 /// Pages read per conversation when looking for stale items; a fixture conversation has far
 /// fewer items than this many pages can hold.
@@ -66,15 +60,9 @@ pub struct Args {
     pub rng_seed: u64,
 
     /// BatchWriteItem calls in flight
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY,
+    #[arg(long, value_name = "N", default_value_t = write::DEFAULT_CONCURRENCY,
           value_parser = clap::value_parser!(u16).range(1..=256).map(usize::from))]
     pub concurrency: usize,
-
-    /// Attempts per batch (the first included) before giving up on throttling, 5xx or
-    /// dropped connections
-    #[arg(long, value_name = "N", default_value_t = Backoff::default().max_attempts,
-          value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_attempts: u32,
 
     /// Confirm seeding a remote (non-loopback) target: seed overwrites items and deletes stale
     /// items of earlier seeds
@@ -100,10 +88,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let now = args.now.as_deref().map(parse_now).transpose()?;
     let opts = WriteOptions {
         concurrency: args.concurrency,
-        backoff: Backoff {
-            max_attempts: args.max_attempts,
-            ..Backoff::default()
-        },
+        // The run's pace and budget (--max-attempts).
+        backoff: ctx.db.backoff,
     };
     match args.synthetic {
         Some(n) => {
@@ -111,7 +97,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             if let Some(now) = now {
                 spec.end = now;
             }
-            spec.validate().map_err(Failure::Usage)?;
+            spec.validate().map_err(|e| Failure::Usage(e.to_string()))?;
             guard(ctx, args.yes).await?;
             seed_synthetic(ctx, &spec, &opts).await
         }
@@ -173,7 +159,19 @@ async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()>
         );
     }
     // Only now that every new message is in place: remove what earlier runs left behind.
-    let stale = stale_keys(ctx, plan).await?;
+    let stale = match stale_keys(ctx, plan).await {
+        Ok(stale) => stale,
+        // Ctrl-C while looking (the lookup's reads stop at once): say what landed, exit 130.
+        Err(_) if ctx.db.cancelled() => {
+            print_summary(ctx, &summary)?;
+            return Err(Failure::Interrupted(format!(
+                "interrupted: all {} items were written, but stale items from an earlier seed were not looked for; run the same seed again to remove them",
+                summary.items_written
+            ))
+            .into());
+        }
+        Err(e) => return Err(e),
+    };
     if !stale.is_empty() {
         let n = stale.len() as u64;
         let deleted =
@@ -201,7 +199,7 @@ async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()>
     finish_rows(ctx, &mut summary, rows)
 }
 
-/// Settle the seeded conversations' GRP# rows (src/seed_rows.rs), with a progress bar.
+/// Settle the seeded conversations' GRP# rows (src/rows/seeded.rs), with a progress bar.
 async fn settle_with_progress(
     ctx: &Ctx,
     conversations: impl Iterator<Item = (String, Vec<Item>)>,
@@ -209,14 +207,8 @@ async fn settle_with_progress(
     opts: &WriteOptions,
 ) -> RowsReport {
     let bar = ctx.style.progress(rows, "GRP# rows");
-    let report = seed_rows::settle_all(
-        &ctx.db,
-        conversations,
-        opts.concurrency,
-        opts.backoff,
-        &|n| bar.inc(n),
-    )
-    .await;
+    let report =
+        seeded::settle_all(&ctx.db, conversations, opts.concurrency, &|n| bar.inc(n)).await;
     bar.finish_and_clear();
     report
 }
@@ -393,39 +385,32 @@ async fn stale_keys(ctx: &Ctx, plan: &Plan) -> Result<Vec<Item>> {
 
 /// The table keys (pk, sk) of every item with `attr = value`, on the table or an index.
 async fn query_keys(ctx: &Ctx, index: Option<&str>, attr: &str, value: &str) -> Result<Vec<Item>> {
-    let mut keys = Vec::new();
-    let mut start: Option<Item> = None;
-    for _ in 0..MAX_PAGES {
-        let out = ctx
-            .db
-            .dynamodb
-            .query()
-            .table_name(&ctx.db.table)
-            .set_index_name(index.map(str::to_string))
-            .key_condition_expression("#k = :v")
-            .expression_attribute_names("#k", attr)
-            .expression_attribute_names("#pk", "pk")
-            .expression_attribute_names("#sk", "sk")
-            .expression_attribute_values(":v", AttributeValue::S(value.to_string()))
-            .projection_expression("#pk, #sk")
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|e| {
-                let subject = match index {
-                    Some(i) => Subject::Index(&ctx.db.table, i),
-                    None => Subject::Table(&ctx.db.table),
-                };
-                api_error(&ctx.db.target, "Query", subject, e)
-            })
-            .with_context(|| {
-                format!("looking for stale items of an earlier seed ({attr} = {value})")
-            })?;
-        keys.extend(out.items.unwrap_or_default());
-        match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => return Ok(keys),
-        }
+    let db = &ctx.db;
+    let query = db
+        .dynamodb
+        .query()
+        .table_name(&db.table)
+        .set_index_name(index.map(str::to_string))
+        .key_condition_expression("#k = :v")
+        .expression_attribute_names("#k", attr)
+        .expression_attribute_names("#pk", "pk")
+        .expression_attribute_names("#sk", "sk")
+        .expression_attribute_values(":v", AttributeValue::S(value.to_string()))
+        .projection_expression("#pk, #sk");
+    let mut pages = Pages::new(db, query).max_pages(MAX_PAGES);
+    if let Some(index) = index {
+        pages = pages.on_index(index);
     }
-    anyhow::bail!("more than {MAX_PAGES} pages of items for {attr} = {value}; stopped looking for stale items")
+    let mut keys = Vec::new();
+    while let Some(page) = pages
+        .next()
+        .await
+        .with_context(|| format!("looking for stale items of an earlier seed ({attr} = {value})"))?
+    {
+        keys.extend(page.items.unwrap_or_default());
+    }
+    if pages.more() {
+        anyhow::bail!("more than {MAX_PAGES} pages of items for {attr} = {value}; stopped looking for stale items")
+    }
+    Ok(keys)
 }

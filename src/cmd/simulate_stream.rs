@@ -1,4 +1,4 @@
-//! `ddb simulate-stream`: run the stream handler (src/handler.rs) on a Lambda event file or on
+//! `ddb simulate-stream`: run the stream handler (src/stream/handler.rs) on a Lambda event file or on
 //! the table's own stream, like a Lambda with partial batch responses: failed records are
 //! reported by sequence number, the checkpoint never moves past one, and the exit code says so.
 //! Output is `stream_report`; reading the stream is `stream_source`.
@@ -12,14 +12,14 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::Ctx;
-use crate::dead_letter::DeadLetter;
 use crate::errors::Failure;
-use crate::handler::{Handler, Outcome};
-use crate::output;
-use crate::stream_record::{self, StreamRecord};
-use crate::stream_report::Report;
-use crate::stream_shard::Rules;
-use crate::stream_source::{self, Checkpoint, Next, ReadOptions, Reader, StartAt};
+use crate::stream::dead_letter::DeadLetter;
+use crate::stream::handler::{Handler, Outcome};
+use crate::stream::record::{self, StreamRecord};
+use crate::stream::report::Report;
+use crate::stream::shard::Rules;
+use crate::stream::source::{self, Checkpoint, Next, ReadOptions, Reader, StartAt};
+use crate::term::output;
 
 #[derive(Debug, clap::Args)]
 #[command(group(ArgGroup::new("source").required(true).args(["event", "from"])))]
@@ -77,7 +77,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     if let Some(path) = &args.event {
         // Everything is parsed and checked before the first write.
         let records = read_event(path, &ctx.db.table)?;
-        crate::table::check_model(&ctx.db, crate::schema::Needs::KeysAndGroupIndex).await?;
+        crate::aws::table::check_model(&ctx.db, crate::model::schema::Needs::KeysAndGroupIndex)
+            .await?;
         let results = handler.handle_batch(&records).await;
         for (rec, r) in records.iter().zip(&results) {
             if let Some(r) = r {
@@ -97,8 +98,10 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
 
     let from = args.from.unwrap_or(StartAt::TrimHorizon);
     // One DescribeTable serves the model check and finding the stream.
-    let desc = crate::table::check_model(&ctx.db, crate::schema::Needs::KeysAndGroupIndex).await?;
-    let arn = stream_source::stream_of(&ctx.db, &desc)?;
+    let desc =
+        crate::aws::table::check_model(&ctx.db, crate::model::schema::Needs::KeysAndGroupIndex)
+            .await?;
+    let arn = source::stream_of(&ctx.db, &desc)?;
     let checkpoint = open_checkpoint(&args, &arn)?;
     let mut dead_letter = args
         .dead_letter
@@ -242,13 +245,13 @@ fn read_event(path: &str, table: &str) -> Result<Vec<StreamRecord>> {
             .context("reading the event from stdin")?;
         ("<stdin>".to_string(), text)
     } else {
-        let text = crate::jsonfile::read_text(std::path::Path::new(path), "event")?;
+        let text = crate::model::jsonfile::read_text(std::path::Path::new(path), "event")?;
         (path.to_string(), text)
     };
     let records =
-        stream_record::parse_event(&text).map_err(|e| Failure::InvalidInput(e.in_file(&name)))?;
+        record::parse_event(&text).map_err(|e| Failure::InvalidInput(e.in_file(&name)))?;
     for (i, rec) in records.iter().enumerate() {
-        crate::handler::classify_for(rec, table)
+        crate::stream::handler::classify_for(rec, table)
             .map_err(|e| Failure::InvalidInput(format!("{name}: Records[{i}].dynamodb{e}")))?;
     }
     Ok(records)

@@ -1,17 +1,17 @@
 //! `ddb sql 'STATEMENT'`: one PartiQL statement through ExecuteStatement, every page.
 
 use anyhow::Result;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::scan::Sink;
 use super::Ctx;
-use crate::errors::{api_error, Failure, Subject};
-use crate::explain::Explain;
-use crate::item::from_plain;
-use crate::output;
-use crate::output::OutputFormat;
-use crate::request::StatementRequest;
+use crate::aws::pages::Pages;
+use crate::errors::Failure;
+use crate::model::item::from_plain;
+use crate::read::explain::Explain;
+use crate::read::request::StatementRequest;
+use crate::read::sink::{Left, Sink};
+use crate::term::output;
+use crate::term::output::OutputFormat;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -104,51 +104,28 @@ pub fn explain(args: &Args) -> Result<Explain> {
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let mut request = plan(&args)?;
+    let request = plan(&args)?;
     let verb = verb(&args.statement);
     let writes = verb != "SELECT";
     if writes {
         ctx.confirm_destructive(&format!("run a PartiQL {verb}"), args.yes)?;
     }
     let mut sink = Sink::new(ctx.style, args.raw);
-    let mut left = args.limit;
-    let mut pages = 0;
-    let mut more = false;
-    loop {
-        let page = request.builder(&ctx.db.dynamodb).send().await.map_err(|e| {
-            let message = e.message().unwrap_or("").to_string();
-            match e.code() {
-                Some("ValidationException") => Failure::InvalidInput(format!(
-                    "ValidationException on ExecuteStatement: {message}"
-                ))
-                .into(),
-                Some("ResourceNotFoundException") => Failure::NotFound(format!(
-                    "ResourceNotFoundException on ExecuteStatement: {message} (is the table in the statement at {}?)",
-                    &ctx.db.target.endpoint_label()
-                ))
-                .into(),
-                _ => api_error(&ctx.db.target, "ExecuteStatement", Subject::None, e),
-            }
-        })?;
-        pages += 1;
+    let mut left = Left::new(args.limit);
+    let mut cut = false;
+    let mut pages = Pages::new(&ctx.db, request.builder(&ctx.db.dynamodb))
+        .on_statement()
+        .from_user_input();
+    while let Some(page) = pages.next().await? {
         let mut items = page.items.unwrap_or_default();
-        if let Some(n) = left.as_mut() {
-            let keep = usize::try_from(*n).unwrap_or(usize::MAX);
-            more = items.len() > keep;
-            items.truncate(keep);
-            *n -= items.len() as u64;
-        }
+        cut = left.take(&mut items);
         sink.page(&items)?;
-        match page.next_token {
-            Some(token) if left != Some(0) && !output::stdout_closed() => {
-                request.next_token = Some(token)
-            }
-            next => {
-                more |= next.is_some();
-                break;
-            }
+        if left.done() || output::stdout_closed() {
+            break;
         }
     }
+    let more = cut || pages.more();
+    let pages = pages.pages();
     let written = sink.finish()?;
     if ctx.style.format == OutputFormat::Table {
         if writes {

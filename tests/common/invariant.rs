@@ -13,7 +13,7 @@
 //! - A conversation with no messages left keeps exactly one row per participant (the rows are
 //!   the only record of who the participants are); which message they name is not checked.
 //!
-//! The timestamp parsing here is written independently of src/model.rs on purpose.
+//! The timestamp parsing here is written independently of src/model/message.rs on purpose.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};

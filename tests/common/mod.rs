@@ -4,7 +4,10 @@
 #![allow(dead_code)]
 
 pub mod invariant;
+pub mod items;
+pub mod process;
 pub mod proxy;
+pub mod records;
 pub mod runtime_api;
 
 use std::collections::HashMap;
@@ -18,11 +21,17 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+// Each test binary uses a different subset.
+#[allow(unused_imports)]
+pub use process::{interrupt, run, spawn, wait_until, wait_while_running, Run};
+
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const MAIN_GROUP: &str = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399";
 pub const ANDREW: &str = "90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01";
 pub const BAYKO: &str = "1c9d2f6e-7a4b-4c3d-9e8f-0a1b2c3d4e5f";
+/// The shipped schema's GSI on (message_group_uuid, sk).
+pub const GROUP_INDEX: &str = "message-group-sk-index";
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -238,38 +247,49 @@ impl TestEnv {
 
     /// Every item in the table, read with the SDK (all pages).
     pub fn scan_all(&self) -> Vec<Item> {
-        self.block_on(async {
-            let mut items = Vec::new();
-            let mut pages = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                items.extend(page.expect("scan").items().iter().cloned());
-            }
-            items
-        })
+        let pages = self.client.scan().table_name(&self.table).into_paginator();
+        self.block_on(pages.items().send().try_collect())
+            .expect("scan")
     }
 
     /// Items under one partition key, sk ascending (all pages).
     pub fn query_pk(&self, pk: &str) -> Vec<Item> {
-        self.block_on(async {
-            let mut items = Vec::new();
-            let mut pages = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                items.extend(page.expect("query").items().iter().cloned());
-            }
-            items
-        })
+        self.query_all(None, "pk", pk)
+    }
+
+    /// The GRP# rows of conversation `group`, read through the group index (all pages).
+    pub fn index_rows(&self, group: &str) -> Vec<Item> {
+        let items = self.query_all(Some(GROUP_INDEX), "message_group_uuid", group);
+        items
+            .into_iter()
+            .filter(|i| s(i, "pk").starts_with("GRP#"))
+            .collect()
+    }
+
+    /// Every item whose `key` is `value`, in the table or in `index` (all pages).
+    fn query_all(&self, index: Option<&str>, key: &str, value: &str) -> Vec<Item> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_string))
+            .key_condition_expression(format!("{key} = :v"))
+            .expression_attribute_values(":v", AttributeValue::S(value.to_string()))
+            .into_paginator();
+        self.block_on(pages.items().send().try_collect())
+            .unwrap_or_else(|e| panic!("query {key} = {value}: {e:?}"))
+    }
+
+    /// Everything in the table as a comparable set: equal when the table holds the same items.
+    pub fn snapshot(&self) -> std::collections::BTreeSet<String> {
+        self.scan_all()
+            .iter()
+            .map(|i| {
+                let mut attrs: Vec<_> = i.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                attrs.sort();
+                attrs.join(",")
+            })
+            .collect()
     }
 
     pub fn count(&self) -> usize {
@@ -289,6 +309,47 @@ impl TestEnv {
                     .expect("put_item");
             }
         })
+    }
+
+    /// What an interrupted write of `total` items (seed, import) ends with: its JSON summary
+    /// counts exactly the items in the table as written, the rest as failed (some are: the
+    /// run did not finish), and stderr says so.
+    pub fn assert_interrupted_write(&self, out: &std::process::Output, total: u64) {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
+        let written = summary["items_written"].as_u64().unwrap();
+        let missing = summary["failed_items"].as_u64().unwrap();
+        assert_eq!(written + missing, total, "{summary}");
+        assert!(
+            missing > 0,
+            "the run finished before the interrupt: {summary}"
+        );
+        assert_eq!(
+            self.count() as u64,
+            written,
+            "the summary matches the table"
+        );
+        let line = format!("interrupted: {written} of {total} items written");
+        assert!(stderr.contains(&line), "{stderr}");
+    }
+
+    /// Delete one item with the SDK.
+    pub fn delete_item(&self, pk: &str, sk: &str) {
+        self.block_on(async {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(pk.into()))
+                .key("sk", AttributeValue::S(sk.into()))
+                .send()
+                .await
+                .expect("delete_item");
+        });
+    }
+
+    /// A fault proxy in front of this env's DynamoDB Local, injecting `faults`.
+    pub fn proxy(&self, faults: proxy::Faults) -> proxy::Proxied<'_> {
+        proxy::Proxied::start(self, faults)
     }
 
     pub fn table_exists(&self) -> bool {
@@ -345,39 +406,6 @@ pub fn sdk_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-/// Run a command and capture everything; panics only if it cannot be spawned.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-pub fn run(cmd: &mut Command) -> Run {
-    let out = cmd.stdin(Stdio::null()).output().expect("spawn ddb");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-impl Run {
-    /// Assert success and return stdout; the message shows stderr.
-    pub fn ok(self) -> String {
-        assert_eq!(
-            self.code, 0,
-            "expected success, stderr:\n{}\nstdout:\n{}",
-            self.stderr, self.stdout
-        );
-        self.stdout
-    }
-
-    pub fn json(self) -> serde_json::Value {
-        let out = self.ok();
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{out}"))
-    }
-}
-
 pub fn s(item: &Item, name: &str) -> String {
     match item.get(name) {
         Some(AttributeValue::S(v)) => v.clone(),
@@ -401,52 +429,43 @@ pub fn read_lines(path: &Path) -> Vec<String> {
 
 /// Both GRP# rows of a conversation between users `a` and `b` (uuids from fixtures/seed.json),
 /// as seed or the app's create-message-group path writes them: each owner's row names the
-/// other user. For tests that need a conversation to exist without running seed.
+/// other user and shows "hello". For tests that need a conversation to exist without running
+/// seed.
 pub fn group_rows(group: &str, a: &str, b: &str, sk: &str) -> Vec<Item> {
     let fixture: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo_root().join("fixtures/seed.json")).expect("fixture"),
     )
     .expect("fixture JSON");
+    let users = fixture["users"].as_array().expect("users");
     let user = |uuid: &str| {
-        fixture["users"]
-            .as_array()
-            .expect("users")
+        users
             .iter()
             .find(|u| u["uuid"] == uuid)
             .unwrap_or_else(|| panic!("{uuid} is not a fixture user"))
-            .clone()
     };
-    let row = |owner: &str, other: &str| -> Item {
+    let row = |owner: &str, other: &str| {
         let o = user(other);
-        let text = |v: &serde_json::Value| AttributeValue::S(v.as_str().expect("text").to_string());
-        [
-            ("pk", AttributeValue::S(format!("GRP#{owner}"))),
-            ("sk", AttributeValue::S(sk.to_string())),
-            ("message_group_uuid", AttributeValue::S(group.to_string())),
-            ("message", AttributeValue::S("hello".to_string())),
-            ("user_uuid", AttributeValue::S(other.to_string())),
-            ("user_display_name", text(&o["display_name"])),
-            ("user_handle", text(&o["handle"])),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+        let text = |k: &str| o[k].as_str().expect("text").to_string();
+        let (name, handle) = (text("display_name"), text("handle"));
+        let other = items::Person {
+            uuid: other,
+            name: &name,
+            handle: &handle,
+        };
+        items::group_row(owner, group, sk, "hello", other)
     };
     vec![row(a, b), row(b, a)]
 }
 
-/// Ctrl-C (SIGINT) to a running ddb, then its output, checked to be exit 130: every command
-/// stops after the work in flight and exits 130 on Ctrl-C.
-pub fn interrupt(child: std::process::Child) -> std::process::Output {
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(sent.success());
-    let out = child.wait_with_output().expect("wait for ddb");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    out
+/// Command-line arguments written as one line, split at white space (for arguments without
+/// spaces of their own).
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// `put-message --group GROUP --handle HANDLE`, the start of a put-message call.
+pub fn put_message<'a>(group: &'a str, handle: &'a str) -> [&'a str; 5] {
+    ["put-message", "--group", group, "--handle", handle]
 }
 
 /// An item of string attributes, as test fixtures write them.

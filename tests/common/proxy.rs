@@ -64,6 +64,16 @@ pub struct Faults {
     pub max_consecutive: u32,
 }
 
+impl Faults {
+    /// No faults yet, for the operations `targets` only (set the shares on top of it).
+    pub fn on(targets: &[&str]) -> Faults {
+        Faults {
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+            ..Faults::default()
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stats {
     pub requests: u64,
@@ -163,6 +173,33 @@ impl Drop for FaultProxy {
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
+    }
+}
+
+/// The fault-proxy fixture: a proxy in front of one test's DynamoDB Local (`env.proxy(faults)`),
+/// with the binary aimed through it at the test's table.
+pub struct Proxied<'a> {
+    env: &'a super::TestEnv,
+    proxy: FaultProxy,
+}
+
+impl<'a> Proxied<'a> {
+    pub fn start(env: &'a super::TestEnv, faults: Faults) -> Proxied<'a> {
+        let proxy = FaultProxy::start(&env.endpoint, faults);
+        Proxied { env, proxy }
+    }
+
+    /// The binary, aimed at the proxy and the env's table.
+    pub fn ddb(&self) -> std::process::Command {
+        self.env.ddb_via(&self.endpoint())
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.proxy.endpoint()
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.proxy.stats()
     }
 }
 
@@ -396,26 +433,10 @@ async fn serve_connection(socket: TcpStream, ctx: Arc<Ctx>) {
                     .unwrap_or(Value::Null);
                 reply(200, json!({"Records": [], "NextShardIterator": iterator}))
             }
-            Action::Expired => aws_error(
-                400,
-                "ExpiredIteratorException",
-                "Iterator expired. The iterator was created over 15 minutes ago.",
-            ),
-            Action::Trimmed => aws_error(
-                400,
-                "TrimmedDataAccessException",
-                "The operation attempted to read past the oldest stream record in a shard.",
-            ),
-            Action::Reject => aws_error(
-                400,
-                "ValidationException",
-                "The request was refused for good.",
-            ),
-            Action::Throttle => aws_error(
-                400,
-                "ProvisionedThroughputExceededException",
-                "The level of configured provisioned throughput for the table was exceeded.",
-            ),
+            Action::Expired => client_error("ExpiredIteratorException"),
+            Action::Trimmed => client_error("TrimmedDataAccessException"),
+            Action::Reject => client_error("ValidationException"),
+            Action::Throttle => client_error("ProvisionedThroughputExceededException"),
             Action::ServerError(500) => {
                 aws_error(500, "InternalServerError", "Internal server error")
             }
@@ -503,6 +524,25 @@ fn aws_error(status: u16, kind: &str, message: &str) -> Reply {
         status,
         json!({"__type": format!("{TYPE_PREFIX}{kind}"), "message": message}),
     )
+}
+
+/// A 400 error of `kind` with the message DynamoDB sends with it (ValidationException stands
+/// for a write refused for good).
+fn client_error(kind: &str) -> Reply {
+    let message = match kind {
+        "ExpiredIteratorException" => {
+            "Iterator expired. The iterator was created over 15 minutes ago."
+        }
+        "TrimmedDataAccessException" => {
+            "The operation attempted to read past the oldest stream record in a shard."
+        }
+        "ProvisionedThroughputExceededException" => {
+            "The level of configured provisioned throughput for the table was exceeded."
+        }
+        "ValidationException" => "The request was refused for good.",
+        other => unreachable!("no injected 400 error is called {other}"),
+    };
+    aws_error(400, kind, message)
 }
 
 /// TransactionCanceledException as DynamoDB sends it: capitalised "Message" and

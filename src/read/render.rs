@@ -1,0 +1,81 @@
+//! Small pieces the read commands share when showing data to people (local time, width,
+//! truncation) and to programs (the `{uuid, display_name, handle, message, created_at}` row).
+
+use std::io::Write;
+
+use anyhow::Result;
+use chrono::{DateTime, Local};
+use serde::Serialize;
+
+use crate::model::parse_timestamp;
+use crate::term::output::OutputFormat;
+use crate::term::output::{self};
+use crate::term::safe::terminal_safe;
+
+/// One message or conversation as programs see it; field order is the documented key order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Row {
+    pub uuid: String,
+    pub display_name: String,
+    pub handle: String,
+    pub message: String,
+    pub created_at: String,
+}
+
+/// Print rows as one pretty JSON array (`json`) or one compact object per line (`ndjson`).
+/// Each row is serialised directly, so the struct's field order is the key order.
+pub fn print_rows<T: Serialize>(format: OutputFormat, rows: &[T]) -> Result<()> {
+    output::with_stdout(|out| {
+        if format == OutputFormat::Ndjson {
+            for row in rows {
+                serde_json::to_writer(&mut *out, row)?;
+                out.write_all(b"\n")?;
+            }
+        } else {
+            serde_json::to_writer_pretty(&mut *out, rows)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    })
+}
+
+/// A sort-key timestamp in the local time zone; `None` when it does not parse (then callers
+/// show the stored text as it is).
+pub fn local_time(sk: &str) -> Option<DateTime<Local>> {
+    parse_timestamp(sk).ok().map(|t| t.with_timezone(&Local))
+}
+
+/// `2026-03-04 05:06` in local time, or the raw value if it is not a timestamp.
+pub fn local_datetime(sk: &str) -> String {
+    local_time(sk).map_or_else(
+        || terminal_safe(sk).into_owned(),
+        |t| t.format("%Y-%m-%d %H:%M").to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unparsable_times_are_shown_as_stored() {
+        assert_eq!(local_datetime("not a time"), "not a time");
+        assert_eq!(local_datetime("x\u{7}"), "x\\u{7}");
+        assert!(local_time("2026-03-04T05:06:07.000000+00:00").is_some());
+    }
+
+    #[test]
+    fn row_keys_keep_their_order() {
+        let row = Row {
+            uuid: "u".into(),
+            display_name: "d".into(),
+            handle: "h".into(),
+            message: "m".into(),
+            created_at: "c".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&row).unwrap(),
+            r#"{"uuid":"u","display_name":"d","handle":"h","message":"m","created_at":"c"}"#
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! The table's stream and the handler on it (access pattern D): records from either source
+//! (a Lambda event or DynamoDB Streams), shard states and listings, the reader and its
+//! checkpoints, the handler that moves GRP# rows through `rows`, dead letters, the report,
+//! Lambda mode and the CloudFormation template that deploys it. The handler's decisions are
+//! pure and unit-tested without a network: what a record asks (`classify`), which record of a
+//! conversation wins and what each comes to (`coalesce`, `outcome`); `handler` only reads,
+//! calls and asks again.
+//!
+//! May import: `rows`, `aws`, `model`, `term`, `errors`.
+
+pub mod checkpoint;
+pub mod classify;
+pub mod coalesce;
+pub mod dead_letter;
+pub mod handler;
+pub mod lambda;
+pub mod listing;
+pub mod outcome;
+pub mod record;
+pub mod report;
+pub mod shard;
+pub mod source;
+pub mod template;
