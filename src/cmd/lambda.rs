@@ -11,8 +11,7 @@ use crate::errors::Failure;
 use crate::model::schema;
 use crate::stream::lambda;
 use crate::stream::template::{self, Arch};
-use crate::term::output;
-use crate::term::output::OutputFormat;
+use crate::term::output::{self, OutputFormat};
 use crate::term::yaml;
 
 #[derive(Debug, clap::Args)]
@@ -54,7 +53,7 @@ pub struct TemplateArgs {
 /// inside Lambda before the SDK and the runtime read their environment.
 pub async fn run(args: Args, global: &Global, run: &Run) -> Result<()> {
     match args.action {
-        Some(Action::Template(t)) => template(t, global.style.format),
+        Some(Action::Template(t)) => template(t, global),
         None => {
             lambda::check_env()?;
             let ctx = Ctx::build(global, run).await?;
@@ -63,12 +62,13 @@ pub async fn run(args: Args, global: &Global, run: &Run) -> Result<()> {
     }
 }
 
-/// YAML by default; `-o json` prints the same template as JSON (CloudFormation reads both).
-fn template(args: TemplateArgs, format: OutputFormat) -> Result<()> {
+/// YAML by default; `-o json` prints the same template as JSON (CloudFormation reads both). The
+/// table is `--table`'s, as for schema-load.
+fn template(args: TemplateArgs, global: &Global) -> Result<()> {
     let (schema, schema_name) = schema::load_or_builtin(args.schema.as_deref())?;
-    let template = template::build(&schema, args.arch)
+    let template = template::build(&schema, &global.table, args.arch)
         .map_err(|e| Failure::InvalidInput(format!("{schema_name}: {e}")))?;
-    match format {
+    match global.style.format {
         OutputFormat::Table => output::line(yaml::to_string(&template).trim_end()),
         json => output::print_json(json, &template),
     }
