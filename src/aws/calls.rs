@@ -174,9 +174,8 @@ pub fn grants() -> Vec<(Resource, Vec<&'static str>)> {
 
 /// The permission list of docs/deploying.md: one row per permission of each call.
 pub fn markdown() -> String {
-    let mut out = String::from(
-        "| Permission | On | Called by | For |\n| --- | --- | --- | --- |\n",
-    );
+    let mut out =
+        String::from("| Permission | On | Called by | For |\n| --- | --- | --- | --- |\n");
     for entry in Call::ALL.iter().map(|c| c.entry()) {
         let by = match entry.caller {
             Caller::Handler => format!("the handler's {}", entry.api),
@@ -237,7 +236,10 @@ mod tests {
         const END: &str = "<!-- end of permissions -->";
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deploying.md");
         let doc = std::fs::read_to_string(path).unwrap();
-        let start = doc.find(START).expect("the start marker in docs/deploying.md") + START.len();
+        let start = doc
+            .find(START)
+            .expect("the start marker in docs/deploying.md")
+            + START.len();
         let end = start + doc[start..].find(END).expect("the end marker");
         let want = markdown();
         if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {

@@ -94,9 +94,9 @@ fn check(schema: &Schema) -> Result<StreamView> {
     }
     match (have.indexes.get(GROUP_INDEX), &model.indexes[GROUP_INDEX]) {
         (None, _) => bail!("the schema has no index {GROUP_INDEX}, which the handler queries"),
-        (Some(index), needed) if index != needed => bail!(
-            "the schema's index {GROUP_INDEX} is [{index}]; the handler needs [{needed}]"
-        ),
+        (Some(index), needed) if index != needed => {
+            bail!("the schema's index {GROUP_INDEX} is [{index}]; the handler needs [{needed}]")
+        }
         _ => Ok(stream_view),
     }
 }
@@ -155,7 +155,8 @@ fn role_policy() -> Value {
 /// An alarm as soon as a batch lands in the failure queue: records the handler gave up on, and
 /// conversations whose rows may show a stale message until someone looks.
 fn failure_alarm() -> Value {
-    let actions = json!({"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]});
+    let actions =
+        json!({"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]});
     json!({
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {

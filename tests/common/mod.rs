@@ -3,6 +3,8 @@
 //! results back independently of ddb's own code.
 #![allow(dead_code)]
 
+pub mod event_filter;
+pub mod iam;
 pub mod invariant;
 pub mod items;
 pub mod lambda;
