@@ -91,8 +91,8 @@ lambda-lint: build
       --include-community-auditors --minimum_severity MEDIUM
     echo "parliament: the role's policies have no finding at MEDIUM or above"
 
-# Build the zip, then run the Lambda-mode tests against the bootstrap inside it (emulator + DynamoDB Local)
+# Build the zip, then run the Lambda-mode and deploy tests against the bootstrap inside it (emulator + DynamoDB Local)
 lambda-check arch="x86_64": local-install (lambda-zip arch)
     rm -rf target/lambda/check && mkdir -p target/lambda/check
     unzip -q -o target/lambda/ddb/bootstrap.zip -d target/lambda/check
-    DDB_LAMBDA_BOOTSTRAP="$PWD/target/lambda/check/bootstrap" cargo test --test lambda
+    DDB_LAMBDA_BOOTSTRAP="$PWD/target/lambda/check/bootstrap" cargo test --test lambda --test deploy

@@ -27,11 +27,11 @@ pub enum Action {
     ///
     /// YAML by default; -o json prints the same template as JSON.
     ///
-    /// Built from the schema schema-load uses (keys, index, stream) and the handler: the table with its
-    /// NEW_IMAGE stream, deletion protection and PITR; the function (provided.al2023); the event
-    /// source mapping (MSG# INSERT/MODIFY filter, partial batch responses, bisect, bounded
-    /// retries, an SQS on-failure queue); a least-privilege role. Parameters for names, outputs
-    /// for ARNs.
+    /// Built from the schema schema-load uses and the handler, for --table: the table with its
+    /// NEW_IMAGE stream, deletion protection and PITR; the function (provided.al2023); the
+    /// trigger (every MSG# record, REMOVEs too; partial batch responses, bisect, bounded
+    /// retries, an SQS on-failure queue and an alarm on it); a role allowing exactly the calls
+    /// made with it (docs/deploying.md lists them).
     #[command(
         after_help = "Examples:\n  ddb lambda template > ddb-stack.yaml\n  ddb lambda template --arch arm64 | cfn-lint\n  aws cloudformation deploy --template-file ddb-stack.yaml --stack-name cruddur-messages --capabilities CAPABILITY_IAM --parameter-overrides CodeS3Bucket=my-bucket"
     )]
