@@ -103,8 +103,12 @@ fn emf_metrics(line: &Value, from: u64, to: u64) -> Vec<(String, String)> {
     out
 }
 
-/// The invocation's metrics line, checked against the specification, with exactly these counts.
-fn assert_metrics(line: &Value, from: u64, to: u64, want: [(&str, u64); 4]) {
+/// The invocation's metrics line, checked against the specification, with exactly these counts
+/// of records, conversations moved, records skipped and records failed.
+fn assert_metrics(line: &Value, from: u64, to: u64, counts: [u64; 4]) {
+    let want = ["Records", "ConversationsMoved", "Skipped", "Failed"]
+        .into_iter()
+        .zip(counts);
     let metrics = emf_metrics(line, from, to);
     let names: Vec<&str> = metrics.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
@@ -172,13 +176,7 @@ fn a_multi_record_event_moves_both_group_rows_and_a_replay_changes_nothing() {
     // records 1 and 2; 3 is superseded by 1, 4 is a GRP# row, 5 removes a message no row shows.
     assert_eq!(metrics.len(), 1, "{metrics:?}");
     assert_eq!(f.logs().len(), 6);
-    let want = [
-        ("Records", 5),
-        ("ConversationsMoved", 2),
-        ("Skipped", 3),
-        ("Failed", 0),
-    ];
-    assert_metrics(&metrics[0], from, to, want);
+    assert_metrics(&metrics[0], from, to, [5, 2, 3, 0]);
     assert_eq!(metrics[0]["batch_item_failures"], 0);
 
     // The same event again (Lambda redelivers after a lost response): nothing changes.
@@ -198,13 +196,7 @@ fn a_multi_record_event_moves_both_group_rows_and_a_replay_changes_nothing() {
         "a replay updates nothing: {replayed:?}"
     );
     assert_eq!(metrics.len(), 2);
-    let want = [
-        ("Records", 5),
-        ("ConversationsMoved", 0),
-        ("Skipped", 5),
-        ("Failed", 0),
-    ];
-    assert_metrics(&metrics[1], from, to, want);
+    assert_metrics(&metrics[1], from, to, [5, 0, 5, 0]);
 }
 
 #[test]
@@ -231,13 +223,7 @@ fn a_failed_record_and_everything_after_it_is_reported_then_retried_from_there()
     // One record failed; two are reported for retry (the metric counts the failure, the
     // line says how many go round again).
     let metrics = f.metric_lines(1);
-    let want = [
-        ("Records", 3),
-        ("ConversationsMoved", 2),
-        ("Skipped", 0),
-        ("Failed", 1),
-    ];
-    assert_metrics(&metrics[0], from, to, want);
+    assert_metrics(&metrics[0], from, to, [3, 2, 0, 1]);
     assert_eq!(metrics[0]["batch_item_failures"], 2);
     assert_group_at(&env, &g1, &ts(5), "fine before");
     // g3 was handled (conversations run concurrently) yet reported: its redelivery is harmless.
