@@ -73,19 +73,26 @@ local-reset: local-down
 lambda-zip arch="x86_64":
     bash scripts/lambda-zip.sh {{arch}}
 
-# cfn-lint the CloudFormation template for both architectures (installs cfn-lint from PyPI when missing)
+# cfn-lint the template for both architectures, and parliament its IAM policies (no finding at MEDIUM or above); installs both from PyPI when missing
 lambda-lint: build
     #!/usr/bin/env bash
     set -euo pipefail
     PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
     command -v cfn-lint >/dev/null || python3 -m pip install --quiet cfn-lint
+    command -v parliament >/dev/null || python3 -m pip install --quiet parliament
     for arch in x86_64 arm64; do
       {{ddb}} lambda template --arch "$arch" | cfn-lint
       echo "cfn-lint: template --arch $arch clean"
     done
+    policies="$(mktemp -d)"
+    trap 'rm -rf "$policies"' EXIT
+    {{ddb}} -o json lambda template | python3 scripts/iam-policies.py "$policies"
+    parliament --directory "$policies" --include_policy_extension .json \
+      --include-community-auditors --minimum_severity MEDIUM
+    echo "parliament: the role's policies have no finding at MEDIUM or above"
 
-# Build the zip, then run the Lambda-mode tests against the bootstrap inside it (emulator + DynamoDB Local)
+# Build the zip, then run the Lambda-mode and deploy tests against the bootstrap inside it (emulator + DynamoDB Local)
 lambda-check arch="x86_64": local-install (lambda-zip arch)
     rm -rf target/lambda/check && mkdir -p target/lambda/check
     unzip -q -o target/lambda/ddb/bootstrap.zip -d target/lambda/check
-    DDB_LAMBDA_BOOTSTRAP="$PWD/target/lambda/check/bootstrap" cargo test --test lambda
+    DDB_LAMBDA_BOOTSTRAP="$PWD/target/lambda/check/bootstrap" cargo test --test lambda --test deploy

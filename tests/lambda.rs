@@ -1,192 +1,137 @@
 //! Lambda mode: the binary started as `bootstrap` (no arguments, configured by the Lambda
-//! environment only) serves DynamoDB Streams events from a Runtime API emulator and moves
-//! GRP# rows in DynamoDB Local; and the CloudFormation template read back.
+//! environment only) serves DynamoDB Streams events from a Runtime API emulator, moves GRP#
+//! rows in DynamoDB Local, and writes one metrics line (CloudWatch's Embedded Metric Format) per
+//! invocation. The template it deploys with, and what it may do on AWS: tests/deploy.rs.
 //!
 //! `DDB_LAMBDA_BOOTSTRAP=/path/to/bootstrap` runs these against another build of the binary
 //! (the one in the deployment zip: `just lambda-check`).
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::items::{clashing_row, ts, Conversation, OTHER_GROUP, SOMEONE};
-use common::records::{event_of, new_images, stream_arn, Records, STREAM_LABEL};
-use common::runtime_api::{Answer, RuntimeApi};
-use common::{bare_ddb, run, s, Item, TestEnv};
+use common::items::{clashing_row, ts, OTHER_GROUP, SOMEONE};
+use common::lambda::{
+    assert_group_at, event, failures, group, record, rows_of, seq, Function, FUNCTION_NAME,
+};
+use common::runtime_api::Answer;
+use common::{bare_ddb, run, s, TestEnv};
 use serde_json::{json, Value};
 
-/// Conversation `n` with both GRP# rows at `sk`, showing "first words".
-fn group(env: &TestEnv, n: u32, sk: &str) -> Conversation {
-    let g = Conversation::numbered(n);
-    env.put_items(g.rows(sk, "first words", SOMEONE));
-    g
+/// CloudWatch's metric units, as the CloudWatch API reference lists them (MetricDatum.Unit).
+const UNITS: [&str; 27] = [
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+];
+
+fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.unwrap().as_millis() as u64
 }
 
-fn seq(n: u32) -> String {
-    format!("{n:021}")
-}
-
-/// A stream record as Lambda delivers it (with ApproximateCreationDateTime, SizeBytes 120).
-fn record(n: u32, name: &str, image: &Item) -> Value {
-    let records = Records::lambda().size_bytes(120).created(1767225600);
-    records.record(n, name, image)
-}
-
-/// The event Lambda delivers for `records` of `table`'s stream (the handler skips records of
-/// other tables' streams).
-fn event(table: &str, records: Vec<Value>) -> Value {
-    event_of(&stream_arn(table, STREAM_LABEL), records)
-}
-
-/// Both rows of the conversation, read back through the index independently of ddb.
-fn rows_of(env: &TestEnv, g: &Conversation) -> Vec<(String, String, String)> {
-    let rows = env.index_rows(&g.id);
-    let mut rows: Vec<_> = rows
-        .iter()
-        .map(|i| (s(i, "pk"), s(i, "sk"), s(i, "message")))
-        .collect();
-    rows.sort();
-    rows
-}
-
-fn assert_group_at(env: &TestEnv, g: &Conversation, sk: &str, text: &str) {
-    let want = vec![
-        (format!("GRP#{}", g.a), sk.to_string(), text.to_string()),
-        (format!("GRP#{}", g.b), sk.to_string(), text.to_string()),
-    ];
-    assert_eq!(rows_of(env, g), want, "conversation {}", g.id);
-}
-
-/// The function process: the binary as `bootstrap` with no arguments, configured the way the
-/// provided.al2023 runtime configures it (plus the endpoint of DynamoDB Local).
-struct Function<'a> {
-    env: &'a TestEnv,
-    child: Child,
-    api: RuntimeApi,
-    stdout: Arc<Mutex<Vec<String>>>,
-}
-
-impl<'a> Function<'a> {
-    fn start(env: &'a TestEnv) -> Function<'a> {
-        let api = RuntimeApi::start();
-        let dir = tempfile::tempdir().unwrap().keep();
-        let bootstrap = dir.join("bootstrap");
-        let binary = std::env::var_os("DDB_LAMBDA_BOOTSTRAP")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ddb")));
-        std::os::unix::fs::symlink(&binary, &bootstrap).expect("symlink bootstrap");
-        let mut cmd = Command::new(&bootstrap)
-            .env_clear()
-            .envs(lambda_env(env, &api))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start bootstrap");
-        let out = cmd.stdout.take().unwrap();
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let lines = stdout.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                lines.lock().unwrap().push(line);
-            }
-        });
-        Function {
-            env,
-            child: cmd,
-            api,
-            stdout,
-        }
-    }
-
-    /// Invoke and return the partial batch response (panics on an error response).
-    /// The messages of INSERT/MODIFY records are written first, as they are in the table when
-    /// the stream delivers their records (the handler applies only messages that exist).
-    fn batch(&self, records: Vec<Value>) -> Value {
-        let messages: Vec<Item> = new_images(&records)
-            .into_iter()
-            .filter(|i| s(i, "pk").starts_with("MSG#"))
-            .collect();
-        if !messages.is_empty() {
-            self.env.put_items(messages);
-        }
-        match self.api.invoke(&event(&self.env.table, records)) {
-            Answer::Response(v) => v,
-            Answer::Error(e) => panic!("expected a response, got the error {e}"),
-        }
-    }
-
-    /// The JSON log lines written so far.
-    fn logs(&self) -> Vec<Value> {
-        self.stdout
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|l| {
-                serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}"))
-            })
-            .collect()
-    }
-
-    fn record_logs(&self) -> Vec<Value> {
-        self.logs()
-            .into_iter()
-            .filter(|l| l.get("sequence_number").is_some())
-            .collect()
-    }
-}
-
-impl Drop for Function<'_> {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// What Lambda sets for a provided.al2023 function, pointed at the emulator and DynamoDB Local.
-fn lambda_env(env: &TestEnv, api: &RuntimeApi) -> Vec<(String, String)> {
-    let mut vars: Vec<(String, String)> = [
-        ("AWS_LAMBDA_RUNTIME_API", api.addr.as_str()),
-        ("AWS_LAMBDA_FUNCTION_NAME", "ddb-test"),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/ddb-test"),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]0"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_SESSION_TOKEN", "test"),
-        ("AWS_CONFIG_FILE", "/nonexistent/ddb-test-config"),
-        (
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/ddb-test-credentials",
-        ),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("LAMBDA_TASK_ROOT", "/var/task"),
-        ("TZ", ":UTC"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    vars.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), env.endpoint.clone()));
-    vars.push(("DDB_TABLE".into(), env.table.clone()));
-    vars.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
-    vars
-}
-
-fn failures(resp: &Value) -> Vec<&str> {
-    resp["batchItemFailures"]
+/// `line` is an Embedded Metric Format document as CloudWatch's specification defines it, made
+/// between `from` and `to` (ms since the epoch); returns its metrics by name with their units.
+/// Written from the specification: `_aws` holds a Timestamp and CloudWatchMetrics directives,
+/// each with a Namespace (not `AWS/`), DimensionSets of at most 30 keys naming string members
+/// of the root, and at most 100 Metrics naming number members of the root, with valid units.
+fn emf_metrics(line: &Value, from: u64, to: u64) -> Vec<(String, String)> {
+    let aws = &line["_aws"];
+    let at = aws["Timestamp"]
+        .as_u64()
+        .expect("Timestamp: ms since the epoch");
+    assert!(
+        (from..=to).contains(&at),
+        "Timestamp {at} not in {from}..={to}"
+    );
+    let directives = aws["CloudWatchMetrics"]
         .as_array()
-        .unwrap_or_else(|| panic!("no batchItemFailures in {resp}"))
-        .iter()
-        .map(|f| f["itemIdentifier"].as_str().unwrap())
-        .collect()
+        .expect("CloudWatchMetrics");
+    assert!(!directives.is_empty());
+    let mut out = Vec::new();
+    for d in directives {
+        let ns = d["Namespace"].as_str().expect("Namespace");
+        assert!(
+            (1..=1024).contains(&ns.len()) && !ns.starts_with("AWS/"),
+            "{ns}"
+        );
+        for set in d["Dimensions"].as_array().expect("Dimensions") {
+            let keys = set.as_array().expect("a DimensionSet");
+            assert!(keys.len() <= 30);
+            for k in keys {
+                let k = k.as_str().expect("a dimension key");
+                assert!(line[k].is_string(), "dimension {k} is not a string member");
+            }
+        }
+        let metrics = d["Metrics"].as_array().expect("Metrics");
+        assert!(!metrics.is_empty() && metrics.len() <= 100);
+        for m in metrics {
+            let name = m["Name"].as_str().expect("Name");
+            assert!(
+                line[name].is_number(),
+                "metric {name} is not a number member"
+            );
+            let unit = m["Unit"].as_str().unwrap_or("None");
+            assert!(UNITS.contains(&unit), "unit {unit}");
+            out.push((name.to_string(), unit.to_string()));
+        }
+    }
+    out
+}
+
+/// The invocation's metrics line, checked against the specification, with exactly these counts
+/// of records, conversations moved, records skipped and records failed.
+fn assert_metrics(line: &Value, from: u64, to: u64, counts: [u64; 4]) {
+    let want = ["Records", "ConversationsMoved", "Skipped", "Failed"]
+        .into_iter()
+        .zip(counts);
+    let metrics = emf_metrics(line, from, to);
+    let names: Vec<&str> = metrics.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Records",
+            "ConversationsMoved",
+            "Skipped",
+            "Failed",
+            "Duration"
+        ]
+    );
+    assert!(metrics.contains(&("Duration".into(), "Milliseconds".into())));
+    for (name, n) in want {
+        assert_eq!(line[name], n, "{name} in {line}");
+    }
+    let duration = line["Duration"].as_u64().expect("Duration");
+    assert!(
+        duration <= to - from,
+        "{duration} ms for an invocation of {} ms",
+        to - from
+    );
+    assert_eq!(line["FunctionName"], FUNCTION_NAME);
 }
 
 #[test]
@@ -202,10 +147,13 @@ fn a_multi_record_event_moves_both_group_rows_and_a_replay_changes_nothing() {
         record(4, "INSERT", &g1.rows(&ts(3), "first words", SOMEONE)[0]),
         record(5, "REMOVE", &g2.message(&ts(1), "gone")),
     ];
+    let from = now_ms();
     let resp = f.batch(records.clone());
+    let to = now_ms();
     assert_eq!(resp, json!({"batchItemFailures": []}));
     assert_group_at(&env, &g1, &ts(3), "newest of g1");
     assert_group_at(&env, &g2, &ts(4), "only of g2");
+    let metrics = f.metric_lines(1);
     let logs = f.record_logs();
     assert_eq!(logs.len(), 5, "one log line per record: {logs:?}");
     let outcome = |n: u32| {
@@ -224,28 +172,31 @@ fn a_multi_record_event_moves_both_group_rows_and_a_replay_changes_nothing() {
     assert_eq!(outcome(3), ("skipped".into(), json!(false)));
     assert_eq!(outcome(4), ("skipped".into(), json!(false)));
     assert_eq!(outcome(5), ("skipped".into(), json!(false)));
-    // Five record lines and one summary line for the invocation.
-    let summary: Vec<Value> = f
-        .logs()
-        .into_iter()
-        .filter(|l| l.get("request_id").is_some())
-        .collect();
-    assert_eq!(summary.len(), 1, "{summary:?}");
-    assert_eq!(summary[0]["records"], 5);
+    // Five record lines and one metrics line for the invocation: two conversations moved, by
+    // records 1 and 2; 3 is superseded by 1, 4 is a GRP# row, 5 removes a message no row shows.
+    assert_eq!(metrics.len(), 1, "{metrics:?}");
+    assert_eq!(f.logs().len(), 6);
+    assert_metrics(&metrics[0], from, to, [5, 2, 3, 0]);
+    assert_eq!(metrics[0]["batch_item_failures"], 0);
 
     // The same event again (Lambda redelivers after a lost response): nothing changes.
     let before = env.scan_all().len();
     let rows = (rows_of(&env, &g1), rows_of(&env, &g2));
+    let from = now_ms();
     let resp = f.batch(records);
+    let to = now_ms();
     assert_eq!(resp, json!({"batchItemFailures": []}));
     assert_eq!((rows_of(&env, &g1), rows_of(&env, &g2)), rows);
     assert_eq!(env.scan_all().len(), before);
+    let metrics = f.metric_lines(2);
     let replayed = &f.record_logs()[5..];
     assert_eq!(replayed.len(), 5);
     assert!(
         replayed.iter().all(|l| l["status"] == "skipped"),
         "a replay updates nothing: {replayed:?}"
     );
+    assert_eq!(metrics.len(), 2);
+    assert_metrics(&metrics[1], from, to, [5, 0, 5, 0]);
 }
 
 #[test]
@@ -264,9 +215,16 @@ fn a_failed_record_and_everything_after_it_is_reported_then_retried_from_there()
         record(2, "INSERT", &g2.message(&ts(7), "collides")),
         record(3, "INSERT", &g3.message(&ts(8), "fine after")),
     ];
+    let from = now_ms();
     let resp = f.batch(records.clone());
+    let to = now_ms();
     // Lambda checkpoints at the lowest reported record and delivers everything after it again.
     assert_eq!(failures(&resp), [seq(2), seq(3)]);
+    // One record failed; two are reported for retry (the metric counts the failure, the
+    // line says how many go round again).
+    let metrics = f.metric_lines(1);
+    assert_metrics(&metrics[0], from, to, [3, 2, 0, 1]);
+    assert_eq!(metrics[0]["batch_item_failures"], 2);
     assert_group_at(&env, &g1, &ts(5), "fine before");
     // g3 was handled (conversations run concurrently) yet reported: its redelivery is harmless.
     assert_group_at(&env, &g3, &ts(8), "fine after");
@@ -342,6 +300,16 @@ fn a_bad_event_is_an_error_response_and_the_function_keeps_serving() {
         .invoke_raw(b"not json at all", Duration::from_secs(60));
     assert!(matches!(answer, Answer::Error(_)), "{answer:?}");
 
+    // A metrics line for each event that reached the handler, bad ones too: every record of
+    // the first (two) will be delivered again, the second holds none. The text that is not
+    // JSON is refused by the runtime library before the handler sees it.
+    let metrics = f.metric_lines(2);
+    let failed: Vec<(&Value, &Value)> = metrics
+        .iter()
+        .map(|m| (&m["Records"], &m["Failed"]))
+        .collect();
+    assert_eq!(failed, [(&json!(2), &json!(2)), (&json!(0), &json!(0))]);
+
     // Nothing was written, and the same process still serves the next event.
     assert_eq!(env.scan_all().len(), before);
     assert_group_at(&env, &g, &ts(0), "first words");
@@ -377,12 +345,17 @@ fn records_not_started_before_the_deadline_are_reported_not_lost() {
     assert_eq!(failures(&resp), [seq(1), seq(2)]);
     assert_group_at(&env, &g1, &ts(0), "first words");
     assert_group_at(&env, &g2, &ts(0), "first words");
+    let metrics = f.metric_lines(1);
     let logs = f.record_logs();
     assert_eq!(logs.len(), 2);
     assert!(
         logs.iter()
             .all(|l| l["outcome"] == "not handled" && l["retried"] == true),
         "{logs:?}"
+    );
+    assert_eq!(
+        (&metrics[0]["Records"], &metrics[0]["Failed"]),
+        (&json!(2), &json!(2))
     );
     // Delivered again with time to spare, both apply.
     assert_eq!(f.batch(records), json!({"batchItemFailures": []}));
@@ -403,167 +376,4 @@ fn outside_lambda_it_says_so_in_one_line() {
     );
     assert!(r.stderr.contains("AWS_LAMBDA_RUNTIME_API"), "{}", r.stderr);
     assert!(r.stdout.is_empty());
-}
-
-// ---- the template ----
-
-fn template(args: &[&str]) -> Value {
-    let out = run(bare_ddb().args(["lambda", "template"]).args(args)).ok();
-    serde_norway::from_str(&out).unwrap_or_else(|e| panic!("not YAML ({e}):\n{out}"))
-}
-
-/// Every IAM policy statement in the template (inline policies and trust policies).
-fn statements(t: &Value) -> Vec<Value> {
-    let mut out = Vec::new();
-    fn walk(v: &Value, out: &mut Vec<Value>) {
-        match v {
-            Value::Object(m) => {
-                if let Some(Value::Array(st)) = m.get("Statement") {
-                    out.extend(st.iter().cloned());
-                }
-                m.values().for_each(|v| walk(v, out));
-            }
-            Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
-            _ => {}
-        }
-    }
-    walk(t, &mut out);
-    out
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    match v {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().flat_map(strings).collect(),
-        Value::Object(m) => m.values().flat_map(strings).collect(),
-        _ => Vec::new(),
-    }
-}
-
-#[test]
-fn the_template_wires_the_stream_to_the_handler_with_least_privilege() {
-    let t = template(&[]);
-    let res = &t["Resources"];
-    let mapping = &res["StreamMapping"]["Properties"];
-    assert_eq!(
-        res["StreamMapping"]["Type"],
-        "AWS::Lambda::EventSourceMapping"
-    );
-    assert_eq!(
-        mapping["FunctionResponseTypes"],
-        json!(["ReportBatchItemFailures"])
-    );
-    assert_eq!(mapping["StartingPosition"], "LATEST");
-    assert_eq!(mapping["BisectBatchOnFunctionError"], true);
-    let retries = mapping["MaximumRetryAttempts"].as_i64().unwrap();
-    assert!((0..=100).contains(&retries), "bounded retries: {retries}");
-    assert_eq!(
-        mapping["EventSourceArn"],
-        json!({"Fn::GetAtt": ["MessagesTable", "StreamArn"]})
-    );
-    assert_eq!(
-        mapping["DestinationConfig"]["OnFailure"]["Destination"],
-        json!({"Fn::GetAtt": ["FailureQueue", "Arn"]})
-    );
-    assert_eq!(res["FailureQueue"]["Type"], "AWS::SQS::Queue");
-    let filters = mapping["FilterCriteria"]["Filters"].as_array().unwrap();
-    assert_eq!(filters.len(), 1);
-    let pattern: Value = serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).unwrap();
-    assert_eq!(
-        pattern,
-        json!({"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "MSG#"}]}}}})
-    );
-
-    let func = &res["Function"]["Properties"];
-    assert_eq!(func["Runtime"], "provided.al2023");
-    assert_eq!(func["Architectures"], json!(["x86_64"]));
-    assert_eq!(
-        func["Environment"]["Variables"]["DDB_TABLE"],
-        json!({"Ref": "MessagesTable"})
-    );
-
-    // The table is the shipped schema's, with the stream, protection and backups on.
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(common::repo_root().join("fixtures/schema.json")).unwrap(),
-    )
-    .unwrap();
-    let table = &res["MessagesTable"]["Properties"];
-    assert_eq!(table["KeySchema"], schema["KeySchema"]);
-    assert_eq!(
-        table["AttributeDefinitions"],
-        schema["AttributeDefinitions"]
-    );
-    assert_eq!(
-        table["GlobalSecondaryIndexes"],
-        schema["GlobalSecondaryIndexes"]
-    );
-    assert_eq!(
-        table["StreamSpecification"],
-        json!({"StreamViewType": "NEW_IMAGE"})
-    );
-    assert_eq!(table["DeletionProtectionEnabled"], true);
-    assert_eq!(
-        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
-        true
-    );
-    assert_eq!(t["Parameters"]["TableName"]["Default"], schema["TableName"]);
-
-    // Least privilege: no statement grants "*" (or a wildcard service) as action or resource.
-    let st = statements(&t);
-    assert_eq!(st.len(), 6, "{st:?}");
-    for s in &st {
-        for key in ["Action", "Resource"] {
-            for v in strings(&s[key]) {
-                assert!(v != "*" && !v.ends_with(":*"), "{key} {v} in {s}");
-            }
-        }
-    }
-    let actions: Vec<String> = st.iter().flat_map(|s| strings(&s["Action"])).collect();
-    for a in [
-        "dynamodb:Query",
-        "dynamodb:PutItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:GetRecords",
-        "sqs:SendMessage",
-    ] {
-        assert!(
-            actions.iter().any(|x| x == a),
-            "{a} missing from {actions:?}"
-        );
-    }
-    assert!(!actions
-        .iter()
-        .any(|a| a == "dynamodb:Scan" || a == "dynamodb:DeleteTable"));
-    for out in ["TableArn", "StreamArn", "FunctionArn", "FailureQueueArn"] {
-        assert!(t["Outputs"][out]["Value"].is_object(), "output {out}");
-    }
-
-    // The YAML is the template exactly: it reads back equal to `-o json`.
-    let json_out = run(bare_ddb().args(["-o", "json", "lambda", "template"])).json();
-    assert_eq!(t, json_out);
-
-    let arm = template(&["--arch", "arm64"]);
-    assert_eq!(
-        arm["Resources"]["Function"]["Properties"]["Architectures"],
-        json!(["arm64"])
-    );
-}
-
-#[test]
-fn a_schema_without_the_stream_is_refused_for_the_template() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(common::repo_root().join("fixtures/schema.json")).unwrap(),
-    )
-    .unwrap();
-    schema
-        .as_object_mut()
-        .unwrap()
-        .remove("StreamSpecification");
-    let path = common::write_temp(dir.path(), "schema.json", &schema.to_string());
-    let r = run(bare_ddb()
-        .args(["lambda", "template", "--schema"])
-        .arg(&path));
-    r.assert_exit(8, &["no stream"]);
-    assert!(r.stdout.is_empty(), "nothing half-written: {}", r.stdout);
 }

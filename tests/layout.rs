@@ -368,3 +368,57 @@ fn errors_are_types_and_cursors_live_in_the_page_helper() {
         cursors.join("\n")
     );
 }
+
+#[test]
+fn the_handlers_calls_name_their_entry_in_the_catalogue() {
+    // The stream handler's code (src/rows/, src/stream/handler.rs): each paged read names its
+    // catalogued call (`aws/calls.rs`) in the statement that makes it, and the only operation
+    // sent otherwise is the transaction, whose items each carry one (`Role::call`). So the
+    // template's role, generated from the catalogue, allows every call the handler can make.
+    let mut files = Vec::new();
+    rust_files(&src().join("rows"), &mut files);
+    files.push(src().join("stream/handler.rs"));
+    let (mut reads, mut sends) = (0, 0);
+    let mut wrong = Vec::new();
+    for f in &files {
+        let code = code_of(f);
+        for (i, _) in code.match_indices("Pages::new(") {
+            reads += 1;
+            let statement = &code[i..i + code[i..].find(';').unwrap_or(code.len() - i)];
+            if !statement.contains(".for_call(Call::") {
+                wrong.push(format!(
+                    "{}: a read without its Call (add `.for_call(Call::…)`): {statement}",
+                    f.display()
+                ));
+            }
+        }
+        for (i, _) in code
+            .match_indices(".dynamodb")
+            .chain(code.match_indices(".streams"))
+        {
+            let op: String = code[i..]
+                .split('.')
+                .nth(2)
+                .unwrap_or("")
+                .trim()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            sends += 1;
+            let allowed =
+                op == "query" || (op == "transact_write_items" && f.ends_with("settle.rs"));
+            if !allowed {
+                wrong.push(format!(
+                    "{}: `{op}` is sent outside the catalogue: declare it in src/aws/calls.rs and name it where it is sent",
+                    f.display()
+                ));
+            }
+        }
+    }
+    // Three reads and a transaction today: seeing fewer means the parser is broken.
+    assert!(
+        reads >= 3 && sends >= 2,
+        "saw {reads} reads, {sends} SDK builders"
+    );
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

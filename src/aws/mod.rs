@@ -1,9 +1,11 @@
 //! Every AWS call goes through here: the `Db` handle (clients, table, target, Ctrl-C token),
 //! building the clients for DynamoDB Local or AWS, the one retry mechanism, the one page helper,
-//! the one SDK-error classifier, and the table's lifecycle (describe, create, delete, wait).
+//! the one SDK-error classifier, the table's lifecycle (describe, create, delete, wait), and the
+//! catalogue of calls made with the deployed function's role and the IAM permissions each needs.
 //!
 //! May import: `model`, `term`, `errors`. Never a command, and nothing above it.
 
+pub mod calls;
 pub mod classify;
 pub mod client;
 pub mod db;

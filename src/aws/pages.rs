@@ -34,6 +34,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::aws::calls::{Call, Resource};
 use crate::aws::classify::{stop_error, Origin, Subject};
 use crate::aws::db::Db;
 use crate::aws::retry::{sdk_retries_off, Stop};
@@ -205,6 +206,17 @@ impl<R: PagedRead> Pages<R> {
     pub fn on_index(mut self, index: &str) -> Pages<R> {
         self.about = About::Index(index.to_string());
         self
+    }
+
+    /// The read is `call` of the function's catalogue (`aws::calls`), whose permission the
+    /// template grants; errors name the index it reads, if any.
+    pub fn for_call(self, call: Call) -> Pages<R> {
+        let entry = call.entry();
+        debug_assert_eq!(entry.api, R::OP, "{call:?} is not a {}", R::OP);
+        match entry.needs.first().map(|n| n.resource) {
+            Some(Resource::Index(index)) => self.on_index(index),
+            _ => self,
+        }
     }
 
     /// Errors name no table (ListTables).

@@ -11,8 +11,7 @@ use crate::errors::Failure;
 use crate::model::schema;
 use crate::stream::lambda;
 use crate::stream::template::{self, Arch};
-use crate::term::output;
-use crate::term::output::OutputFormat;
+use crate::term::output::{self, OutputFormat};
 use crate::term::yaml;
 
 #[derive(Debug, clap::Args)]
@@ -28,11 +27,11 @@ pub enum Action {
     ///
     /// YAML by default; -o json prints the same template as JSON.
     ///
-    /// Built from the schema schema-load uses (keys, index, stream) and the handler: the table with its
-    /// NEW_IMAGE stream, deletion protection and PITR; the function (provided.al2023); the event
-    /// source mapping (MSG# INSERT/MODIFY filter, partial batch responses, bisect, bounded
-    /// retries, an SQS on-failure queue); a least-privilege role. Parameters for names, outputs
-    /// for ARNs.
+    /// Built from the schema schema-load uses and the handler, for --table: the table with its
+    /// NEW_IMAGE stream, deletion protection and PITR; the function (provided.al2023); the
+    /// trigger (every MSG# record, REMOVEs too; partial batch responses, bisect, bounded
+    /// retries, an SQS on-failure queue and an alarm on it); a role allowing exactly the calls
+    /// made with it (docs/deploying.md lists them).
     #[command(
         after_help = "Examples:\n  ddb lambda template > ddb-stack.yaml\n  ddb lambda template --arch arm64 | cfn-lint\n  aws cloudformation deploy --template-file ddb-stack.yaml --stack-name cruddur-messages --capabilities CAPABILITY_IAM --parameter-overrides CodeS3Bucket=my-bucket"
     )]
@@ -54,7 +53,7 @@ pub struct TemplateArgs {
 /// inside Lambda before the SDK and the runtime read their environment.
 pub async fn run(args: Args, global: &Global, run: &Run) -> Result<()> {
     match args.action {
-        Some(Action::Template(t)) => template(t, global.style.format),
+        Some(Action::Template(t)) => template(t, global),
         None => {
             lambda::check_env()?;
             let ctx = Ctx::build(global, run).await?;
@@ -63,12 +62,13 @@ pub async fn run(args: Args, global: &Global, run: &Run) -> Result<()> {
     }
 }
 
-/// YAML by default; `-o json` prints the same template as JSON (CloudFormation reads both).
-fn template(args: TemplateArgs, format: OutputFormat) -> Result<()> {
+/// YAML by default; `-o json` prints the same template as JSON (CloudFormation reads both). The
+/// table is `--table`'s, as for schema-load.
+fn template(args: TemplateArgs, global: &Global) -> Result<()> {
     let (schema, schema_name) = schema::load_or_builtin(args.schema.as_deref())?;
-    let template = template::build(&schema, args.arch)
+    let template = template::build(&schema, &global.table, args.arch)
         .map_err(|e| Failure::InvalidInput(format!("{schema_name}: {e}")))?;
-    match format {
+    match global.style.format {
         OutputFormat::Table => output::line(yaml::to_string(&template).trim_end()),
         json => output::print_json(json, &template),
     }

@@ -18,6 +18,7 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
+use crate::aws::calls::Call;
 use crate::aws::db::Db;
 use crate::aws::pages::{PagedRead, Pages};
 use crate::aws::retry::{is_retryable, sdk_retries_off, Stop, Tries};
@@ -144,7 +145,7 @@ impl<'a> Settler<'a> {
             .expression_attribute_values(":g", AttributeValue::S(group.to_string()))
             .expression_attribute_values(":grp", AttributeValue::S(GRP_PREFIX.to_string()));
         let pages = Pages::new(self.db, query)
-            .on_index(GROUP_INDEX)
+            .for_call(Call::GroupRows)
             .max_pages(MAX_ROW_PAGES);
         let rows = Self::all_items(pages, tally).await?;
         let rows = rows.ok_or_else(|| SettleError::TooManyGroupRows {
@@ -167,7 +168,8 @@ impl<'a> Settler<'a> {
             .filter_expression("message_group_uuid = :g")
             .expression_attribute_values(":pk", AttributeValue::S(format!("{GRP_PREFIX}{owner}")))
             .expression_attribute_values(":g", AttributeValue::S(group.to_string()));
-        let pages = Pages::new(self.db, query).max_pages(MAX_OWNER_PAGES);
+        let pages = Pages::new(self.db, query).for_call(Call::OwnerRows);
+        let pages = pages.max_pages(MAX_OWNER_PAGES);
         let rows = Self::all_items(pages, tally).await?;
         rows.ok_or_else(|| SettleError::TooManyOwnerRows {
             owner: owner.to_string(),
@@ -191,7 +193,8 @@ impl<'a> Settler<'a> {
             .expression_attribute_values(":pk", AttributeValue::S(msg_pk(group)))
             .projection_expression("pk, sk, #m")
             .expression_attribute_names("#m", "message");
-        let mut pages = Pages::new(self.db, query).max_pages(MAX_MESSAGE_PAGES);
+        let pages = Pages::new(self.db, query).for_call(Call::NewestMessage);
+        let mut pages = pages.max_pages(MAX_MESSAGE_PAGES);
         let mut best: Option<Target> = None;
         let complete = Self::read_all(&mut pages, tally, |page, next| {
             best = plan::newest(best.take(), page.items());

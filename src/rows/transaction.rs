@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 use aws_sdk_dynamodb::error::BuildError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
 
+use crate::aws::calls::Call;
 use crate::aws::retry::is_throttling_code;
 use crate::model::item::{get_s, Item};
 use crate::model::msg_pk;
@@ -37,6 +38,17 @@ pub enum Role {
     Put,
     /// A duplicate row of the owner.
     Duplicate,
+}
+
+impl Role {
+    /// The catalogued call an action of this role is, and so its permission (`aws::calls`).
+    pub fn call(self) -> Call {
+        match self {
+            Role::Target | Role::Gone => Call::MessageCheck,
+            Role::Put => Call::RowPut,
+            Role::From | Role::Duplicate => Call::RowDelete,
+        }
+    }
 }
 
 /// The actions of one conversation's transaction, in order, with their roles: one check that
@@ -234,6 +246,24 @@ mod tests {
             put.condition_expression(),
             Some("attribute_not_exists(pk) OR message_group_uuid = :g")
         );
+    }
+
+    #[test]
+    fn each_action_is_the_catalogued_call_of_its_role() {
+        let rows = [row("a", T1, "one"), row("a", T3, "gone")];
+        let plan = plan_owner(&rows, &target(T2, "two"), None, Mode::Exact);
+        let (items, _) = actions("t", "g", &target(T2, "two"), &[plan]).unwrap();
+        assert_eq!(items.len(), 5);
+        for (item, role) in &items {
+            let kind = match item {
+                i if i.condition_check().is_some() => "ConditionCheck",
+                i if i.put().is_some() => "Put",
+                i if i.delete().is_some() => "Delete",
+                other => panic!("an action of another kind: {other:?}"),
+            };
+            let api = role.call().entry().api;
+            assert_eq!(api, format!("TransactWriteItems: {kind}"), "{role:?}");
+        }
     }
 
     #[test]

@@ -36,6 +36,7 @@ use serde_json::{json, Value};
 use crate::aws::db::Db;
 use crate::errors::Failure;
 use crate::stream::handler::Handler;
+use crate::stream::metrics::{emf_line, Counts};
 use crate::stream::outcome::{Outcome, RecordResult};
 use crate::stream::record::{self, EventError, StreamRecord};
 
@@ -99,28 +100,48 @@ pub async fn serve(db: &Db) -> Result<()> {
             .duration_since(std::time::SystemTime::now())
             .unwrap_or_default()
             .saturating_sub(DEADLINE_MARGIN);
-        let reply = handle_event(db, &event.payload, left).await.map_err(|e| {
-            let e = e.in_file("event");
-            log(&json!({"request_id": event.context.request_id, "error": e}));
-            Diagnostic {
-                error_type: "InvalidEvent".into(),
-                error_message: e,
+        let context = &event.context;
+        let metrics = |counts: Counts, retried: usize| {
+            let duration = started.elapsed().as_millis() as u64;
+            let function = &context.env_config.function_name;
+            log(&emf_line(
+                counts,
+                duration,
+                function,
+                &context.request_id,
+                retried,
+                now_ms(),
+            ));
+        };
+        let reply = match handle_event(db, &event.payload, left).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                let e = e.in_file("event");
+                log(&json!({"request_id": context.request_id, "error": e}));
+                // Lambda delivers every record of the batch again, however many it has.
+                let records = event.payload["Records"].as_array().map_or(0, Vec::len);
+                metrics(Counts::unread(records), records);
+                return Err(Diagnostic {
+                    error_type: "InvalidEvent".into(),
+                    error_message: e,
+                });
             }
-        })?;
+        };
         for line in &reply.log {
             log(line);
         }
-        log(&json!({
-            "request_id": event.context.request_id,
-            "records": reply.log.len(),
-            "batch_item_failures": reply.response.batch_item_failures.len(),
-            "elapsed_ms": started.elapsed().as_millis() as u64,
-        }));
+        metrics(reply.counts, reply.response.batch_item_failures.len());
         Ok::<_, Diagnostic>(reply.response)
     });
     lambda_runtime::run(func)
         .await
         .map_err(|e| anyhow::anyhow!("Lambda Runtime API: {e}"))
+}
+
+/// Milliseconds since the epoch, the EMF line's timestamp.
+fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map_or(0, |d| d.as_millis() as u64)
 }
 
 /// One JSON line on stdout (CloudWatch Logs keeps one event per line).
@@ -129,10 +150,11 @@ fn log(value: &Value) {
     let _ = writeln!(out, "{value}");
 }
 
-/// The answer to one invocation and its log lines, one per record.
+/// The answer to one invocation, its log lines (one per record) and what it came to.
 pub struct Reply {
     pub response: DynamoDbEventResponse,
     pub log: Vec<Value>,
+    pub counts: Counts,
 }
 
 /// The glue between a Lambda event and the handler, kept in one place: parse the records, run
@@ -190,7 +212,12 @@ pub async fn handle_event(
             f
         })
         .collect();
-    Ok(Reply { response, log })
+    let counts = Counts::of(&records, &results);
+    Ok(Reply {
+        response,
+        log,
+        counts,
+    })
 }
 
 /// The position from which a batch must be delivered again: the first failed record (the

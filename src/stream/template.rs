@@ -1,12 +1,16 @@
 //! `ddb lambda template`: the CloudFormation template that deploys the handler, built from the
 //! schema the binary creates tables from (so the table in AWS has the keys, index and stream
-//! `schema-load` gives DynamoDB Local), and from the handler's own constants (the MSG# filter,
-//! the index its role may query).
+//! `schema-load` gives DynamoDB Local), the table name of the run (`--table`), and the handler's
+//! own facts: the role grants exactly the catalogue of calls made with it (`aws::calls`), and
+//! the trigger passes exactly the records the handler acts on (`filter_pattern`).
 
 use anyhow::{bail, Result};
 use serde_json::{json, Map, Value};
 
-use crate::model::schema::{BillingMode, KeyElem, Schema, StreamSpec, StreamView, Throughput};
+use crate::aws::calls::{self, Resource};
+use crate::model::schema::{
+    self, BillingMode, KeyElem, Schema, StreamSpec, StreamView, Throughput,
+};
 use crate::model::{GROUP_INDEX, MSG_PREFIX};
 
 /// Records per invocation. Lambda allows up to 10,000 for a stream; a few hundred lets the
@@ -41,17 +45,32 @@ impl Arch {
     }
 }
 
-/// The filter pattern (EventBridge syntax) on the event source mapping: only INSERT and MODIFY
-/// of MSG# items invoke the function, so the handler's own GRP# writes never wake it.
+/// The filter pattern on the event source mapping: every record of a MSG# item invokes the
+/// function (INSERT, MODIFY, and REMOVE: a deleted or TTL-expired message the rows may show),
+/// and no record of a GRP# row, so the handler's own writes never wake it. It filters on the
+/// record's `dynamodb` key only, the one Lambda filters DynamoDB records on.
 pub fn filter_pattern() -> Value {
-    json!({
-        "eventName": ["INSERT", "MODIFY"],
-        "dynamodb": {"Keys": {"pk": {"S": [{"prefix": MSG_PREFIX}]}}}
-    })
+    json!({"dynamodb": {"Keys": {"pk": {"S": [{"prefix": MSG_PREFIX}]}}}})
 }
 
-/// The whole template as a JSON value (printed as YAML).
-pub fn build(schema: &Schema, arch: Arch) -> Result<Value> {
+/// The function's default name: `<table>-stream`, within Lambda's 64 characters of
+/// `[a-zA-Z0-9_-]` (a table name may hold dots and run to 255).
+pub fn function_name(table: &str) -> String {
+    const SUFFIX: &str = "-stream";
+    let base: String = table
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' => c,
+            _ => '-',
+        })
+        .take(64 - SUFFIX.len())
+        .collect();
+    format!("{base}{SUFFIX}")
+}
+
+/// What the handler needs of the schema: the model's keys, the group index as the model has it,
+/// and a stream with new images.
+fn check(schema: &Schema) -> Result<StreamView> {
     let stream_view = match &schema.stream_specification {
         Some(StreamSpec {
             stream_enabled: true,
@@ -65,18 +84,106 @@ pub fn build(schema: &Schema, arch: Arch) -> Result<Value> {
     ) {
         bail!("the schema's stream is {stream_view}; the handler needs NEW_IMAGE");
     }
-    if !schema
-        .global_secondary_indexes
-        .iter()
-        .any(|g| g.index_name == GROUP_INDEX)
-    {
-        bail!("the schema has no index {GROUP_INDEX}, which the handler queries");
+    let (model, have) = (schema::builtin().shape(), schema.shape());
+    if have.keys != model.keys {
+        bail!(
+            "the schema's keys are [{}]; the handler needs [{}]",
+            have.keys,
+            model.keys
+        );
     }
+    match (have.indexes.get(GROUP_INDEX), &model.indexes[GROUP_INDEX]) {
+        (None, _) => bail!("the schema has no index {GROUP_INDEX}, which the handler queries"),
+        (Some(index), needed) if index != needed => {
+            bail!("the schema's index {GROUP_INDEX} is [{index}]; the handler needs [{needed}]")
+        }
+        _ => Ok(stream_view),
+    }
+}
+
+/// A catalogued resource as the template names it.
+fn arn(resource: Resource) -> Value {
+    match resource {
+        Resource::Table => json!({"Fn::GetAtt": ["MessagesTable", "Arn"]}),
+        Resource::Index(name) => json!({"Fn::Sub": format!("${{MessagesTable.Arn}}/index/{name}")}),
+        Resource::TableStreams => json!({"Fn::Sub": "${MessagesTable.Arn}/stream/*"}),
+        Resource::Any => json!("*"),
+        Resource::FailureQueue => json!({"Fn::GetAtt": ["FailureQueue", "Arn"]}),
+        Resource::LogGroup => json!({"Fn::GetAtt": ["FunctionLogGroup", "Arn"]}),
+    }
+}
+
+/// A statement id for the grants on a resource (letters and digits only).
+fn sid(resource: Resource) -> String {
+    match resource {
+        Resource::Table => "OnTheTable".to_string(),
+        Resource::Index(name) => {
+            let mut sid = String::from("OnTheIndex");
+            for word in name.split(|c: char| !c.is_ascii_alphanumeric()) {
+                let mut chars = word.chars();
+                if let Some(first) = chars.next() {
+                    sid.push(first.to_ascii_uppercase());
+                    sid.extend(chars);
+                }
+            }
+            sid
+        }
+        Resource::TableStreams => "OnTheTableStreams".to_string(),
+        Resource::Any => "OnActionsWithoutAResourceType".to_string(),
+        Resource::FailureQueue => "OnTheFailureQueue".to_string(),
+        Resource::LogGroup => "OnTheLogGroup".to_string(),
+    }
+}
+
+/// The function role's policy: one statement per resource of the catalogue, granting the
+/// actions its calls need there and nothing else.
+fn role_policy() -> Value {
+    let statements: Vec<Value> = calls::grants()
+        .into_iter()
+        .map(|(resource, actions)| {
+            json!({
+                "Sid": sid(resource),
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": arn(resource),
+            })
+        })
+        .collect();
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// An alarm as soon as a batch lands in the failure queue: records the handler gave up on, and
+/// conversations whose rows may show a stale message until someone looks.
+fn failure_alarm() -> Value {
+    let actions =
+        json!({"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]});
+    json!({
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": "The ddb stream handler gave up on a batch: its description is in the failure queue (see docs/deploying.md)",
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailureQueue", "QueueName"]}}],
+            "Statistic": "Maximum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": actions.clone(),
+            "OKActions": actions,
+        },
+    })
+}
+
+/// The whole template as a JSON value (printed as YAML), for the table `table`.
+pub fn build(schema: &Schema, table: &str, arch: Arch) -> Result<Value> {
+    let stream_view = check(schema)?;
     let provisioned = schema.billing() == BillingMode::Provisioned;
 
-    let mut table = Map::new();
-    table.insert("TableName".into(), json!({"Ref": "TableName"}));
-    table.insert(
+    let mut properties = Map::new();
+    properties.insert("TableName".into(), json!({"Ref": "TableName"}));
+    properties.insert(
         "AttributeDefinitions".into(),
         schema
             .attribute_definitions
@@ -84,7 +191,7 @@ pub fn build(schema: &Schema, arch: Arch) -> Result<Value> {
             .map(|a| json!({"AttributeName": a.attribute_name, "AttributeType": a.attribute_type}))
             .collect(),
     );
-    table.insert("KeySchema".into(), keys(&schema.key_schema));
+    properties.insert("KeySchema".into(), keys(&schema.key_schema));
     let gsis: Vec<Value> = schema
         .global_secondary_indexes
         .iter()
@@ -105,44 +212,43 @@ pub fn build(schema: &Schema, arch: Arch) -> Result<Value> {
         })
         .collect();
     if !gsis.is_empty() {
-        table.insert("GlobalSecondaryIndexes".into(), Value::Array(gsis));
+        properties.insert("GlobalSecondaryIndexes".into(), Value::Array(gsis));
     }
     if provisioned {
-        table.insert("BillingMode".into(), json!("PROVISIONED"));
+        properties.insert("BillingMode".into(), json!("PROVISIONED"));
         if let Some(t) = schema.provisioned_throughput {
-            table.insert("ProvisionedThroughput".into(), throughput(t));
+            properties.insert("ProvisionedThroughput".into(), throughput(t));
         }
     } else {
-        table.insert("BillingMode".into(), json!("PAY_PER_REQUEST"));
+        properties.insert("BillingMode".into(), json!("PAY_PER_REQUEST"));
     }
-    table.insert(
+    properties.insert(
         "StreamSpecification".into(),
         json!({"StreamViewType": stream_view}),
     );
-    table.insert("DeletionProtectionEnabled".into(), json!(true));
-    table.insert(
+    properties.insert("DeletionProtectionEnabled".into(), json!(true));
+    properties.insert(
         "PointInTimeRecoverySpecification".into(),
         json!({"PointInTimeRecoveryEnabled": true}),
     );
-    table.insert("SSESpecification".into(), json!({"SSEEnabled": true}));
+    properties.insert("SSESpecification".into(), json!({"SSEEnabled": true}));
 
-    let table_arn = json!({"Fn::GetAtt": ["MessagesTable", "Arn"]});
     Ok(json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": format!(
-            "Cruddur direct messages: the {} table and the ddb stream handler (provided.al2023, {}) that moves both GRP# rows of a conversation to its newest message. Generated by `ddb lambda template`.",
-            schema.table_name, arch.as_str()
+            "Cruddur direct messages: the {table} table and the ddb stream handler (provided.al2023, {}) that moves both GRP# rows of a conversation to its newest message. Generated by `ddb lambda template`.",
+            arch.as_str()
         ),
         "Parameters": {
             "TableName": {
                 "Type": "String",
-                "Default": schema.table_name,
+                "Default": table,
                 "AllowedPattern": "[a-zA-Z0-9_.-]{3,255}",
                 "Description": "DynamoDB table name",
             },
             "FunctionName": {
                 "Type": "String",
-                "Default": format!("{}-stream", schema.table_name),
+                "Default": function_name(table),
                 "AllowedPattern": "[a-zA-Z0-9_-]{1,64}",
                 "Description": "Lambda function name",
             },
@@ -155,13 +261,21 @@ pub fn build(schema: &Schema, arch: Arch) -> Result<Value> {
                 "Default": "ddb/bootstrap.zip",
                 "Description": "S3 key of the deployment zip",
             },
+            "AlarmTopicArn": {
+                "Type": "String",
+                "Default": "",
+                "Description": "SNS topic told when a batch lands in the failure queue (empty: the alarm only shows in CloudWatch)",
+            },
+        },
+        "Conditions": {
+            "HasAlarmTopic": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]},
         },
         "Resources": {
             "MessagesTable": {
                 "Type": "AWS::DynamoDB::Table",
                 "DeletionPolicy": "Retain",
                 "UpdateReplacePolicy": "Retain",
-                "Properties": table,
+                "Properties": properties,
             },
             // What it holds (the batches Lambda gave up on) is evidence to keep.
             "FailureQueue": {
@@ -195,51 +309,11 @@ pub fn build(schema: &Schema, arch: Arch) -> Result<Value> {
                     },
                     "Policies": [{
                         "PolicyName": "stream-handler",
-                        "PolicyDocument": {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {
-                                    "Sid": "ReadTheStream",
-                                    "Effect": "Allow",
-                                    "Action": [
-                                        "dynamodb:DescribeStream",
-                                        "dynamodb:GetRecords",
-                                        "dynamodb:GetShardIterator",
-                                        "dynamodb:ListStreams",
-                                    ],
-                                    // Every stream of the table: its ARN changes if the stream is
-                                    // ever disabled and enabled again.
-                                    "Resource": {"Fn::Sub": "${MessagesTable.Arn}/stream/*"},
-                                },
-                                {
-                                    "Sid": "QueryTheGroupIndex",
-                                    "Effect": "Allow",
-                                    "Action": "dynamodb:Query",
-                                    "Resource": {"Fn::Sub": format!("${{MessagesTable.Arn}}/index/{GROUP_INDEX}")},
-                                },
-                                {
-                                    "Sid": "MoveGroupRowsInTransactions",
-                                    "Effect": "Allow",
-                                    "Action": ["dynamodb:DeleteItem", "dynamodb:PutItem"],
-                                    "Resource": table_arn.clone(),
-                                },
-                                {
-                                    "Sid": "SendFailedBatchesToTheQueue",
-                                    "Effect": "Allow",
-                                    "Action": "sqs:SendMessage",
-                                    "Resource": {"Fn::GetAtt": ["FailureQueue", "Arn"]},
-                                },
-                                {
-                                    "Sid": "WriteLogs",
-                                    "Effect": "Allow",
-                                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                                    "Resource": {"Fn::GetAtt": ["FunctionLogGroup", "Arn"]},
-                                },
-                            ],
-                        },
+                        "PolicyDocument": role_policy(),
                     }],
                 },
             },
+            "FailureQueueAlarm": failure_alarm(),
             "Function": {
                 "Type": "AWS::Lambda::Function",
                 "Properties": {
@@ -277,12 +351,13 @@ pub fn build(schema: &Schema, arch: Arch) -> Result<Value> {
             },
         },
         "Outputs": {
-            "TableArn": {"Value": table_arn},
+            "TableArn": {"Value": arn(Resource::Table)},
             "StreamArn": {"Value": {"Fn::GetAtt": ["MessagesTable", "StreamArn"]}},
             "FunctionArn": {"Value": {"Fn::GetAtt": ["Function", "Arn"]}},
             "FunctionRoleArn": {"Value": {"Fn::GetAtt": ["FunctionRole", "Arn"]}},
             "FailureQueueArn": {"Value": {"Fn::GetAtt": ["FailureQueue", "Arn"]}},
             "FailureQueueUrl": {"Value": {"Ref": "FailureQueue"}},
+            "FailureQueueAlarmName": {"Value": {"Ref": "FailureQueueAlarm"}},
         },
     }))
 }

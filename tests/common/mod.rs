@@ -3,8 +3,11 @@
 //! results back independently of ddb's own code.
 #![allow(dead_code)]
 
+pub mod event_filter;
+pub mod iam;
 pub mod invariant;
 pub mod items;
+pub mod lambda;
 pub mod process;
 pub mod proxy;
 pub mod records;
@@ -376,7 +379,12 @@ impl TestEnv {
 
 /// The binary with a scrubbed environment: no AWS settings, no colour, no table override.
 pub fn bare_ddb() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ddb"));
+    bare(Path::new(env!("CARGO_BIN_EXE_ddb")))
+}
+
+/// `binary` (another build of ddb) with the scrubbed environment of `bare_ddb`.
+pub fn bare(binary: &Path) -> Command {
+    let mut cmd = Command::new(binary);
     cmd.current_dir(repo_root());
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().to_string();

@@ -6,6 +6,10 @@
 //! `proxy.endpoint()`, and let the proxy answer a deterministic share of the
 //! requests with the same errors real DynamoDB would send.
 //!
+//! In recording mode (`FaultProxy::recording`, `Proxied::recording`) it also keeps every
+//! request it is sent, operation and body, in arrival order: the calls a run of `ddb` made,
+//! to check against the permissions it will have on AWS.
+//!
 //! The proxy only understands what the AWS SDK sends: HTTP/1.1 requests with
 //! Content-Length bodies (chunked bodies are tolerated), reused keep-alive
 //! connections. Every forwarded request opens a fresh upstream connection with
@@ -91,6 +95,15 @@ pub struct Stats {
     pub rejected: u64,
 }
 
+/// One request the proxy was sent, in recording mode.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// The operation (the part of X-Amz-Target after the '.').
+    pub op: String,
+    /// The request's JSON body (`null` if it was not JSON).
+    pub body: Value,
+}
+
 pub struct FaultProxy {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
@@ -126,6 +139,7 @@ impl FaultProxy {
             faults,
             streak: 0,
             stats: Stats::default(),
+            recorded: None,
         }));
         let connections = Arc::new(AtomicU64::new(0));
         let ctx = Arc::new(Ctx {
@@ -150,6 +164,20 @@ impl FaultProxy {
             connections,
             runtime: Some(runtime),
         }
+    }
+
+    /// A proxy that injects nothing and records every request.
+    pub fn recording(upstream: &str) -> FaultProxy {
+        let proxy = FaultProxy::start(upstream, Faults::default());
+        lock(&proxy.state).recorded = Some(Vec::new());
+        proxy
+    }
+
+    /// The requests recorded since the last call, in arrival order (recording mode only).
+    pub fn take_recorded(&self) -> Vec<Recorded> {
+        let mut state = lock(&self.state);
+        let recorded = state.recorded.as_mut().expect("a recording proxy");
+        std::mem::take(recorded)
     }
 
     pub fn endpoint(&self) -> String {
@@ -189,6 +217,16 @@ impl<'a> Proxied<'a> {
         Proxied { env, proxy }
     }
 
+    /// A recording proxy in front of `env`'s DynamoDB Local (see `FaultProxy::recording`).
+    pub fn recording(env: &'a super::TestEnv) -> Proxied<'a> {
+        let proxy = FaultProxy::recording(&env.endpoint);
+        Proxied { env, proxy }
+    }
+
+    pub fn take_recorded(&self) -> Vec<Recorded> {
+        self.proxy.take_recorded()
+    }
+
     /// The binary, aimed at the proxy and the env's table.
     pub fn ddb(&self) -> std::process::Command {
         self.env.ddb_via(&self.endpoint())
@@ -223,6 +261,8 @@ struct State {
     rng: u64,
     streak: u32,
     stats: Stats,
+    /// Every request, when recording.
+    recorded: Option<Vec<Recorded>>,
 }
 
 impl State {
@@ -410,6 +450,12 @@ async fn serve_connection(socket: TcpStream, ctx: Arc<Ctx>) {
             .header("x-amz-target")
             .and_then(|t| t.rsplit_once('.'))
             .map_or(String::new(), |(_, op)| op.to_string());
+        if let Some(recorded) = lock(&ctx.state).recorded.as_mut() {
+            recorded.push(Recorded {
+                op: op.clone(),
+                body: serde_json::from_slice(&req.body).unwrap_or(Value::Null),
+            });
+        }
         let batch = (op == "BatchWriteItem")
             .then(|| split_batch(&req.body))
             .flatten();
