@@ -209,6 +209,12 @@ pub enum Command {
     )]
     Lambda(cmd::lambda::Args),
 
+    /// DynamoDB Local and the stream handler on this machine: start, stop, status, logs [API: none]
+    #[command(
+        after_help = "Examples:\n  ddb local start --handler\n  ddb local status\n  ddb local logs -f\n  ddb local stop"
+    )]
+    Local(cmd::local::Args),
+
     /// Print the built-in schema or seed fixture, to start your own --schema / --fixture [API: none]
     #[command(
         after_help = "Examples:\n  ddb defaults schema > schema.json\n  ddb defaults fixture > seed.json && DDB_FIXTURE=seed.json ddb --local seed"
@@ -229,7 +235,8 @@ impl Command {
         matches!(
             self,
             Command::SimulateStream(_) | Command::Seed(_) | Command::Export(_) | Command::Import(_)
-        )
+        ) || matches!(self, Command::Local(a) if matches!(&a.command,
+            cmd::local::Sub::Handler(h) if h.foreground))
     }
 }
 
@@ -276,6 +283,7 @@ impl Cli {
             Command::Completions(args) => return cmd::completions::run(args, Cli::command()),
             Command::Lambda(args) => return cmd::lambda::run(args, &global, run).await,
             Command::Defaults(args) => return cmd::defaults::run(args),
+            Command::Local(args) => return cmd::local::run(args, &global, run).await,
             command => command,
         };
         if let Some(explained) = explain(&command, &global) {
@@ -298,7 +306,10 @@ impl Cli {
             Command::Sql(a) => cmd::sql::run(a, &ctx).await,
             Command::Export(a) => cmd::export::run(a, &ctx).await,
             Command::Import(a) => cmd::import::run(a, &ctx).await,
-            Command::Completions(_) | Command::Defaults(_) | Command::Lambda(_) => {
+            Command::Completions(_)
+            | Command::Defaults(_)
+            | Command::Lambda(_)
+            | Command::Local(_) => {
                 unreachable!("handled above")
             }
         }

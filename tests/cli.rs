@@ -142,7 +142,7 @@ fn remote_recreate_refuses_without_yes() {
 }
 
 #[test]
-fn closed_port_names_the_endpoint_and_suggests_local_up() {
+fn closed_port_names_the_endpoint_and_suggests_local_start() {
     let port = common::free_port();
     let endpoint = format!("http://127.0.0.1:{port}");
     let r = run(bare_ddb().args(["--endpoint-url", &endpoint, "list-tables"]));
@@ -153,7 +153,7 @@ fn closed_port_names_the_endpoint_and_suggests_local_up() {
         r.stderr
     );
     assert!(r.stderr.contains(&endpoint), "{}", r.stderr);
-    assert!(r.stderr.contains("just local-up"), "{}", r.stderr);
+    assert!(r.stderr.contains("ddb local start"), "{}", r.stderr);
     assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
 }
 

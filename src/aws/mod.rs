@@ -8,6 +8,7 @@ pub mod classify;
 pub mod client;
 pub mod db;
 pub mod interrupt;
+pub mod local;
 pub mod pages;
 pub mod retry;
 pub mod table;

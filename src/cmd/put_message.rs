@@ -25,6 +25,7 @@ use crate::model::item::{get_s, item_size, item_to_plain, to_plain, Item};
 use crate::model::schema::Needs;
 use crate::model::seed_plan::MAX_ITEM_BYTES;
 use crate::model::{msg_pk, timestamp, Message, User, GROUP_INDEX, GRP_PREFIX};
+use crate::stream::follow::Follower;
 use crate::term::output;
 use crate::term::safe::terminal_safe;
 
@@ -113,7 +114,27 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         check_participant(ctx, &message.message_group_uuid, &sender).await?;
     }
     let message = put(ctx, message).await?;
-    render(ctx, &message)
+    render(ctx, &message)?;
+    note_without_handler(ctx);
+    Ok(())
+}
+
+/// On DynamoDB Local nothing moves the GRP# rows unless a handler follows the stream (on AWS
+/// the Lambda does): say so, once, on stderr.
+fn note_without_handler(ctx: &Ctx) {
+    let (Some(endpoint), true) = (&ctx.db.target.endpoint, ctx.db.target.local) else {
+        return;
+    };
+    let Ok(dirs) = crate::aws::local::Dirs::current() else {
+        return;
+    };
+    if !Follower::follows(&dirs, endpoint, &ctx.db.table) {
+        output::note(format!(
+            "note: no handler is running for table {}, so the conversation lists do not\n      \
+             show this message yet; start one with `ddb local handler`",
+            ctx.db.table
+        ));
+    }
 }
 
 fn invalid(msg: String) -> anyhow::Error {
