@@ -104,8 +104,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let conversation = fetch(ctx, &args.group, &range, limit, args.capacity).await?;
     if let Some(units) = conversation.capacity {
         output::note(format!(
-            "consumed capacity: {units} RCU over {} page(s)",
-            conversation.pages
+            "consumed capacity: {units} RCU over {}",
+            crate::term::plural(conversation.pages as u64, "page")
         ));
     }
     // Chat order: oldest first.

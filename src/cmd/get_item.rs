@@ -128,5 +128,6 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     }
     let mut key_names = vec![keys.partition.name.as_str()];
     key_names.extend(keys.sort.as_ref().map(|k| k.name.as_str()));
-    output::print_table(&show::record(&ctx.style, &item, &key_names))
+    let table = show::item(&ctx.style, &item, &key_names, args.select.as_deref());
+    output::print_table(&table)
 }

@@ -12,6 +12,7 @@ use crate::read::request::QueryRequest;
 use crate::read::sink::Sink;
 use crate::term::output;
 use crate::term::output::OutputFormat;
+use crate::term::plural;
 
 /// Items per query without --limit or --all.
 pub const DEFAULT_LIMIT: u64 = 100;
@@ -178,7 +179,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let keys = table_keys.of(&ctx.db.table, args.index.as_deref())?;
     let request = plan(&args.input(), &ctx.db.table, keys)?;
     let sort = table_keys.table.sort.as_ref().map(|k| k.name.as_str());
-    let mut sink = Sink::new(ctx.style, args.raw).with_keys(&table_keys.table.partition.name, sort);
+    let mut sink = Sink::new(ctx.style, args.raw)
+        .with_keys(&table_keys.table.partition.name, sort)
+        .with_order(args.select.as_deref());
     let read = read_pages(&ctx.db, request, args.limit(), |items| sink.page(items)).await?;
     let written = sink.finish()?;
     if ctx.style.format == OutputFormat::Table {
@@ -190,12 +193,17 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 what(&ctx.db.table, args.index.as_deref())
             ))?;
         } else {
-            output::note(format!("{written} items from {} page(s)", read.pages));
+            output::note(format!(
+                "{} from {}",
+                plural(written, "item"),
+                plural(read.pages as u64, "page")
+            ));
         }
     }
     if read.more {
         output::note(format!(
-            "stopped at {written} items; more may match (--limit N or --all)"
+            "stopped at {}; more may match (--limit N or --all)",
+            plural(written, "item")
         ));
     }
     Ok(())

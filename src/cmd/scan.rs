@@ -13,6 +13,7 @@ use crate::read::request::ScanRequest;
 use crate::read::sink::{Left, Sink};
 use crate::term::output::OutputFormat;
 use crate::term::output::{self};
+use crate::term::plural;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -192,7 +193,11 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             };
             output::line(what)?;
         } else {
-            output::note(format!("{written} items from {page_count} page(s)"));
+            output::note(format!(
+                "{} from {}",
+                plural(written, "item"),
+                plural(page_count as u64, "page")
+            ));
         }
     }
     Ok(())

@@ -26,6 +26,7 @@ use crate::model::seed_plan::{self, Plan};
 use crate::model::synthetic::Spec;
 use crate::rows::seeded::{self, RowsReport};
 use crate::term::output;
+use crate::term::{plural, plural_of};
 use crate::transfer::write::{self, WriteOptions, WriteOutcome, WriteReport};
 
 /// Pages read per conversation when looking for stale items; a fixture conversation has far
@@ -345,24 +346,26 @@ fn print_summary(ctx: &Ctx, s: &Summary) -> Result<()> {
     if ctx.style.is_json() {
         return output::print_json(ctx.style.format, s);
     }
+    // The rate is in -o json; people get the counts and the time.
     let mut line = format!(
-        "wrote {} items ({} messages, {} conversations) to '{}' in {:.2} s: {} items/s, {} retries",
-        s.items_written,
-        s.messages,
-        s.groups,
+        "wrote {} ({}, {}) to {} in {:.2} s",
+        plural(s.items_written, "item"),
+        plural(s.messages, "message"),
+        plural(s.groups, "conversation"),
         ctx.db.table,
         s.elapsed_ms as f64 / 1000.0,
-        s.items_per_sec.round(),
-        s.retries
     );
+    if s.retries > 0 {
+        line.push_str(&format!(", {}", plural_of(s.retries, "retry", "retries")));
+    }
     if s.stale_deleted > 0 {
         line.push_str(&format!(
-            ", removed {} stale items of an earlier seed",
-            s.stale_deleted
+            ", removed {} of an earlier seed",
+            plural(s.stale_deleted, "stale item")
         ));
     }
     if s.failed_items > 0 {
-        line.push_str(&format!(", {} items NOT written", s.failed_items));
+        line.push_str(&format!(", {} NOT written", plural(s.failed_items, "item")));
     }
     output::line(ctx.style.bold(&line))
 }

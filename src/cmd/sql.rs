@@ -12,6 +12,7 @@ use crate::read::request::StatementRequest;
 use crate::read::sink::{Left, Sink};
 use crate::term::output;
 use crate::term::output::OutputFormat;
+use crate::term::plural;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -83,8 +84,12 @@ fn plan(args: &Args) -> Result<StatementRequest> {
     let markers = placeholders(&args.statement);
     if markers != args.params.len() {
         return Err(Failure::Usage(format!(
-            "the statement has {markers} ? parameter(s) but {} --param value(s) were given",
-            args.params.len()
+            "the statement has {} but {} given",
+            plural(markers as u64, "? parameter"),
+            match args.params.len() {
+                1 => "1 --param value was".to_string(),
+                n => format!("{n} --param values were"),
+            }
         ))
         .into());
     }
@@ -133,12 +138,17 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         } else if written == 0 {
             output::line("no items")?;
         } else {
-            output::note(format!("{written} items from {pages} page(s)"));
+            output::note(format!(
+                "{} from {}",
+                plural(written, "item"),
+                plural(pages as u64, "page")
+            ));
         }
     }
     if more {
         output::note(format!(
-            "stopped at {written} items (--limit); more may match"
+            "stopped at {} (--limit); more may match",
+            plural(written, "item")
         ));
     }
     Ok(())

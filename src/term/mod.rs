@@ -4,6 +4,7 @@
 //!
 //! May import: `errors` only.
 
+pub mod fit;
 pub mod output;
 pub mod safe;
 pub mod yaml;
