@@ -187,6 +187,7 @@ async fn pump(
         let batch = match reader.next().await? {
             Next::Batch(batch) => batch,
             Next::Idle => {
+                report.waiting();
                 tokio::select! {
                     _ = tokio::time::sleep(poll) => {}
                     _ = cancel.cancelled() => {}
