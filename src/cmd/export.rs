@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
-    /// Parallel scan segments, one data file each (1-64)
+    /// Parallel scan segments, a data file each (1-64)
     #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub segments: u32,
 }

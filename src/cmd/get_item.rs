@@ -31,11 +31,13 @@ pub struct Args {
     #[arg(long)]
     pub consistent: bool,
 
-    /// The item as DynamoDB-typed JSON ({"S": "..."}) instead of plain JSON values
+    /// The item as DynamoDB-typed JSON ({"S": "..."})
     #[arg(long)]
     pub raw: bool,
 
-    /// Print the GetItem request as JSON for `aws dynamodb get-item --cli-input-json` and send nothing
+    /// Print the GetItem request and send nothing
+    ///
+    /// As JSON for `aws dynamodb get-item --cli-input-json`.
     #[arg(long)]
     pub explain: bool,
 }

@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
 
-    /// Check everything against the table and stop before writing
+    /// Check everything and write nothing
     #[arg(long)]
     pub dry_run: bool,
 

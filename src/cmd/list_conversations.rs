@@ -26,11 +26,13 @@ pub struct Args {
     #[arg(long, value_name = "UUID", value_parser = checked::uuid)]
     pub user_uuid: Option<String>,
 
-    /// Whose conversations, by handle looked up in the fixture's users
+    /// Whose conversations, by handle (the fixture's users)
     #[arg(long, value_name = "HANDLE")]
     pub handle: Option<String>,
 
-    /// Fixture to resolve --handle with [default: $DDB_FIXTURE, else the built-in fixture]
+    /// Fixture to resolve --handle with
+    ///
+    /// Default: $DDB_FIXTURE, else the built-in fixture.
     #[arg(long, value_name = "FILE", requires = "handle")]
     pub fixture: Option<PathBuf>,
 
@@ -42,11 +44,15 @@ pub struct Args {
     #[arg(long, conflicts_with = "limit")]
     pub all: bool,
 
-    /// Report the read capacity consumed (summed over pages) on stderr
+    /// Report the read capacity consumed on stderr
+    ///
+    /// Summed over pages.
     #[arg(long)]
     pub capacity: bool,
 
-    /// Print the Query request as JSON for `aws dynamodb query --cli-input-json` and send nothing
+    /// Print the Query request and send nothing
+    ///
+    /// As JSON for `aws dynamodb query --cli-input-json`.
     #[arg(long)]
     pub explain: bool,
 }

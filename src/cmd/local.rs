@@ -66,13 +66,13 @@ pub struct PortArg {
 pub struct StartArgs {
     #[command(flatten)]
     pub port: PortArg,
-    /// Keep the tables in memory only (gone at stop) instead of the data folder
+    /// Keep the tables in memory only (gone at stop)
     #[arg(long)]
     pub in_memory: bool,
     /// Run Docker's amazon/dynamodb-local instead of Java
     #[arg(long)]
     pub docker: bool,
-    /// Also run the stream handler in the background (see `ddb local handler`)
+    /// Also run the stream handler in the background
     #[arg(long)]
     pub handler: bool,
 }
@@ -99,7 +99,7 @@ pub struct WaitArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct HandlerArgs {
-    /// Run in this terminal until Ctrl-C instead of in the background
+    /// Run in this terminal until Ctrl-C
     #[arg(long)]
     pub foreground: bool,
     /// Stop the table's background handler

@@ -38,7 +38,9 @@ const MAX_GROUP_PAGES: usize = 10;
 #[command(group(clap::ArgGroup::new("sender").required(true).args(["handle", "user_uuid"])))]
 #[command(group(clap::ArgGroup::new("text").required(true).args(["message", "message_file"])))]
 pub struct Args {
-    /// The conversation (message_group_uuid); it must exist (its GRP# rows) unless --force
+    /// The conversation (message_group_uuid)
+    ///
+    /// It must exist (its GRP# rows) unless --force.
     #[arg(long, value_name = "UUID", value_parser = crate::model::checked::uuid)]
     pub group: String,
 
@@ -46,7 +48,7 @@ pub struct Args {
     #[arg(long, value_name = "HANDLE")]
     pub handle: Option<String>,
 
-    /// Sender, by uuid (must be one of the fixture's users)
+    /// Sender, by uuid (one of the fixture's users)
     #[arg(long, value_name = "UUID")]
     pub user_uuid: Option<String>,
 
@@ -54,16 +56,22 @@ pub struct Args {
     #[arg(long, value_name = "TEXT", value_parser = crate::model::checked::non_empty)]
     pub message: Option<String>,
 
-    /// Read the message text from FILE ('-': stdin); one trailing newline is dropped
+    /// Read the message text from FILE ('-': stdin)
+    ///
+    /// One trailing newline is dropped.
     #[arg(long, value_name = "FILE")]
     pub message_file: Option<PathBuf>,
 
-    /// Where the users come from [default: $DDB_FIXTURE, else the built-in fixture]
+    /// Where the users come from
+    ///
+    /// Default: $DDB_FIXTURE, else the built-in fixture.
     #[arg(long, value_name = "FILE")]
     pub fixture: Option<PathBuf>,
 
-    /// Write even if the conversation has no GRP# rows or the sender is not one of its two
-    /// participants (deliberate test data)
+    /// Write even outside the conversation's participants
+    ///
+    /// Even if the conversation has no GRP# rows or the sender is not one of its two
+    /// participants (deliberate test data).
     #[arg(long)]
     pub force: bool,
 }

@@ -35,20 +35,25 @@ const MAX_PAGES: usize = 1_000;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Fixture file [default: $DDB_FIXTURE, else the built-in fixture (`ddb defaults fixture`)]
+    /// Fixture file [default: the built-in one]
+    ///
+    /// Default: $DDB_FIXTURE, else the built-in fixture (`ddb defaults fixture`).
     #[arg(long, value_name = "FILE", conflicts_with = "synthetic")]
     pub fixture: Option<PathBuf>,
 
-    /// Place timestamps relative to this time (RFC 3339) instead of now (fixture) or
-    /// 2026-01-01T00:00:00Z (synthetic), for reproducible data
+    /// Place timestamps relative to this RFC 3339 time
+    ///
+    /// Instead of now (fixture) or 2026-01-01T00:00:00Z (synthetic), for reproducible data.
     #[arg(long, value_name = "TIMESTAMP")]
     pub now: Option<String>,
 
-    /// Write N generated messages instead of the fixture (deterministic; same arguments, same items)
+    /// Write N generated messages instead of the fixture
+    ///
+    /// Deterministic: the same arguments write the same items.
     #[arg(long, value_name = "N")]
     pub synthetic: Option<u64>,
 
-    /// Synthetic conversations [default: N/100, between 1 and 1000]
+    /// Synthetic conversations [default: N/100, 1 to 1000]
     #[arg(long, value_name = "G", requires = "synthetic")]
     pub groups: Option<u64>,
 
@@ -65,8 +70,9 @@ pub struct Args {
           value_parser = clap::value_parser!(u16).range(1..=256).map(usize::from))]
     pub concurrency: usize,
 
-    /// Confirm seeding a remote (non-loopback) target: seed overwrites items and deletes stale
-    /// items of earlier seeds
+    /// Confirm seeding a remote (non-loopback) target
+    ///
+    /// Seed overwrites items and deletes stale items of earlier seeds.
     #[arg(long, short = 'y')]
     pub yes: bool,
 }

@@ -20,7 +20,9 @@ pub struct Args {
     #[arg(value_name = "STATEMENT")]
     pub statement: String,
 
-    /// A value for the next ?: JSON if it parses as JSON (42, true, "42", {"a": 1}), else text
+    /// A value for the next ?: JSON if it parses, else text
+    ///
+    /// For example 42, true, "42", {"a": 1}.
     #[arg(long = "param", value_name = "VALUE")]
     pub params: Vec<String>,
 
@@ -32,15 +34,17 @@ pub struct Args {
     #[arg(long)]
     pub consistent: bool,
 
-    /// Items as DynamoDB-typed JSON ({"S": "..."}) instead of plain JSON values
+    /// Items as DynamoDB-typed JSON ({"S": "..."})
     #[arg(long)]
     pub raw: bool,
 
-    /// Required for INSERT, UPDATE and DELETE against a remote (non-loopback) target
+    /// Confirm INSERT, UPDATE or DELETE on a remote target
     #[arg(long, short = 'y')]
     pub yes: bool,
 
-    /// Print the ExecuteStatement request as JSON for `aws dynamodb execute-statement --cli-input-json` and send nothing
+    /// Print the ExecuteStatement request and send nothing
+    ///
+    /// As JSON for `aws dynamodb execute-statement --cli-input-json`.
     #[arg(long)]
     pub explain: bool,
 }
