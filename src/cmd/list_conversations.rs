@@ -177,15 +177,22 @@ pub fn conversation_table(style: &Style, groups: &[MessageGroup]) -> Table {
         "name",
     );
     let when_w = widest(&mut when.iter().cloned(), "when");
+    // Short messages need less: a layout that shows them whole is enough.
+    let longest = groups
+        .iter()
+        .map(|g| fit::chars(&safe::truncate(&g.message, 400)))
+        .max()
+        .unwrap_or(0);
+    let wanted = MESSAGE_MIN.min(longest.max(12));
     let (layout, message_width) = if style.stdout_tty {
         let room = |fixed: usize, columns: usize| {
             style.width().saturating_sub(fixed + fit::overhead(columns))
         };
         let wide = room(handle + name + when_w + UUID, 5);
         let medium = room(handle + when_w + UUID, 4);
-        if wide >= MESSAGE_MIN {
+        if wide >= wanted {
             (Layout::Wide, wide.min(MESSAGE_MAX))
-        } else if medium >= MESSAGE_MIN {
+        } else if medium >= wanted {
             (Layout::Medium, medium.min(MESSAGE_MAX))
         } else {
             (Layout::Narrow, room(handle + when_w, 3).max(MESSAGE_MIN))

@@ -197,7 +197,7 @@ async fn start(a: &StartArgs, dirs: &Dirs, global: &Global) -> Result<()> {
     let handler = if a.handler {
         let (f, _) = follow::start_background(dirs, &endpoint, &global.table)?;
         lines.push(format!(
-            "handler following table {} (pid {}); `ddb local logs` shows what it does",
+            "handler following {} (pid {}); see ddb local logs",
             f.table, f.pid
         ));
         Some(f)
@@ -291,15 +291,15 @@ fn status(dirs: &Dirs, port: u16, global: &Global) -> Result<()> {
         )?;
     } else {
         let mut lines = vec![match (&instance, answering) {
-            (Some(i), true) => format!(
-                "DynamoDB Local: running on http://localhost:{port} ({})",
-                match (&i.pid, &i.container, &i.data) {
-                    (Some(pid), _, Some(d)) => format!("pid {pid}, tables in {}", tilde(d)),
-                    (Some(pid), _, None) => format!("pid {pid}, in memory"),
-                    (None, Some(c), _) => format!("Docker container {c}"),
-                    (None, None, _) => "not started by ddb".into(),
-                }
-            ),
+            (Some(i), true) => {
+                let how = match (&i.pid, &i.container, &i.data) {
+                    (Some(pid), _, Some(d)) => format!("pid {pid})\n  tables in {}", tilde(d)),
+                    (Some(pid), _, None) => format!("pid {pid}, tables in memory)"),
+                    (None, Some(c), _) => format!("Docker container {c})"),
+                    (None, None, _) => "not started by ddb)".into(),
+                };
+                format!("DynamoDB Local: running on http://localhost:{port} ({how}")
+            }
             (Some(i), false) => format!(
                 "DynamoDB Local: started by ddb on port {} but not answering (yet?)",
                 i.port
