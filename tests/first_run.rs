@@ -68,10 +68,20 @@ fn run_demo(port: u16, home: &Path, round: &str) {
     }
 }
 
+/// The user's home; whatever the test did, the handler the demo started is stopped.
+struct Home(tempfile::TempDir);
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = user(self.0.path()).args(["local", "stop"]).output();
+    }
+}
+
 #[test]
 fn the_demo_survives_a_recreated_table_and_a_restarted_instance() {
     // A private instance, as Docker would run it: `ddb local start` uses what answers.
-    let home = tempfile::tempdir().unwrap();
+    let guard = Home(tempfile::tempdir().unwrap());
+    let home = &guard.0;
     let first = start_private_local();
     run_demo(first.port, home.path(), "first run");
     let recreate = user(home.path())
@@ -95,6 +105,7 @@ fn the_demo_survives_a_recreated_table_and_a_restarted_instance() {
     run_demo(second.port, home.path(), "on a fresh in-memory instance");
     let out = user(home.path()).args(["local", "stop"]).output().unwrap();
     assert!(out.status.success());
+    drop(guard);
 }
 
 /// `just demo` and `just local-up` must not install DynamoDB Local (npm) before `ddb local
