@@ -99,6 +99,13 @@ fn app_message(text: &str) -> common::Item {
     .collect()
 }
 
+/// `text` holds every one of `needles`.
+fn has(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+}
+
 fn newest_conversation_message(m: &Machine) -> String {
     let out = run(m.ddb().args([
         "--local",
@@ -119,14 +126,8 @@ fn the_daily_loop_from_an_empty_folder() {
         .ddb()
         .args(["local", "start", "--handler", "--port", &m.port.to_string()]));
     let out = start.ok();
-    assert!(
-        out.contains(&format!("running on {}", m.endpoint())),
-        "{out}"
-    );
-    assert!(
-        out.contains("handler following table cruddur-messages"),
-        "{out}"
-    );
+    let running = format!("running on {}", m.endpoint());
+    has(&out, &[&running, "handler following cruddur-messages"]);
     assert!(m.listening());
     // Starting again changes nothing.
     let again = run(m
@@ -184,13 +185,9 @@ fn the_daily_loop_from_an_empty_folder() {
 
     // status shows both, and how far the handler is; logs show what it did.
     let status = run(m.ddb().args(["local", "status"])).ok();
-    assert!(
-        status.contains(&format!("running on {}", m.endpoint())),
-        "{status}"
-    );
-    assert!(
-        status.contains("handler for cruddur-messages: caught up"),
-        "{status}"
+    has(
+        &status,
+        &[&running, "handler for cruddur-messages: caught up"],
     );
     let logs = run(m.ddb().args(["local", "logs"])).ok();
     assert!(

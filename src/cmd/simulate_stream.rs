@@ -235,12 +235,7 @@ async fn pump(
         if let Some(dl) = dead_letter.as_deref_mut() {
             dl.sync()?; // on disk before the checkpoint moves past its records
         }
-        let seqs: Vec<&str> = batch
-            .records
-            .iter()
-            .map(|r| r.sequence_number.as_str())
-            .collect();
-        if reader.progress.settle(&batch.shard_id, &seqs, &done) {
+        if reader.settle(&batch, &done) {
             if let Some(path) = &args.checkpoint {
                 reader.progress.checkpoint.save(path)?;
             }

@@ -6,7 +6,7 @@
 //! (`Follower`: pid, how far, counts) for `ddb local status`. Lines for people go to stdout,
 //! which is the handler's log when it runs in the background.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -204,8 +204,8 @@ pub async fn run(db: &Db, dirs: &Dirs) -> Result<()> {
 /// a call fails (Err: the caller pauses and comes back).
 async fn follow_stream(
     db: &Db,
-    path: &PathBuf,
-    checkpoint_path: &PathBuf,
+    path: &Path,
+    checkpoint_path: &Path,
     me: &mut Follower,
 ) -> Result<()> {
     let Some(desc) = table::describe(db).await? else {
@@ -261,12 +261,7 @@ async fn follow_stream(
             Next::Batch(batch) => {
                 let results = handler.handle_batch(&batch.records).await;
                 let done = log_batch(&batch.records, &results, me);
-                let seqs: Vec<&str> = batch
-                    .records
-                    .iter()
-                    .map(|r| r.sequence_number.as_str())
-                    .collect();
-                if reader.progress.settle(&batch.shard_id, &seqs, &done) {
+                if reader.settle(&batch, &done) {
                     reader.progress.checkpoint.save(checkpoint_path)?;
                 }
                 save(path, me);
@@ -357,7 +352,7 @@ fn log_batch(
     done
 }
 
-fn save(path: &PathBuf, me: &mut Follower) {
+fn save(path: &Path, me: &mut Follower) {
     me.updated_at = now();
     if let Err(e) = local::write_json(path, me) {
         say(&format!("error: {e:#}"));

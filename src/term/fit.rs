@@ -240,7 +240,7 @@ mod tests {
             "dddddddddddd",
             "eeeeeeeeeeee",
         ]);
-        let f = fit(&headers, &[row.clone()], 2, Some(80));
+        let f = fit(&headers, std::slice::from_ref(&row), 2, Some(80));
         assert!(f.stacked);
         assert_eq!(f.headers[0], "pk / sk");
         assert_eq!(f.rows[0][0], format!("{}\n{}", row[0], row[1]));
