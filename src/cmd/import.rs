@@ -131,8 +131,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
 /// The first pass, with a spinner; any problem is invalid input and nothing has been written.
 fn check(ctx: &Ctx, source: &export_read::Source, rules: &ItemRules) -> Result<Checked> {
     let bar = ctx.style.spinner(format!(
-        "checking {} data file(s) against table '{}'",
-        source.files.len(),
+        "checking {} against table '{}'",
+        plural(source.files.len() as u64, "data file"),
         ctx.db.table
     ));
     let result = export_read::validate(source, rules, &|n| bar.inc(n), &|| ctx.db.cancelled());
