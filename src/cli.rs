@@ -348,8 +348,7 @@ impl Command {
         matches!(
             self,
             Command::SimulateStream(_) | Command::Seed(_) | Command::Export(_) | Command::Import(_)
-        ) || matches!(self, Command::Local(a) if matches!(&a.command,
-            cmd::local::Sub::Handler(h) if h.foreground))
+        ) || matches!(self, Command::Local(a) if a.ends_on_ctrl_c())
     }
 }
 

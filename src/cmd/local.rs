@@ -107,13 +107,25 @@ pub struct HandlerArgs {
     pub stop: bool,
 }
 
+impl Args {
+    /// Runs until Ctrl-C, which ends it normally (exit 0): the foreground handler (after the
+    /// batch in flight) and `logs -f`.
+    pub fn ends_on_ctrl_c(&self) -> bool {
+        match &self.command {
+            Sub::Handler(h) => h.foreground,
+            Sub::Logs(l) => l.follow,
+            _ => false,
+        }
+    }
+}
+
 pub async fn run(args: Args, global: &Global, run: &Run) -> Result<()> {
     let dirs = Dirs::current()?;
     match args.command {
         Sub::Start(a) => start(&a, &dirs, global).await,
         Sub::Stop => stop(&dirs, global),
         Sub::Status(a) => status(&dirs, a.port, global),
-        Sub::Logs(a) => logs(&a, &dirs, global).await,
+        Sub::Logs(a) => logs(&a, &dirs, global, &run.cancel).await,
         Sub::Handler(a) if a.stop => {
             let what = match follow::stop(&dirs, &global.table) {
                 Some(pid) => format!("handler for {} stopped (pid {pid})", global.table),
@@ -408,7 +420,12 @@ async fn foreground(dirs: &Dirs, global: &Global, run: &Run) -> Result<()> {
     follow::run(&ctx.db, dirs).await
 }
 
-async fn logs(a: &LogsArgs, dirs: &Dirs, global: &Global) -> Result<()> {
+async fn logs(
+    a: &LogsArgs,
+    dirs: &Dirs,
+    global: &Global,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<()> {
     if a.dynamodb {
         if let Some(container) = Instance::running(dirs).and_then(|i| i.container) {
             let mut cmd = std::process::Command::new("docker");
@@ -441,16 +458,23 @@ async fn logs(a: &LogsArgs, dirs: &Dirs, global: &Global) -> Result<()> {
         output::line(terminal_safe(line))?;
     }
     if a.follow {
-        follow_file(&path, text.len() as u64).await?;
+        follow_file(&path, text.len() as u64, cancel).await?;
     }
     Ok(())
 }
 
 /// Print what is appended to `path` from `offset` on, until Ctrl-C.
-async fn follow_file(path: &Path, mut offset: u64) -> Result<()> {
+async fn follow_file(
+    path: &Path,
+    mut offset: u64,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<()> {
     let mut partial = String::new();
     loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = cancel.cancelled() => return Ok(()),
+        }
         let mut file = std::fs::File::open(path)?;
         let len = file.metadata()?.len();
         if len < offset {
