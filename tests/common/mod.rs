@@ -59,6 +59,9 @@ pub fn local() -> &'static Local {
 /// `ddb local install`, which takes a lock, so test binaries starting together install it once.
 pub fn jar_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
+    if let Some(dir) = std::env::var_os("DDB_LOCAL_JAR_DIR") {
+        return PathBuf::from(dir);
+    }
     DIR.get_or_init(|| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ddb"));
         cmd.args(["local", "install", "-o", "json"])
