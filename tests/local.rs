@@ -346,9 +346,10 @@ fn missing_java_or_npm_is_one_clear_line_and_nothing_runs() {
 
 #[test]
 fn a_port_taken_by_something_else_is_named() {
-    let m = Machine::new();
-    // Something that accepts connections and answers HTTP, but is not DynamoDB.
-    let listener = std::net::TcpListener::bind(("127.0.0.1", m.port)).unwrap();
+    // Something that accepts connections and answers HTTP, but is not DynamoDB, on the port.
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let mut m = Machine::new();
+    m.port = listener.local_addr().unwrap().port();
     let server = std::thread::spawn(move || {
         for stream in listener.incoming().take(4) {
             use std::io::{Read, Write};
