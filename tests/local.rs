@@ -99,6 +99,16 @@ fn app_message(text: &str) -> common::Item {
     .collect()
 }
 
+/// put-message into the seeded conversation as bayko (the text follows).
+const PUT_AS_BAYKO: [&str; 6] = [
+    "--local",
+    "put-message",
+    "--group",
+    MAIN_GROUP,
+    "--handle",
+    "bayko",
+];
+
 /// `text` holds every one of `needles`.
 fn has(text: &str, needles: &[&str]) {
     for needle in needles {
@@ -196,14 +206,7 @@ fn the_daily_loop_from_an_empty_folder() {
     );
 
     // With a handler running, put-message says nothing more; without one, it says so.
-    let put = [
-        "--local",
-        "put-message",
-        "--group",
-        MAIN_GROUP,
-        "--handle",
-        "bayko",
-    ];
+    let put = PUT_AS_BAYKO;
     let r = run(m.ddb().args(put).args(["--message", "with a handler"]));
     assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{}", r.stderr);
     run(m.ddb().args(["local", "handler", "--stop"])).ok();
@@ -266,14 +269,7 @@ fn a_handler_waits_for_its_table_and_follows_a_recreated_one() {
             .args(recreate.split_whitespace()))
         .ok();
         run(m.ddb().args(["--local", "seed"])).ok();
-        let put = [
-            "--local",
-            "put-message",
-            "--group",
-            MAIN_GROUP,
-            "--handle",
-            "bayko",
-        ];
+        let put = PUT_AS_BAYKO;
         let text = format!("{round} {}", uuid::Uuid::new_v4());
         run(m.ddb().args(put).args(["--message", &text])).ok();
         let written = Instant::now();

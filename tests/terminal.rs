@@ -279,7 +279,9 @@ fn item_tables_have_a_column_per_attribute_and_json_is_indented_only_on_a_termin
     }
 
     // Counts with their nouns: one item, one page.
-    let r = run(env.ddb().args(["query", &format!("GRP#{ANDREW}"), "--limit", "1"]));
+    let r = run(env
+        .ddb()
+        .args(["query", &format!("GRP#{ANDREW}"), "--limit", "1"]));
     r.assert_exit(0, &["1 item from 1 page", "stopped at 1 item;"]);
 
     // scan -o json on a terminal: indented.
