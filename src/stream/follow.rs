@@ -26,8 +26,6 @@ use crate::term::safe::terminal_safe;
 
 /// Pause between polls of a caught-up stream: a new record is seen within about this long.
 pub const POLL: Duration = Duration::from_millis(250);
-/// How often a caught-up handler checks that its table still has the same stream.
-const RECHECK: Duration = Duration::from_secs(2);
 /// State written at most this often while nothing happens.
 const QUIET_WRITE: Duration = Duration::from_secs(1);
 
@@ -252,7 +250,6 @@ async fn follow_stream(
     };
     let handler = Handler::new(db).concurrency(4);
     let mut reader = Reader::new(db, arn.clone(), checkpoint, opts);
-    let mut checked = Instant::now();
     let mut written = Instant::now();
     // When the current pass over the shards began: every GetRecords of it came later.
     let mut pass_started = now();
@@ -268,25 +265,24 @@ async fn follow_stream(
                 written = Instant::now();
             }
             Next::Idle => {
+                // Caught up only on the table's current stream: a table dropped or recreated
+                // since has another one, read from its start.
+                let latest = table::describe(db).await?;
+                let same = latest
+                    .as_ref()
+                    .and_then(|t| t.latest_stream_arn())
+                    .is_some_and(|a| a == arn);
+                if !same {
+                    say(&format!(
+                        "table {} was dropped or recreated: its stream changed",
+                        db.table
+                    ));
+                    return Ok(());
+                }
                 me.caught_up_at = Some(pass_started.clone());
                 if written.elapsed() > QUIET_WRITE {
                     save(path, me);
                     written = Instant::now();
-                }
-                if checked.elapsed() > RECHECK {
-                    checked = Instant::now();
-                    let latest = table::describe(db).await?;
-                    let same = latest
-                        .as_ref()
-                        .and_then(|t| t.latest_stream_arn())
-                        .is_some_and(|a| a == arn);
-                    if !same {
-                        say(&format!(
-                            "table {} was dropped or recreated: its stream changed",
-                            db.table
-                        ));
-                        return Ok(());
-                    }
                 }
                 sleep(db, POLL).await;
                 pass_started = now();
