@@ -332,3 +332,51 @@ fn the_block_reader_joins_lines_and_sees_norun() {
     assert!(needs_outside("ddb lambda      # inside Lambda only"));
     assert!(!needs_outside("ddb lambda template > ddb-stack.yaml"));
 }
+
+/// The README is for the first five minutes: at most 250 lines, its sections in a newcomer's
+/// order, troubleshooting for what goes wrong first, and a link to every file of docs/.
+#[test]
+fn the_readme_is_for_the_first_five_minutes() {
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    assert!(
+        readme.lines().count() <= 250,
+        "{} lines",
+        readme.lines().count()
+    );
+    let mut at = 0;
+    for section in [
+        "## Install",
+        "## Quick start",
+        "## The daily loop",
+        "## Commands",
+        "## Troubleshooting",
+        "## Documentation",
+    ] {
+        let found = readme[at..].find(section);
+        assert!(found.is_some(), "no {section:?} after byte {at}");
+        at += found.unwrap_or_default();
+    }
+    let troubleshooting = &readme[readme.find("## Troubleshooting").unwrap_or_default()..];
+    for topic in [
+        "Port 8000 is busy",
+        "Java is not installed",
+        "npm is not installed",
+        "--docker",
+        "pipx install rust-just",
+        "externally-managed-environment",
+    ] {
+        assert!(
+            troubleshooting.contains(topic),
+            "troubleshooting lacks {topic:?}"
+        );
+    }
+    for entry in std::fs::read_dir(common::repo_root().join("docs")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        if name.ends_with(".md") {
+            assert!(
+                readme.contains(&format!("](docs/{name})")),
+                "no link to {name}"
+            );
+        }
+    }
+}

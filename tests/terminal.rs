@@ -299,3 +299,52 @@ fn item_tables_have_a_column_per_attribute_and_json_is_indented_only_on_a_termin
     let out = at_80_columns(&env, "describe-table -o json");
     assert!(out.starts_with("{\n  \""), "{out}");
 }
+
+/// get-item and sql at 80 columns: the keys first and whole, every line within 80 columns,
+/// and what did not fit named.
+#[test]
+fn get_item_and_sql_tables_fit_80_columns_keys_first() {
+    let env = TestEnv::with_table("term-get-sql");
+    let expected = long_conversations(&env);
+    let pk = format!("GRP#{ANDREW}");
+    let sk = common::items::ts(0);
+
+    // get-item: one row per attribute, pk and sk first, each whole.
+    let out = at_80_columns(&env, &format!("get-item {pk} {sk}"));
+    let names: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split(['│', '┆']).nth(1))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(names[..3], ["attribute", "pk", "sk"], "{out}");
+    assert!(names.contains(&"message_group_uuid"), "{out}");
+    assert!(out.contains(&pk) && out.contains(&sk), "{out}");
+    assert!(out.contains(&expected[0].1[..40]), "{out}");
+    for line in out.lines() {
+        assert!(display_width(line) <= 80, "wider than 80: {line}\n{out}");
+    }
+
+    // sql: a column per attribute, the keys first; the rest named under the table.
+    let statement = format!("SELECT * FROM \"{}\" WHERE pk = '{pk}'", env.table);
+    let out = at_80_columns(&env, &format!("sql \"{}\"", statement.replace('"', "\\\"")));
+    let header: Vec<&str> = out
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split(['│', '┆'])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert!(header[0].starts_with("pk"), "{out}");
+    assert!(header.contains(&"message"), "{out}");
+    assert_eq!(out.matches(pk.as_str()).count(), 3, "{out}");
+    for i in 0..3 {
+        assert!(out.contains(&common::items::ts(60 * i)), "{out}");
+    }
+    assert!(out.contains("not shown:"), "{out}");
+    assert!(out.contains("3 items from 1 page"), "{out}");
+    for line in out.lines() {
+        assert!(display_width(line) <= 80, "wider than 80: {line}\n{out}");
+    }
+}
