@@ -224,6 +224,18 @@ fn long_conversations(env: &TestEnv) -> Vec<(String, String)> {
     expected
 }
 
+/// The cells of a bordered table's header line (the line under the top border).
+fn header_cells(table: &str) -> Vec<&str> {
+    table
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split(['│', '┆'])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
 fn display_width(line: &str) -> usize {
     // The tests' texts are ASCII; the table's borders are one column each.
     line.chars().count()
@@ -260,14 +272,7 @@ fn item_tables_have_a_column_per_attribute_and_json_is_indented_only_on_a_termin
         &env,
         &format!("query GRP#{ANDREW} --select sk,user_handle,message"),
     );
-    let header: Vec<&str> = out
-        .lines()
-        .nth(1)
-        .unwrap_or_default()
-        .split(['│', '┆'])
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
+    let header = header_cells(&out);
     assert_eq!(header, ["sk", "user_handle", "message"], "{out}");
     // Whole keys; the widest value (the message, last) is the one cut most.
     assert!(out.contains("2026-01-01T00:01:00.000000+00:00"), "{out}");
@@ -328,14 +333,7 @@ fn get_item_and_sql_tables_fit_80_columns_keys_first() {
     // sql: a column per attribute, the keys first; the rest named under the table.
     let statement = format!("SELECT * FROM \"{}\" WHERE pk = '{pk}'", env.table);
     let out = at_80_columns(&env, &format!("sql \"{}\"", statement.replace('"', "\\\"")));
-    let header: Vec<&str> = out
-        .lines()
-        .nth(1)
-        .unwrap_or_default()
-        .split(['│', '┆'])
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
+    let header = header_cells(&out);
     assert!(header[0].starts_with("pk"), "{out}");
     assert!(header.contains(&"message"), "{out}");
     assert_eq!(out.matches(pk.as_str()).count(), 3, "{out}");
