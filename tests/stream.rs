@@ -668,7 +668,8 @@ fn a_conversation_missing_rows_is_read_again_then_handled_as_found() {
 #[test]
 fn follow_says_it_is_waiting_and_how_far_it_has_read() {
     let env = TestEnv::with_table("stream-wait");
-    // Five messages of a conversation without rows: five INSERT records, each skipped.
+    // Five messages of a conversation without rows and without a message_uuid: five INSERT
+    // records, each failing.
     let message = |i: u32| {
         common::item(&[
             ("pk", "MSG#00000000-0000-4000-8000-000000000077"),
@@ -706,7 +707,7 @@ fn follow_says_it_is_waiting_and_how_far_it_has_read() {
     let out = common::interrupt(child);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("read 6 records in ") && stdout.contains("(interrupted)"),
+        stdout.contains("read 6 records in ") && stdout.contains(": no rows moved, 6 FAILED"),
         "{stdout}"
     );
 }

@@ -196,11 +196,17 @@ impl Report {
     /// reason, retries, rate and what reading the stream cost.
     fn summary_line(&self, source: &Value, elapsed: f64, per_s: f64, interrupted: bool) -> String {
         let t = &self.totals;
+        let moved = match t.updated {
+            0 => "no rows moved".to_string(),
+            n => format!(
+                "{} moved {}",
+                plural(n, "message"),
+                plural(t.rows_updated, "row")
+            ),
+        };
         let mut line = format!(
-            "read {} in {elapsed:.2} s: {} moved {}",
+            "read {} in {elapsed:.2} s: {moved}",
             plural(t.processed, "record"),
-            plural(t.updated, "message"),
-            plural(t.rows_updated, "row"),
         );
         if t.skipped > 0 {
             line.push_str(&format!(", {} needed nothing", t.skipped));
