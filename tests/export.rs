@@ -181,7 +181,7 @@ fn the_export_folder_itself_and_a_lone_data_file_import_too() {
     let dir = tempfile::tempdir().unwrap();
     let export = write_export(dir.path(), &[data_file(&lines(0, 10))]);
     let out = run(env.ddb().arg("import").arg(&export)).ok();
-    assert!(out.contains("imported 10 items from 1 file(s)"), "{out}");
+    assert!(out.contains("imported 10 items from 1 file into"), "{out}");
     let plain = dir.path().join("more.json");
     std::fs::write(&plain, lines(10, 5).join("\n")).unwrap();
     let summary = run(env.ddb().args(["-o", "json", "import"]).arg(&plain)).json();

@@ -1,16 +1,16 @@
 //! A new user's first run: `just demo`'s own commands survive a recreated table and a fresh
-//! in-memory instance, and `local-up` needs neither npm nor Java when DynamoDB Local already
-//! answers (Docker's amazon/dynamodb-local, say).
+//! in-memory instance, and `ddb local start` needs neither npm nor Java when DynamoDB Local
+//! already answers (Docker's amazon/dynamodb-local, say).
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 use common::start_private_local;
 
-/// The `ddb` lines of the justfile's `demo` recipe, as bash commands for this binary, with
-/// `local_dir` (where the recipe could keep state) in `state`.
-fn demo_commands(state: &std::path::Path) -> Vec<String> {
+/// The `ddb` lines of the justfile's `demo` recipe, as bash commands for this binary on `port`.
+fn demo_commands(port: u16) -> Vec<String> {
     let justfile = std::fs::read_to_string(common::repo_root().join("justfile")).unwrap();
     let body: Vec<String> = justfile
         .lines()
@@ -21,58 +21,76 @@ fn demo_commands(state: &std::path::Path) -> Vec<String> {
         .filter(|l| l.starts_with("{{ddb}}"))
         .map(|l| {
             l.replace("{{ddb}}", env!("CARGO_BIN_EXE_ddb"))
-                .replace("{{local_dir}}", &state.display().to_string())
+                .replace("{{local_port}}", &port.to_string())
         })
         .collect();
     assert!(body.len() >= 5, "demo recipe not found in the justfile");
     body
 }
 
-fn run_demo(endpoint: &str, state: &std::path::Path, round: &str) {
-    for line in demo_commands(state) {
-        let out = Command::new("bash")
-            .args(["-euo", "pipefail", "-c", &line])
+/// The user's machine: `home` holds the XDG folders (where `ddb local` keeps its state).
+fn user(home: &Path) -> Command {
+    let mut cmd = common::bare_ddb();
+    cmd.env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("DDB_LOCAL_JAR_DIR", common::jar_dir());
+    cmd
+}
+
+fn run_demo(port: u16, home: &Path, round: &str) {
+    for line in demo_commands(port) {
+        let mut bash = Command::new("bash");
+        bash.args(["-euo", "pipefail", "-c", &line])
             .current_dir(common::repo_root())
-            .env("DDB_LOCAL_ENDPOINT", endpoint)
             .env_remove("DDB_TABLE")
+            .env_remove("DDB_LOCAL_ENDPOINT")
+            .env("HOME", home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("DDB_LOCAL_JAR_DIR", common::jar_dir())
             .env("AWS_CONFIG_FILE", "/nonexistent/ddb-test-config")
             .env(
                 "AWS_SHARED_CREDENTIALS_FILE",
                 "/nonexistent/ddb-test-credentials",
-            )
-            .output()
-            .unwrap();
+            );
+        let out = bash.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
-            "{round}: `{line}` failed ({}):\n{}{}",
+            "{round}: `{line}` failed ({}):\n{text}{}",
             out.status,
-            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        if line.contains("simulate-stream") {
-            let text = String::from_utf8_lossy(&out.stdout);
-            assert!(
-                text.contains("updated 2 groups"),
-                "{round}: the demo's message moved both rows:\n{text}"
-            );
-        }
         if line.contains("list-conversations") {
-            let text = String::from_utf8_lossy(&out.stdout);
             assert!(text.contains("Demo ping"), "{round}:\n{text}");
         }
     }
 }
 
+/// The user's home; whatever the test did, the handler the demo started is stopped.
+struct Home(tempfile::TempDir);
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = user(self.0.path()).args(["local", "stop"]).output();
+    }
+}
+
 #[test]
 fn the_demo_survives_a_recreated_table_and_a_restarted_instance() {
-    // A private instance: recreating a stream-enabled table slows every later write on it.
-    let state = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(state.path().join("data")).unwrap();
+    // A private instance, as Docker would run it: `ddb local start` uses what answers.
+    let guard = Home(tempfile::tempdir().unwrap());
+    let home = &guard.0;
     let first = start_private_local();
-    run_demo(&first.endpoint, state.path(), "first run");
-    let recreate = Command::new(env!("CARGO_BIN_EXE_ddb"))
-        .args(["--local", "schema-load", "--recreate"])
-        .env("DDB_LOCAL_ENDPOINT", &first.endpoint)
+    run_demo(first.port, home.path(), "first run");
+    let recreate = user(home.path())
+        .args([
+            "--endpoint-url",
+            &first.endpoint,
+            "schema-load",
+            "--recreate",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -80,25 +98,20 @@ fn the_demo_survives_a_recreated_table_and_a_restarted_instance() {
         "{}",
         String::from_utf8_lossy(&recreate.stderr)
     );
-    run_demo(
-        &first.endpoint,
-        state.path(),
-        "after schema-load --recreate",
-    );
+    run_demo(first.port, home.path(), "after schema-load --recreate");
     drop(first);
     // A restarted in-memory instance (as `docker run amazon/dynamodb-local` gives): empty.
     let second = start_private_local();
-    run_demo(
-        &second.endpoint,
-        state.path(),
-        "on a fresh in-memory instance",
-    );
+    run_demo(second.port, home.path(), "on a fresh in-memory instance");
+    let out = user(home.path()).args(["local", "stop"]).output().unwrap();
+    assert!(out.status.success());
+    drop(guard);
 }
 
-/// `just demo` and `just local-up` must not run `local-install` (npm) first: their recipe
-/// headers name no such dependency, and the script below decides.
+/// `just demo` and `just local-up` must not install DynamoDB Local (npm) before `ddb local
+/// start` decides: their recipe headers name no `local-install`.
 #[test]
-fn local_up_uses_what_answers_without_npm_or_java() {
+fn local_start_uses_what_answers_without_npm_or_java() {
     let justfile = std::fs::read_to_string(common::repo_root().join("justfile")).unwrap();
     for recipe in ["demo:", "local-up:"] {
         let header = justfile
@@ -109,27 +122,14 @@ fn local_up_uses_what_answers_without_npm_or_java() {
     }
 
     let local = common::local();
+    let home = tempfile::tempdir().unwrap();
     let empty = tempfile::tempdir().unwrap();
-    // A PATH with the basic tools but without npm and java.
+    // A PATH without npm and java.
     let bin = tempfile::tempdir().unwrap();
-    for tool in [
-        "bash", "curl", "cat", "dirname", "mkdir", "seq", "sleep", "kill", "rm",
-    ] {
-        let found = Command::new("bash")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .unwrap();
-        let path = String::from_utf8_lossy(&found.stdout).trim().to_string();
-        if !path.is_empty() {
-            std::os::unix::fs::symlink(&path, bin.path().join(tool)).unwrap();
-        }
-    }
-    let out = Command::new(bin.path().join("bash"))
-        .arg(common::repo_root().join("scripts/local.sh"))
-        .arg("up")
+    let out = user(home.path())
         .env("PATH", bin.path())
-        .env("DDB_LOCAL_PORT", local.port.to_string())
-        .env("DDB_LOCAL_JAR_DIR", empty.path())
+        .env("DDB_LOCAL_JAR_DIR", empty.path().join("jar"))
+        .args(["local", "start", "--port", &local.port.to_string()])
         .output()
         .unwrap();
     let text = format!(

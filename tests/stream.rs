@@ -226,7 +226,7 @@ fn several_records_in_one_event_all_apply_and_others_are_skipped_with_reasons() 
         String::from_utf8_lossy(&out.stderr)
     );
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 7, "{stdout}");
+    assert_eq!(lines.len(), 8, "{stdout}");
     for (line, want) in lines.iter().zip([
         "updated 2 groups",
         "updated 2 groups",
@@ -242,10 +242,19 @@ fn several_records_in_one_event_all_apply_and_others_are_skipped_with_reasons() 
         "{}",
         lines[0]
     );
+    // The summary in plain words, then (-v) its detail.
     assert!(
-        lines[6].starts_with("processed 6 records (3 messages): updated 3"),
+        lines[6].starts_with("read 6 records in ")
+            && lines[6].ends_with(": 3 messages moved 6 rows, 3 needed nothing"),
         "{}",
         lines[6]
+    );
+    assert!(
+        lines[7].starts_with(
+            "6 records (3 messages); skipped: 1 no new image, 1 not a message, 1 remove; 0 retries"
+        ),
+        "{}",
+        lines[7]
     );
     for (i, g) in groups.iter().enumerate() {
         assert_group_at(&env, g, &ts(20 + i as u32), &format!("hi {i}"));
@@ -652,4 +661,53 @@ fn a_conversation_missing_rows_is_read_again_then_handled_as_found() {
     let rows = env.index_rows(&g.id);
     assert_eq!(rows.len(), 1);
     assert_eq!(s(&rows[0], "sk"), ts(4));
+}
+
+/// `--follow` says on stderr, each time it has caught up, that it waits and how many records
+/// it has read: a person sees it is alive before any record arrives.
+#[test]
+fn follow_says_it_is_waiting_and_how_far_it_has_read() {
+    let env = TestEnv::with_table("stream-wait");
+    // Five messages of a conversation without rows and without a message_uuid: five INSERT
+    // records, each failing.
+    let message = |i: u32| {
+        common::item(&[
+            ("pk", "MSG#00000000-0000-4000-8000-000000000077"),
+            ("sk", &ts(i)),
+            ("message", "hi"),
+        ])
+    };
+    env.put_items((0..5).map(message).collect());
+    let mut child =
+        spawn(
+            env.ddb()
+                .args(["simulate-stream", "--from", "trim-horizon", "--follow"]),
+        );
+    let stderr = child.stderr.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let mut text = sink.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
+    let has = |needle: &str| seen.lock().unwrap().contains(needle);
+    let limit = Duration::from_secs(30);
+    let first = "caught up: 5 records read, waiting for new ones (Ctrl-C stops)";
+    wait_while_running(&mut child, limit, first, || has(first));
+    env.put_items(vec![message(9)]);
+    let second = "caught up: 6 records read, waiting";
+    wait_while_running(&mut child, limit, second, || has(second));
+    let out = common::interrupt(child);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("read 6 records in ") && stdout.contains(": no rows moved, 6 FAILED"),
+        "{stdout}"
+    );
 }

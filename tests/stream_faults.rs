@@ -206,7 +206,7 @@ fn a_record_that_can_never_succeed_is_retried_then_dead_lettered() {
         .arg(&dlq));
     assert_eq!(third.code, 7, "{}", third.stderr);
     let summary = third.stdout.lines().last().unwrap();
-    assert!(summary.contains("failed 1 (1 sent to"), "{}", third.stdout);
+    assert!(summary.contains("1 FAILED (1 sent to"), "{}", third.stdout);
     assert!(third.stderr.contains("1 sent to"), "{}", third.stderr);
     let lines = common::read_lines(&dlq);
     assert_eq!(lines.len(), 1, "{lines:?}");
@@ -475,7 +475,7 @@ fn table_output_is_quiet_by_default_and_whole_under_verbose() {
     assert_eq!(lines.len(), 2, "{quiet}");
     assert!(lines[0].contains("updated 2 groups"), "{quiet}");
     assert!(
-        lines[1].contains("skipped 3 (1 not a message, 1 remove, 1 superseded)"),
+        lines[1].ends_with(": 1 message moved 2 rows, 3 needed nothing"),
         "{quiet}"
     );
     let verbose = run(env
@@ -483,7 +483,12 @@ fn table_output_is_quiet_by_default_and_whole_under_verbose() {
         .args(["simulate-stream", "-v", "--event"])
         .arg(&path))
     .ok();
-    assert_eq!(verbose.lines().count(), 5, "{verbose}");
+    // Every record, the summary and its detail: the skips by reason.
+    assert_eq!(verbose.lines().count(), 6, "{verbose}");
+    assert!(
+        verbose.contains("skipped: 1 not a message, 1 older than current, 1 remove, 1 superseded"),
+        "{verbose}"
+    );
     let json = run(env
         .ddb()
         .args(["simulate-stream", "-o", "json", "--event"])

@@ -199,3 +199,150 @@ fn common_uuid(s: &str) -> bool {
             }
         })
 }
+
+/// Rows of andrew's conversations with long last messages, written with the SDK.
+fn long_conversations(env: &TestEnv) -> Vec<(String, String)> {
+    let texts = [
+        "The quick brown fox jumps over the lazy dog while the cat watches from the sill",
+        "Another rather long message, which goes well past forty characters before it ends",
+        "A third one: short handles, long words, and a sentence that does not stop early",
+    ];
+    let other = common::items::Person {
+        uuid: common::BAYKO,
+        name: "Andrew Bayko",
+        handle: "a_rather_long_handle",
+    };
+    let mut expected = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let group = common::items::numbered_uuid(i + 1);
+        let sk = common::items::ts(60 * i as u32);
+        env.put_items(vec![common::items::group_row(
+            ANDREW, &group, &sk, text, other,
+        )]);
+        expected.push((group, text.to_string()));
+    }
+    expected
+}
+
+/// The cells of a bordered table's header line (the line under the top border).
+fn header_cells(table: &str) -> Vec<&str> {
+    table
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split(['│', '┆'])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+fn display_width(line: &str) -> usize {
+    // The tests' texts are ASCII; the table's borders are one column each.
+    line.chars().count()
+}
+
+#[test]
+fn list_conversations_gives_the_message_the_width_at_80_columns() {
+    let env = TestEnv::with_table("term-list");
+    let expected = long_conversations(&env);
+    let out = at_80_columns(&env, &format!("list-conversations --user-uuid {ANDREW}"));
+    for (group, text) in &expected {
+        let shown: String = text.chars().take(40).collect();
+        assert!(
+            out.contains(&shown),
+            "fewer than 40 characters of {text:?}:\n{out}"
+        );
+        assert_eq!(
+            out.lines().filter(|l| l.contains(group.as_str())).count(),
+            1,
+            "conversation {group} is not whole on one line:\n{out}"
+        );
+    }
+    for line in out.lines() {
+        assert!(display_width(line) <= 80, "wider than 80: {line}\n{out}");
+    }
+}
+
+#[test]
+fn item_tables_have_a_column_per_attribute_and_json_is_indented_only_on_a_terminal() {
+    let env = TestEnv::with_table("term-items");
+    long_conversations(&env);
+    // --select: the columns it names, the sort key first; no empty pk column.
+    let out = at_80_columns(
+        &env,
+        &format!("query GRP#{ANDREW} --select sk,user_handle,message"),
+    );
+    let header = header_cells(&out);
+    assert_eq!(header, ["sk", "user_handle", "message"], "{out}");
+    // Whole keys; the widest value (the message, last) is the one cut most.
+    assert!(out.contains("2026-01-01T00:01:00.000000+00:00"), "{out}");
+    assert!(out.contains("a_rather_long"), "{out}");
+    assert!(out.contains("The quick brown fox jum"), "{out}");
+    assert!(out.contains('…'), "{out}");
+    for line in out.lines() {
+        assert!(display_width(line) <= 80, "wider than 80: {line}\n{out}");
+    }
+
+    // Counts with their nouns: one item, one page.
+    let r = run(env
+        .ddb()
+        .args(["query", &format!("GRP#{ANDREW}"), "--limit", "1"]));
+    r.assert_exit(0, &["1 item from 1 page", "stopped at 1 item;"]);
+
+    // scan -o json on a terminal: indented.
+    let out = at_80_columns(&env, "scan -o json");
+    assert!(out.starts_with("[\n  {\n    \""), "{out}");
+    let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(parsed.as_array().unwrap().len(), 3);
+    // ...and compact on a pipe: one item per line.
+    let piped = run(env.ddb().args(["scan", "-o", "json"])).ok();
+    assert_eq!(piped.lines().count(), 3 + 2, "{piped}");
+    assert!(!piped.contains("\n  "), "{piped}");
+    // describe-table too.
+    let piped = run(env.ddb().args(["describe-table", "-o", "json"])).ok();
+    assert_eq!(piped.lines().count(), 1, "{piped}");
+    let out = at_80_columns(&env, "describe-table -o json");
+    assert!(out.starts_with("{\n  \""), "{out}");
+}
+
+/// get-item and sql at 80 columns: the keys first and whole, every line within 80 columns,
+/// and what did not fit named.
+#[test]
+fn get_item_and_sql_tables_fit_80_columns_keys_first() {
+    let env = TestEnv::with_table("term-get-sql");
+    let expected = long_conversations(&env);
+    let pk = format!("GRP#{ANDREW}");
+    let sk = common::items::ts(0);
+
+    // get-item: one row per attribute, pk and sk first, each whole.
+    let out = at_80_columns(&env, &format!("get-item {pk} {sk}"));
+    let names: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split(['│', '┆']).nth(1))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(names[..3], ["attribute", "pk", "sk"], "{out}");
+    assert!(names.contains(&"message_group_uuid"), "{out}");
+    assert!(out.contains(&pk) && out.contains(&sk), "{out}");
+    assert!(out.contains(&expected[0].1[..40]), "{out}");
+    for line in out.lines() {
+        assert!(display_width(line) <= 80, "wider than 80: {line}\n{out}");
+    }
+
+    // sql: a column per attribute, the keys first; the rest named under the table.
+    let statement = format!("SELECT * FROM \"{}\" WHERE pk = '{pk}'", env.table);
+    let out = at_80_columns(&env, &format!("sql \"{}\"", statement.replace('"', "\\\"")));
+    let header = header_cells(&out);
+    assert!(header[0].starts_with("pk"), "{out}");
+    assert!(header.contains(&"message"), "{out}");
+    assert_eq!(out.matches(pk.as_str()).count(), 3, "{out}");
+    for i in 0..3 {
+        assert!(out.contains(&common::items::ts(60 * i)), "{out}");
+    }
+    assert!(out.contains("not shown:"), "{out}");
+    assert!(out.contains("3 items from 1 page"), "{out}");
+    for line in out.lines() {
+        assert!(display_width(line) <= 80, "wider than 80: {line}\n{out}");
+    }
+}

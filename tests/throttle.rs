@@ -191,7 +191,8 @@ fn reads_succeed_through_half_throttled_scans_and_queries_and_count_every_retry(
         .find_map(|l| {
             l.split(" over ")
                 .nth(1)?
-                .strip_suffix(" page(s)")?
+                .trim_end_matches('s')
+                .strip_suffix(" page")?
                 .parse()
                 .ok()
         })

@@ -6,7 +6,8 @@ set -euo pipefail
 
 BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DDB="${DDB:-$BENCH_ROOT/target/release/ddb}"
-JAR_DIR="${DDB_LOCAL_JAR_DIR:-$BENCH_ROOT/.dynamodb-local}"
+# Where `ddb local install` keeps DynamoDB Local ($DDB_LOCAL_JAR_DIR, else the user's cache).
+JAR_DIR="$("$DDB" local install -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["dir"])')"
 BENCH_LOCAL_PID=""
 
 # start_fresh_local: sets ENDPOINT to a new in-memory DynamoDB Local on a free port.

@@ -206,7 +206,7 @@ fn is_credentials_code(code: &str) -> bool {
 
 fn local_hint(target: &Target) -> &'static str {
     if target.local {
-        "; is DynamoDB Local running? (`just local-up` in the ddb repository, or `docker run -p 8000:8000 amazon/dynamodb-local`)"
+        "; is DynamoDB Local running? start it with `ddb local start`"
     } else {
         ""
     }

@@ -31,7 +31,8 @@ pub struct TargetOptions {
     pub profile: Option<String>,
 }
 
-/// Pick the endpoint: `--local` > `--endpoint-url` > `AWS_ENDPOINT_URL_DYNAMODB` >
+/// Pick the endpoint: `--local` (`$DDB_LOCAL_ENDPOINT`, else the DynamoDB Local `ddb local
+/// start` runs, else localhost:8000) > `--endpoint-url` > `AWS_ENDPOINT_URL_DYNAMODB` >
 /// `AWS_ENDPOINT_URL` > the SDK default (real AWS).
 pub fn resolve_endpoint(
     opts: &TargetOptions,
@@ -43,6 +44,9 @@ pub fn resolve_endpoint(
     let chosen = if opts.local {
         Some(
             from_env("DDB_LOCAL_ENDPOINT")
+                .or_else(|| {
+                    crate::aws::local::running_endpoint(&env).map(|e| ("ddb local start", e))
+                })
                 .unwrap_or(("--local", DEFAULT_LOCAL_ENDPOINT.to_string())),
         )
     } else {

@@ -22,3 +22,21 @@ pub fn watch(cancel: CancellationToken) {
         }
     });
 }
+
+/// SIGTERM (`ddb local stop`, a service manager) ends the run like the first Ctrl-C: the
+/// work in flight is finished and its state saved.
+#[cfg(unix)]
+pub fn watch_terminate(cancel: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tokio::spawn(async move {
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            return;
+        };
+        if term.recv().await.is_some() {
+            cancel.cancel();
+        }
+    });
+}
+
+#[cfg(not(unix))]
+pub fn watch_terminate(_cancel: CancellationToken) {}

@@ -10,6 +10,7 @@ pub mod classify;
 pub mod client;
 pub mod db;
 pub mod interrupt;
+pub mod local;
 pub mod pages;
 pub mod retry;
 pub mod table;

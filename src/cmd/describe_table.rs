@@ -13,7 +13,9 @@ use crate::term::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Compare with this schema file [default: the built-in schema]
+    /// Compare with this schema file
+    ///
+    /// Default: the built-in schema.
     #[arg(long, env = "DDB_SCHEMA", value_name = "FILE")]
     pub schema: Option<PathBuf>,
 }

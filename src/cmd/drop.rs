@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long)]
     pub if_exists: bool,
 
-    /// Give up waiting after this many seconds
+    /// Give up waiting after this long
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub wait_timeout: u64,
 }

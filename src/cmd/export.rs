@@ -18,6 +18,7 @@ use crate::aws::pages::Pages;
 use crate::aws::table;
 use crate::errors::Failure;
 use crate::term::output;
+use crate::term::plural;
 use crate::transfer::data_file::{DataFileWriter, WrittenFile};
 use crate::transfer::format::{self as format, new_export_id, write_with_checksums};
 
@@ -28,7 +29,7 @@ pub struct Args {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
-    /// Parallel scan segments, one data file each (1-64)
+    /// Parallel scan segments, a data file each (1-64)
     #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub segments: u32,
 }
@@ -239,13 +240,12 @@ fn print_summary(ctx: &Ctx, s: &Summary) -> Result<()> {
         return output::print_json(ctx.style.format, s);
     }
     output::line(ctx.style.bold(&format!(
-        "exported {} items of '{}' into {} file(s), {:.1} MB, in {:.2} s ({} items/s): {}",
-        s.items,
+        "exported {} of {} into {} ({:.1} MB) in {:.2} s:\n  {}",
+        plural(s.items, "item"),
         ctx.db.table,
-        s.files,
+        plural(s.files as u64, "file"),
         s.bytes as f64 / 1e6,
         s.elapsed_ms as f64 / 1000.0,
-        s.items_per_sec.round(),
         s.export_dir
     )))
 }

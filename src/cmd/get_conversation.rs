@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: u32,
 
-    /// Every message of the conversation, all pages (instead of --limit)
+    /// Every message, all pages (instead of --limit)
     #[arg(long, conflicts_with = "limit")]
     pub all: bool,
 
@@ -33,7 +33,9 @@ pub struct Args {
     #[arg(long, value_name = "YYYY", conflicts_with_all = ["since", "until"], value_parser = checked::year)]
     pub year: Option<String>,
 
-    /// Only messages at or after this RFC 3339 time, e.g. 2026-01-31T12:00:00Z
+    /// Only messages at or after this RFC 3339 time
+    ///
+    /// For example 2026-01-31T12:00:00Z.
     #[arg(long, value_name = "TIME", value_parser = checked::time)]
     pub since: Option<String>,
 
@@ -41,11 +43,15 @@ pub struct Args {
     #[arg(long, value_name = "TIME", value_parser = checked::time)]
     pub until: Option<String>,
 
-    /// Report the read capacity consumed (summed over pages) on stderr
+    /// Report the read capacity consumed on stderr
+    ///
+    /// Summed over pages.
     #[arg(long)]
     pub capacity: bool,
 
-    /// Print the Query request as JSON for `aws dynamodb query --cli-input-json` and send nothing
+    /// Print the Query request and send nothing
+    ///
+    /// As JSON for `aws dynamodb query --cli-input-json`.
     #[arg(long)]
     pub explain: bool,
 }
@@ -104,8 +110,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let conversation = fetch(ctx, &args.group, &range, limit, args.capacity).await?;
     if let Some(units) = conversation.capacity {
         output::note(format!(
-            "consumed capacity: {units} RCU over {} page(s)",
-            conversation.pages
+            "consumed capacity: {units} RCU over {}",
+            crate::term::plural(conversation.pages as u64, "page")
         ));
     }
     // Chat order: oldest first.

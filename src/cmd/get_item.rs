@@ -31,11 +31,13 @@ pub struct Args {
     #[arg(long)]
     pub consistent: bool,
 
-    /// The item as DynamoDB-typed JSON ({"S": "..."}) instead of plain JSON values
+    /// The item as DynamoDB-typed JSON ({"S": "..."})
     #[arg(long)]
     pub raw: bool,
 
-    /// Print the GetItem request as JSON for `aws dynamodb get-item --cli-input-json` and send nothing
+    /// Print the GetItem request and send nothing
+    ///
+    /// As JSON for `aws dynamodb get-item --cli-input-json`.
     #[arg(long)]
     pub explain: bool,
 }
@@ -128,5 +130,6 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     }
     let mut key_names = vec![keys.partition.name.as_str()];
     key_names.extend(keys.sort.as_ref().map(|k| k.name.as_str()));
-    output::print_table(&show::record(&ctx.style, &item, &key_names))
+    let table = show::item(&ctx.style, &item, &key_names, args.select.as_deref());
+    output::print_table(&table)
 }

@@ -13,6 +13,7 @@ use super::Ctx;
 use crate::aws::table;
 use crate::errors::Failure;
 use crate::term::output;
+use crate::term::{plural, plural_of};
 use crate::transfer::export_read::{self, Checked, ItemStream};
 use crate::transfer::import_check::ItemRules;
 use crate::transfer::write::{self, WriteOptions, WriteReport};
@@ -24,7 +25,7 @@ pub struct Args {
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
 
-    /// Check everything against the table and stop before writing
+    /// Check everything and write nothing
     #[arg(long)]
     pub dry_run: bool,
 
@@ -130,8 +131,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
 /// The first pass, with a spinner; any problem is invalid input and nothing has been written.
 fn check(ctx: &Ctx, source: &export_read::Source, rules: &ItemRules) -> Result<Checked> {
     let bar = ctx.style.spinner(format!(
-        "checking {} data file(s) against table '{}'",
-        source.files.len(),
+        "checking {} against table '{}'",
+        plural(source.files.len() as u64, "data file"),
         ctx.db.table
     ));
     let result = export_read::validate(source, rules, &|n| bar.inc(n), &|| ctx.db.cancelled());
@@ -184,24 +185,25 @@ fn print_summary(ctx: &Ctx, s: &Summary) -> Result<()> {
     }
     let line = if s.dry_run {
         format!(
-            "checked {} items in {} file(s) against '{}' in {:.2} s: all good, nothing written (--dry-run)",
-            s.items,
-            s.files,
+            "checked {} in {} against {} in {:.2} s: all good, nothing written (--dry-run)",
+            plural(s.items, "item"),
+            plural(s.files as u64, "file"),
             ctx.db.table,
             s.check_ms as f64 / 1000.0
         )
     } else {
         let mut line = format!(
-            "imported {} items from {} file(s) into '{}' in {:.2} s: {} items/s, {} retries",
-            s.items_written,
-            s.files,
+            "imported {} from {} into {} in {:.2} s",
+            plural(s.items_written, "item"),
+            plural(s.files as u64, "file"),
             ctx.db.table,
             s.elapsed_ms as f64 / 1000.0,
-            s.items_per_sec.round(),
-            s.retries
         );
+        if s.retries > 0 {
+            line.push_str(&format!(", {}", plural_of(s.retries, "retry", "retries")));
+        }
         if s.failed_items > 0 {
-            line.push_str(&format!(", {} items NOT written", s.failed_items));
+            line.push_str(&format!(", {} NOT written", plural(s.failed_items, "item")));
         }
         line
     };

@@ -15,6 +15,7 @@ use crate::model::{grp_pk, MessageGroup};
 use crate::read::explain::Explain;
 use crate::read::partition::{self, SkRange};
 use crate::read::render::{self, Row};
+use crate::term::fit;
 use crate::term::output::{self, Style};
 use crate::term::safe::{self, terminal_safe};
 
@@ -25,11 +26,13 @@ pub struct Args {
     #[arg(long, value_name = "UUID", value_parser = checked::uuid)]
     pub user_uuid: Option<String>,
 
-    /// Whose conversations, by handle looked up in the fixture's users
+    /// Whose conversations, by handle (the fixture's users)
     #[arg(long, value_name = "HANDLE")]
     pub handle: Option<String>,
 
-    /// Fixture to resolve --handle with [default: $DDB_FIXTURE, else the built-in fixture]
+    /// Fixture to resolve --handle with
+    ///
+    /// Default: $DDB_FIXTURE, else the built-in fixture.
     #[arg(long, value_name = "FILE", requires = "handle")]
     pub fixture: Option<PathBuf>,
 
@@ -41,11 +44,15 @@ pub struct Args {
     #[arg(long, conflicts_with = "limit")]
     pub all: bool,
 
-    /// Report the read capacity consumed (summed over pages) on stderr
+    /// Report the read capacity consumed on stderr
+    ///
+    /// Summed over pages.
     #[arg(long)]
     pub capacity: bool,
 
-    /// Print the Query request as JSON for `aws dynamodb query --cli-input-json` and send nothing
+    /// Print the Query request and send nothing
+    ///
+    /// As JSON for `aws dynamodb query --cli-input-json`.
     #[arg(long)]
     pub explain: bool,
 }
@@ -102,8 +109,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let list = fetch(ctx, &user_uuid, limit, args.capacity).await?;
     if let Some(units) = list.capacity {
         output::note(format!(
-            "consumed capacity: {units} RCU over {} page(s)",
-            list.pages
+            "consumed capacity: {units} RCU over {}",
+            crate::term::plural(list.pages as u64, "page")
         ));
     }
     if ctx.style.is_json() {
@@ -146,54 +153,110 @@ pub async fn fetch(
     })
 }
 
-/// The conversations as a table for people. The conversation uuid is what a person copies
-/// next, so it never wraps or gets cut; the other columns give way: below 100 columns the
-/// name goes, the last message gets what is left (at least 8 characters) and the rest wraps.
-/// Every text is terminal-safe (`safe::truncate`, `safe::terminal_safe`).
+/// The conversations as a table for people: who with, the last message, when, and the
+/// conversation's uuid (what a person copies next, so never cut). The message gets the width:
+/// the name column is shown only when the message keeps at least `MESSAGE_MIN` characters,
+/// and so is a column of its own for the uuid; without that room the uuid goes under the
+/// message, on its own line. Every text is terminal-safe (`safe::truncate`, `terminal_safe`).
 pub fn conversation_table(style: &Style, groups: &[MessageGroup]) -> Table {
-    let width = style.width();
-    let narrow = style.stdout_tty && width < 100;
-    let widest = |f: fn(&MessageGroup) -> &str| {
-        groups
-            .iter()
-            .map(|g| terminal_safe(f(g)).chars().count())
+    let now = chrono::Local::now();
+    let when: Vec<String> = groups
+        .iter()
+        .map(|g| render::short_when(&g.last_message_at, now))
+        .collect();
+    let widest = |texts: &mut dyn Iterator<Item = String>, header: &str| {
+        texts
+            .map(|t| fit::chars(&t))
             .max()
             .unwrap_or(0)
+            .max(header.len())
     };
-    // 36 = a uuid, 16 = "YYYY-MM-DD HH:MM"; each column costs 3 for borders and padding.
-    let (columns, others) = if narrow {
-        (4, widest(|g| &g.other.handle) + 16 + 36)
+    let handle = widest(&mut groups.iter().map(|g| safe(&g.other.handle)), "with");
+    let name = widest(
+        &mut groups.iter().map(|g| safe(&g.other.display_name)),
+        "name",
+    );
+    let when_w = widest(&mut when.iter().cloned(), "when");
+    // Short messages need less: a layout that shows them whole is enough.
+    let longest = groups
+        .iter()
+        .map(|g| fit::chars(&safe::truncate(&g.message, 400)))
+        .max()
+        .unwrap_or(0);
+    let wanted = MESSAGE_MIN.min(longest.max(12));
+    let (layout, message_width) = if style.stdout_tty {
+        let room = |fixed: usize, columns: usize| {
+            style.width().saturating_sub(fixed + fit::overhead(columns))
+        };
+        let wide = room(handle + name + when_w + UUID, 5);
+        let medium = room(handle + when_w + UUID, 4);
+        if wide >= wanted {
+            (Layout::Wide, wide.min(MESSAGE_MAX))
+        } else if medium >= wanted {
+            (Layout::Medium, medium.min(MESSAGE_MAX))
+        } else {
+            (Layout::Narrow, room(handle + when_w, 3).max(MESSAGE_MIN))
+        }
     } else {
-        (
-            5,
-            widest(|g| &g.other.handle) + widest(|g| &g.other.display_name) + 16 + 36,
-        )
+        (Layout::Wide, 60)
     };
-    let message_width = if style.stdout_tty {
-        width.saturating_sub(others + columns * 3 + 1).clamp(8, 100)
+    // A long handle gives way to the message (it stays at least 8 characters).
+    let handle_width = if style.stdout_tty && layout == Layout::Narrow {
+        let room = style
+            .width()
+            .saturating_sub(message_width + when_w + fit::overhead(3));
+        room.max(8)
     } else {
-        60
+        usize::MAX
     };
-    let header: &[&str] = if narrow {
-        &["with", "message", "when", "conversation"]
-    } else {
-        &["with", "name", "last message", "when", "conversation"]
+    let handle_of = |g: &MessageGroup| fit::cut(&safe(&g.other.handle), handle_width);
+    let header: &[&str] = match layout {
+        Layout::Wide => &["with", "name", "last message", "when", "conversation"],
+        Layout::Medium => &["with", "last message", "when", "conversation"],
+        Layout::Narrow => &["with", "last message / conversation", "when"],
     };
     let mut table = style.table(header);
-    for g in groups {
-        let mut row = vec![terminal_safe(&g.other.handle).into_owned()];
-        if !narrow {
-            row.push(terminal_safe(&g.other.display_name).into_owned());
-        }
-        row.push(safe::truncate(&g.message, message_width));
-        row.push(render::local_datetime(&g.last_message_at));
-        row.push(terminal_safe(&g.message_group_uuid).into_owned());
+    for (g, when) in groups.iter().zip(when) {
+        let message = fit::cut(&safe::truncate(&g.message, 400), message_width);
+        let uuid = safe(&g.message_group_uuid);
+        let row = match layout {
+            Layout::Wide => vec![
+                safe(&g.other.handle),
+                safe(&g.other.display_name),
+                message,
+                when,
+                uuid,
+            ],
+            Layout::Medium => vec![safe(&g.other.handle), message, when, uuid],
+            Layout::Narrow => vec![handle_of(g), format!("{message}\n{uuid}"), when],
+        };
         table.add_row(row);
     }
-    if let Some(uuid) = table.column_mut(columns - 1) {
-        uuid.set_constraint(ColumnConstraint::ContentWidth);
+    for i in 0..header.len() {
+        if let Some(column) = table.column_mut(i) {
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
     }
     table
+}
+
+/// A uuid's width, and the room the last message gets.
+const UUID: usize = 36;
+const MESSAGE_MIN: usize = 44;
+const MESSAGE_MAX: usize = 100;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    /// Every column.
+    Wide,
+    /// Without the name.
+    Medium,
+    /// The uuid under the message.
+    Narrow,
+}
+
+fn safe(text: &str) -> String {
+    terminal_safe(text).into_owned()
 }
 
 fn row(g: &MessageGroup) -> Row {

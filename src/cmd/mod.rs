@@ -26,6 +26,7 @@ pub mod import;
 pub mod lambda;
 pub mod list_conversations;
 pub mod list_tables;
+pub mod local;
 pub mod put_message;
 pub mod query;
 pub mod scan;

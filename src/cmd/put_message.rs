@@ -25,6 +25,7 @@ use crate::model::item::{get_s, item_size, item_to_plain, to_plain, Item};
 use crate::model::schema::Needs;
 use crate::model::seed_plan::MAX_ITEM_BYTES;
 use crate::model::{msg_pk, timestamp, Message, User, GROUP_INDEX, GRP_PREFIX};
+use crate::stream::follow::Follower;
 use crate::term::output;
 use crate::term::safe::terminal_safe;
 
@@ -37,7 +38,9 @@ const MAX_GROUP_PAGES: usize = 10;
 #[command(group(clap::ArgGroup::new("sender").required(true).args(["handle", "user_uuid"])))]
 #[command(group(clap::ArgGroup::new("text").required(true).args(["message", "message_file"])))]
 pub struct Args {
-    /// The conversation (message_group_uuid); it must exist (its GRP# rows) unless --force
+    /// The conversation (message_group_uuid)
+    ///
+    /// It must exist (its GRP# rows) unless --force.
     #[arg(long, value_name = "UUID", value_parser = crate::model::checked::uuid)]
     pub group: String,
 
@@ -45,7 +48,7 @@ pub struct Args {
     #[arg(long, value_name = "HANDLE")]
     pub handle: Option<String>,
 
-    /// Sender, by uuid (must be one of the fixture's users)
+    /// Sender, by uuid (one of the fixture's users)
     #[arg(long, value_name = "UUID")]
     pub user_uuid: Option<String>,
 
@@ -53,16 +56,22 @@ pub struct Args {
     #[arg(long, value_name = "TEXT", value_parser = crate::model::checked::non_empty)]
     pub message: Option<String>,
 
-    /// Read the message text from FILE ('-': stdin); one trailing newline is dropped
+    /// Read the message text from FILE ('-': stdin)
+    ///
+    /// One trailing newline is dropped.
     #[arg(long, value_name = "FILE")]
     pub message_file: Option<PathBuf>,
 
-    /// Where the users come from [default: $DDB_FIXTURE, else the built-in fixture]
+    /// Where the users come from
+    ///
+    /// Default: $DDB_FIXTURE, else the built-in fixture.
     #[arg(long, value_name = "FILE")]
     pub fixture: Option<PathBuf>,
 
-    /// Write even if the conversation has no GRP# rows or the sender is not one of its two
-    /// participants (deliberate test data)
+    /// Write even outside the conversation's participants
+    ///
+    /// Even if the conversation has no GRP# rows or the sender is not one of its two
+    /// participants (deliberate test data).
     #[arg(long)]
     pub force: bool,
 }
@@ -113,7 +122,27 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         check_participant(ctx, &message.message_group_uuid, &sender).await?;
     }
     let message = put(ctx, message).await?;
-    render(ctx, &message)
+    render(ctx, &message)?;
+    note_without_handler(ctx);
+    Ok(())
+}
+
+/// On DynamoDB Local nothing moves the GRP# rows unless a handler follows the stream (on AWS
+/// the Lambda does): say so, once, on stderr.
+fn note_without_handler(ctx: &Ctx) {
+    let (Some(endpoint), true) = (&ctx.db.target.endpoint, ctx.db.target.local) else {
+        return;
+    };
+    let Ok(dirs) = crate::aws::local::Dirs::current() else {
+        return;
+    };
+    if !Follower::follows(&dirs, endpoint, &ctx.db.table) {
+        output::note(format!(
+            "note: no handler is running for table {}, so the conversation lists do not\n      \
+             show this message yet; start one with `ddb local handler`",
+            ctx.db.table
+        ));
+    }
 }
 
 fn invalid(msg: String) -> anyhow::Error {

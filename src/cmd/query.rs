@@ -12,6 +12,7 @@ use crate::read::request::QueryRequest;
 use crate::read::sink::Sink;
 use crate::term::output;
 use crate::term::output::OutputFormat;
+use crate::term::plural;
 
 /// Items per query without --limit or --all.
 pub const DEFAULT_LIMIT: u64 = 100;
@@ -45,7 +46,7 @@ pub struct Args {
     )]
     pub sk_lt: Option<String>,
 
-    /// Sort key less than or equal to V
+    /// Sort key at most V
     #[arg(
         long,
         value_name = "V",
@@ -63,7 +64,7 @@ pub struct Args {
     )]
     pub sk_gt: Option<String>,
 
-    /// Sort key greater than or equal to V
+    /// Sort key at least V
     #[arg(
         long,
         value_name = "V",
@@ -76,7 +77,7 @@ pub struct Args {
     #[arg(long, num_args = 2, value_names = ["A", "B"], group = "sk", help_heading = "Sort key condition")]
     pub sk_between: Option<Vec<String>>,
 
-    /// Sort key starting with P (string and binary sort keys)
+    /// Sort key starting with P
     #[arg(
         long,
         value_name = "P",
@@ -85,11 +86,13 @@ pub struct Args {
     )]
     pub sk_begins_with: Option<String>,
 
-    /// Filter applied after the key condition, e.g. 'user_handle = :h' (names need no #)
+    /// Filter after the key condition, e.g. 'user_handle = :h'
+    ///
+    /// Attribute names need no #.
     #[arg(long, value_name = "EXPR")]
     pub filter: Option<String>,
 
-    /// The filter's values as plain JSON, e.g. '{":h": "bayko"}'
+    /// The filter's values as JSON: '{":h": "bayko"}'
     #[arg(long, value_name = "JSON", requires = "filter")]
     pub values: Option<String>,
 
@@ -97,27 +100,31 @@ pub struct Args {
     #[arg(long)]
     pub desc: bool,
 
-    /// Stop after N items, counted after the filter (pages are read until N match)
+    /// Stop after N items, counted after the filter
+    ///
+    /// Pages are read until N match or the partition ends.
     #[arg(long, default_value_t = DEFAULT_LIMIT, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: u64,
 
-    /// Every item of the partition, all pages (instead of --limit)
+    /// Every item of the partition (instead of --limit)
     #[arg(long, conflicts_with = "limit")]
     pub all: bool,
 
-    /// Only these attributes, comma-separated, e.g. sk,message (a projection)
+    /// Only these attributes, e.g. sk,message
     #[arg(long, value_name = "ATTRS")]
     pub select: Option<String>,
 
-    /// Strongly consistent read (tables and local indexes only)
+    /// Strongly consistent read (not on a GSI)
     #[arg(long)]
     pub consistent: bool,
 
-    /// Items as DynamoDB-typed JSON ({"S": "..."}) instead of plain JSON values
+    /// Items as DynamoDB-typed JSON ({"S": "..."})
     #[arg(long)]
     pub raw: bool,
 
-    /// Print the Query request as JSON for `aws dynamodb query --cli-input-json` and send nothing
+    /// Print the Query request and send nothing
+    ///
+    /// As JSON for `aws dynamodb query --cli-input-json`.
     #[arg(long)]
     pub explain: bool,
 }
@@ -178,7 +185,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let keys = table_keys.of(&ctx.db.table, args.index.as_deref())?;
     let request = plan(&args.input(), &ctx.db.table, keys)?;
     let sort = table_keys.table.sort.as_ref().map(|k| k.name.as_str());
-    let mut sink = Sink::new(ctx.style, args.raw).with_keys(&table_keys.table.partition.name, sort);
+    let mut sink = Sink::new(ctx.style, args.raw)
+        .with_keys(&table_keys.table.partition.name, sort)
+        .with_order(args.select.as_deref());
     let read = read_pages(&ctx.db, request, args.limit(), |items| sink.page(items)).await?;
     let written = sink.finish()?;
     if ctx.style.format == OutputFormat::Table {
@@ -190,12 +199,17 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 what(&ctx.db.table, args.index.as_deref())
             ))?;
         } else {
-            output::note(format!("{written} items from {} page(s)", read.pages));
+            output::note(format!(
+                "{} from {}",
+                plural(written, "item"),
+                plural(read.pages as u64, "page")
+            ));
         }
     }
     if read.more {
         output::note(format!(
-            "stopped at {written} items; more may match (--limit N or --all)"
+            "stopped at {}; more may match (--limit N or --all)",
+            plural(written, "item")
         ));
     }
     Ok(())

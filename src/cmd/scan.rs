@@ -13,10 +13,11 @@ use crate::read::request::ScanRequest;
 use crate::read::sink::{Left, Sink};
 use crate::term::output::OutputFormat;
 use crate::term::output::{self};
+use crate::term::plural;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Items as DynamoDB-typed JSON ({"S": "..."}) instead of plain JSON values
+    /// Items as DynamoDB-typed JSON ({"S": "..."})
     #[arg(long)]
     pub raw: bool,
 
@@ -24,16 +25,21 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
 
-    /// Parallel scan in N segments (1-64; 1 = sequential); their pages interleave in the
-    /// output. Default: see "Segments" below
+    /// Parallel scan in N segments (1-64; 1 = sequential)
+    ///
+    /// Their pages interleave in the output. Default: see "Segments" above.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub segments: Option<u32>,
 
-    /// Only items whose pk starts with PREFIX, e.g. MSG# or GRP# (a filter: every item is still read)
+    /// Only items whose pk starts with PREFIX, e.g. MSG#
+    ///
+    /// A filter: every item is still read.
     #[arg(long, value_name = "PREFIX", value_parser = parse_prefix)]
     pub pk_prefix: Option<String>,
 
-    /// Print the Scan request (segment 0's when parallel) as JSON for `aws dynamodb scan --cli-input-json` and send nothing
+    /// Print the Scan request and send nothing
+    ///
+    /// Segment 0's when parallel, as JSON for `aws dynamodb scan --cli-input-json`.
     #[arg(long)]
     pub explain: bool,
 }
@@ -192,7 +198,11 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             };
             output::line(what)?;
         } else {
-            output::note(format!("{written} items from {page_count} page(s)"));
+            output::note(format!(
+                "{} from {}",
+                plural(written, "item"),
+                plural(page_count as u64, "page")
+            ));
         }
     }
     Ok(())

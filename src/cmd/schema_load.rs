@@ -16,12 +16,15 @@ use crate::term::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Schema file in CreateTable's JSON shape [default: the built-in schema, printed by
-    /// `ddb defaults schema`]
+    /// Schema file in CreateTable's JSON shape
+    ///
+    /// Default: the built-in schema, printed by `ddb defaults schema`.
     #[arg(long, env = "DDB_SCHEMA", value_name = "FILE")]
     pub schema: Option<PathBuf>,
 
-    /// Drop the table first if it exists (remote targets also need --yes)
+    /// Drop the table first if it exists
+    ///
+    /// Remote targets also need --yes.
     #[arg(long)]
     pub recreate: bool,
 
@@ -29,7 +32,7 @@ pub struct Args {
     #[arg(long, short = 'y')]
     pub yes: bool,
 
-    /// Give up waiting for ACTIVE after this many seconds
+    /// Give up waiting for ACTIVE after this long
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub wait_timeout: u64,
 }

@@ -26,6 +26,7 @@ use crate::model::seed_plan::{self, Plan};
 use crate::model::synthetic::Spec;
 use crate::rows::seeded::{self, RowsReport};
 use crate::term::output;
+use crate::term::{plural, plural_of};
 use crate::transfer::write::{self, WriteOptions, WriteOutcome, WriteReport};
 
 /// Pages read per conversation when looking for stale items; a fixture conversation has far
@@ -34,20 +35,25 @@ const MAX_PAGES: usize = 1_000;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Fixture file [default: $DDB_FIXTURE, else the built-in fixture (`ddb defaults fixture`)]
+    /// Fixture file [default: the built-in one]
+    ///
+    /// Default: $DDB_FIXTURE, else the built-in fixture (`ddb defaults fixture`).
     #[arg(long, value_name = "FILE", conflicts_with = "synthetic")]
     pub fixture: Option<PathBuf>,
 
-    /// Place timestamps relative to this time (RFC 3339) instead of now (fixture) or
-    /// 2026-01-01T00:00:00Z (synthetic), for reproducible data
+    /// Place timestamps relative to this RFC 3339 time
+    ///
+    /// Instead of now (fixture) or 2026-01-01T00:00:00Z (synthetic), for reproducible data.
     #[arg(long, value_name = "TIMESTAMP")]
     pub now: Option<String>,
 
-    /// Write N generated messages instead of the fixture (deterministic; same arguments, same items)
+    /// Write N generated messages instead of the fixture
+    ///
+    /// Deterministic: the same arguments write the same items.
     #[arg(long, value_name = "N")]
     pub synthetic: Option<u64>,
 
-    /// Synthetic conversations [default: N/100, between 1 and 1000]
+    /// Synthetic conversations [default: N/100, 1 to 1000]
     #[arg(long, value_name = "G", requires = "synthetic")]
     pub groups: Option<u64>,
 
@@ -64,8 +70,9 @@ pub struct Args {
           value_parser = clap::value_parser!(u16).range(1..=256).map(usize::from))]
     pub concurrency: usize,
 
-    /// Confirm seeding a remote (non-loopback) target: seed overwrites items and deletes stale
-    /// items of earlier seeds
+    /// Confirm seeding a remote (non-loopback) target
+    ///
+    /// Seed overwrites items and deletes stale items of earlier seeds.
     #[arg(long, short = 'y')]
     pub yes: bool,
 }
@@ -345,24 +352,26 @@ fn print_summary(ctx: &Ctx, s: &Summary) -> Result<()> {
     if ctx.style.is_json() {
         return output::print_json(ctx.style.format, s);
     }
+    // The rate is in -o json; people get the counts and the time.
     let mut line = format!(
-        "wrote {} items ({} messages, {} conversations) to '{}' in {:.2} s: {} items/s, {} retries",
-        s.items_written,
-        s.messages,
-        s.groups,
+        "wrote {} ({}, {}) to {} in {:.2} s",
+        plural(s.items_written, "item"),
+        plural(s.messages, "message"),
+        plural(s.groups, "conversation"),
         ctx.db.table,
         s.elapsed_ms as f64 / 1000.0,
-        s.items_per_sec.round(),
-        s.retries
     );
+    if s.retries > 0 {
+        line.push_str(&format!(", {}", plural_of(s.retries, "retry", "retries")));
+    }
     if s.stale_deleted > 0 {
         line.push_str(&format!(
-            ", removed {} stale items of an earlier seed",
-            s.stale_deleted
+            ", removed {} of an earlier seed",
+            plural(s.stale_deleted, "stale item")
         ));
     }
     if s.failed_items > 0 {
-        line.push_str(&format!(", {} items NOT written", s.failed_items));
+        line.push_str(&format!(", {} NOT written", plural(s.failed_items, "item")));
     }
     output::line(ctx.style.bold(&line))
 }

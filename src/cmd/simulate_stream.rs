@@ -24,47 +24,65 @@ use crate::term::output;
 #[derive(Debug, clap::Args)]
 #[command(group(ArgGroup::new("source").required(true).args(["event", "from"])))]
 pub struct Args {
-    /// A Lambda DynamoDB Streams event ({"Records": [...]}); '-' reads stdin
+    /// A Lambda event file ({"Records": [...]}); '-': stdin
     #[arg(long, value_name = "FILE")]
     pub event: Option<String>,
 
-    /// Read the table's stream from its oldest record (trim-horizon) or from now on (latest)
+    /// Read the table's stream from its start or from now
+    ///
+    /// trim-horizon: from its oldest record; latest: from now on.
     #[arg(long, value_enum, value_name = "POSITION")]
     pub from: Option<StartAt>,
 
-    /// Keep polling for new records until Ctrl-C (then save the checkpoint and summarise)
+    /// Keep reading new records until Ctrl-C
+    ///
+    /// Then save the checkpoint and summarise.
     #[arg(long, requires = "from")]
     pub follow: bool,
 
-    /// Save in FILE, per shard, how far every record is done (never past a failure), and continue from there
+    /// Save how far it got in FILE, and go on from there
+    ///
+    /// Per shard, how far every record is done (never past a failure).
     #[arg(long, requires = "from", value_name = "FILE")]
     pub checkpoint: Option<PathBuf>,
 
-    /// Start over (from --from) when the checkpoint belongs to another stream
+    /// Start over if the checkpoint is another stream's
     #[arg(long, requires = "checkpoint")]
     pub reset_checkpoint: bool,
 
-    /// Append records that failed to FILE (ndjson: reason and record) and move the checkpoint past them
+    /// Append failed records to FILE and move past them
+    ///
+    /// ndjson: reason and record.
     #[arg(long, requires = "from", value_name = "FILE")]
     pub dead_letter: Option<PathBuf>,
 
-    /// Records per handler batch at most (Lambda's BatchSize); with a backlog, several GetRecords pages (up to 1,000 records each) of one shard make one batch
+    /// Records per handler batch at most (Lambda's BatchSize)
+    ///
+    /// With a backlog, several GetRecords pages (up to 1,000 records each) of one shard make
+    /// one batch.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10000), value_name = "N")]
     pub batch_size: u32,
 
-    /// An open shard is caught up after N empty GetRecords pages in a row (DynamoDB Streams reports no lag and may answer empty pages before records)
+    /// Empty pages in a row after which a shard is caught up
+    ///
+    /// DynamoDB Streams reports no lag and may answer empty pages before records.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000), value_name = "N")]
     pub tip_pages: u32,
 
-    /// After TrimmedDataAccessException (the checkpoint is older than the stream's 24 h retention), go on from the oldest record still there instead of stopping
+    /// Go on from the oldest record after trimmed data
+    ///
+    /// After TrimmedDataAccessException (the checkpoint is older than the stream's 24 h
+    /// retention), go on from the oldest record still there instead of stopping.
     #[arg(long, requires = "from")]
     pub restart_trimmed: bool,
 
-    /// Conversations handled at once within a batch; one conversation's records stay in order
+    /// Conversations handled at once within a batch
+    ///
+    /// One conversation's records stay in order.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
     pub concurrency: u16,
 
-    /// With --follow: pause between polls of a caught-up stream
+    /// With --follow: pause between polls when caught up
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub poll_interval: u64,
 }
@@ -187,6 +205,7 @@ async fn pump(
         let batch = match reader.next().await? {
             Next::Batch(batch) => batch,
             Next::Idle => {
+                report.waiting();
                 tokio::select! {
                     _ = tokio::time::sleep(poll) => {}
                     _ = cancel.cancelled() => {}
@@ -216,12 +235,7 @@ async fn pump(
         if let Some(dl) = dead_letter.as_deref_mut() {
             dl.sync()?; // on disk before the checkpoint moves past its records
         }
-        let seqs: Vec<&str> = batch
-            .records
-            .iter()
-            .map(|r| r.sequence_number.as_str())
-            .collect();
-        if reader.progress.settle(&batch.shard_id, &seqs, &done) {
+        if reader.settle(&batch, &done) {
             if let Some(path) = &args.checkpoint {
                 reader.progress.checkpoint.save(path)?;
             }

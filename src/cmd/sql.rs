@@ -12,6 +12,7 @@ use crate::read::request::StatementRequest;
 use crate::read::sink::{Left, Sink};
 use crate::term::output;
 use crate::term::output::OutputFormat;
+use crate::term::plural;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,7 +20,9 @@ pub struct Args {
     #[arg(value_name = "STATEMENT")]
     pub statement: String,
 
-    /// A value for the next ?: JSON if it parses as JSON (42, true, "42", {"a": 1}), else text
+    /// A value for the next ?: JSON if it parses, else text
+    ///
+    /// For example 42, true, "42", {"a": 1}.
     #[arg(long = "param", value_name = "VALUE")]
     pub params: Vec<String>,
 
@@ -31,15 +34,17 @@ pub struct Args {
     #[arg(long)]
     pub consistent: bool,
 
-    /// Items as DynamoDB-typed JSON ({"S": "..."}) instead of plain JSON values
+    /// Items as DynamoDB-typed JSON ({"S": "..."})
     #[arg(long)]
     pub raw: bool,
 
-    /// Required for INSERT, UPDATE and DELETE against a remote (non-loopback) target
+    /// Confirm INSERT, UPDATE or DELETE on a remote target
     #[arg(long, short = 'y')]
     pub yes: bool,
 
-    /// Print the ExecuteStatement request as JSON for `aws dynamodb execute-statement --cli-input-json` and send nothing
+    /// Print the ExecuteStatement request and send nothing
+    ///
+    /// As JSON for `aws dynamodb execute-statement --cli-input-json`.
     #[arg(long)]
     pub explain: bool,
 }
@@ -83,8 +88,12 @@ fn plan(args: &Args) -> Result<StatementRequest> {
     let markers = placeholders(&args.statement);
     if markers != args.params.len() {
         return Err(Failure::Usage(format!(
-            "the statement has {markers} ? parameter(s) but {} --param value(s) were given",
-            args.params.len()
+            "the statement has {} but {} given",
+            plural(markers as u64, "? parameter"),
+            match args.params.len() {
+                1 => "1 --param value was".to_string(),
+                n => format!("{n} --param values were"),
+            }
         ))
         .into());
     }
@@ -133,12 +142,17 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         } else if written == 0 {
             output::line("no items")?;
         } else {
-            output::note(format!("{written} items from {pages} page(s)"));
+            output::note(format!(
+                "{} from {}",
+                plural(written, "item"),
+                plural(pages as u64, "page")
+            ));
         }
     }
     if more {
         output::note(format!(
-            "stopped at {written} items (--limit); more may match"
+            "stopped at {} (--limit); more may match",
+            plural(written, "item")
         ));
     }
     Ok(())

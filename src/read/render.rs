@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use chrono::{DateTime, Local};
+use chrono::{DateTime, Datelike, Local};
 use serde::Serialize;
 
 use crate::model::parse_timestamp;
@@ -22,8 +22,9 @@ pub struct Row {
     pub created_at: String,
 }
 
-/// Print rows as one pretty JSON array (`json`) or one compact object per line (`ndjson`).
-/// Each row is serialised directly, so the struct's field order is the key order.
+/// Print rows as one JSON array (`json`: indented on a terminal, compact on a pipe) or one
+/// compact object per line (`ndjson`). Each row is serialised directly, so the struct's field
+/// order is the key order.
 pub fn print_rows<T: Serialize>(format: OutputFormat, rows: &[T]) -> Result<()> {
     output::with_stdout(|out| {
         if format == OutputFormat::Ndjson {
@@ -31,8 +32,11 @@ pub fn print_rows<T: Serialize>(format: OutputFormat, rows: &[T]) -> Result<()> 
                 serde_json::to_writer(&mut *out, row)?;
                 out.write_all(b"\n")?;
             }
-        } else {
+        } else if output::stdout_is_terminal() {
             serde_json::to_writer_pretty(&mut *out, rows)?;
+            out.write_all(b"\n")?;
+        } else {
+            serde_json::to_writer(&mut *out, rows)?;
             out.write_all(b"\n")?;
         }
         Ok(())
@@ -53,6 +57,21 @@ pub fn local_datetime(sk: &str) -> String {
     )
 }
 
+/// When, as short as it stays clear, in local time: `14:05` today, `Dec 3 14:05` this
+/// year, `2025-12-03` before; the stored text if it is not a timestamp.
+pub fn short_when(sk: &str, now: DateTime<Local>) -> String {
+    let Some(t) = local_time(sk) else {
+        return terminal_safe(sk).into_owned();
+    };
+    if t.date_naive() == now.date_naive() {
+        t.format("%H:%M").to_string()
+    } else if t.year() == now.year() {
+        t.format("%b %-d %H:%M").to_string()
+    } else {
+        t.format("%Y-%m-%d").to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +81,24 @@ mod tests {
         assert_eq!(local_datetime("not a time"), "not a time");
         assert_eq!(local_datetime("x\u{7}"), "x\\u{7}");
         assert!(local_time("2026-03-04T05:06:07.000000+00:00").is_some());
+    }
+
+    #[test]
+    fn when_is_as_short_as_it_stays_clear() {
+        let now = local_time("2026-03-04T12:00:00+00:00").unwrap();
+        let at = |s: &str| local_time(s).unwrap();
+        assert_eq!(
+            short_when("2026-03-04T11:30:00+00:00", now),
+            at("2026-03-04T11:30:00+00:00").format("%H:%M").to_string()
+        );
+        assert_eq!(
+            short_when("2026-01-02T11:30:00+00:00", now),
+            at("2026-01-02T11:30:00+00:00")
+                .format("%b %-d %H:%M")
+                .to_string()
+        );
+        assert!(short_when("2025-06-02T11:30:00+00:00", now).starts_with("2025-06-0"));
+        assert_eq!(short_when("not a time", now), "not a time");
     }
 
     #[test]

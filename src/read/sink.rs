@@ -1,6 +1,7 @@
 //! Items written to stdout page by page, in the chosen format, as `scan`, `query` and `sql`
-//! print them: a JSON array written incrementally, one item per line, or tables of 100 rows
-//! (the keys, then the other attributes as one line of JSON), each printed once full.
+//! print them: a JSON array written incrementally (indented on a terminal, one item per line
+//! on a pipe), one item per line, or tables of 100 rows (one column per attribute, the keys
+//! first), each printed once full.
 
 use std::io::Write;
 
@@ -8,7 +9,8 @@ use anyhow::Result;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
-use crate::model::item::{item_to_plain, item_to_typed, to_plain, Item};
+use crate::model::item::{item_to_plain, item_to_typed, to_plain, to_typed, Item};
+use crate::term::fit;
 use crate::term::output::{self, OutputFormat, Style};
 use crate::term::safe;
 use crate::term::safe::terminal_safe;
@@ -56,9 +58,12 @@ pub struct Sink {
     raw: bool,
     written: u64,
     buf: Vec<u8>,
-    rows: Vec<[String; 3]>,
-    /// The key attributes shown as the table's first two columns.
-    keys: [String; 2],
+    /// Items of the table chunk being collected (at most `TABLE_CHUNK`).
+    rows: Vec<Item>,
+    /// The key attributes, shown first and never cut.
+    keys: Vec<String>,
+    /// Attributes to show first after the keys, in this order (`--select`).
+    order: Vec<String>,
 }
 
 impl Sink {
@@ -69,13 +74,23 @@ impl Sink {
             written: 0,
             buf: Vec::with_capacity(1 << 20),
             rows: Vec::new(),
-            keys: ["pk".into(), "sk".into()],
+            keys: vec!["pk".into(), "sk".into()],
+            order: Vec::new(),
         }
     }
 
     /// Key columns other than pk/sk, for tables keyed differently.
     pub fn with_keys(mut self, partition: &str, sort: Option<&str>) -> Sink {
-        self.keys = [partition.to_string(), sort.unwrap_or("").to_string()];
+        self.keys = std::iter::once(partition)
+            .chain(sort)
+            .map(String::from)
+            .collect();
+        self
+    }
+
+    /// Columns in the order a projection named them (`--select sk,message`).
+    pub fn with_order(mut self, select: Option<&str>) -> Sink {
+        self.order = select_order(select);
         self
     }
 
@@ -91,7 +106,7 @@ impl Sink {
         match self.style.format {
             OutputFormat::Table => {
                 for item in items {
-                    self.rows.push(self.row(item));
+                    self.rows.push(item.clone());
                     self.written += 1;
                     if self.rows.len() == TABLE_CHUNK {
                         self.print_rows()?;
@@ -101,13 +116,18 @@ impl Sink {
             }
             format => {
                 self.buf.clear();
+                let pretty = format == OutputFormat::Json && self.style.stdout_tty;
                 for item in items {
                     let value = self.value(item);
                     if format == OutputFormat::Json {
                         self.buf
                             .extend_from_slice(if self.written == 0 { b"[\n" } else { b",\n" });
                     }
-                    serde_json::to_writer(&mut self.buf, &value)?;
+                    if pretty {
+                        output::write_indented(&mut self.buf, &value)?;
+                    } else {
+                        serde_json::to_writer(&mut self.buf, &value)?;
+                    }
                     if format == OutputFormat::Ndjson {
                         self.buf.push(b'\n');
                     }
@@ -129,65 +149,101 @@ impl Sink {
         Ok(self.written)
     }
 
-    /// pk, sk and the other attributes as one line of JSON, cut to fit.
-    fn row(&self, item: &Item) -> [String; 3] {
-        // Keys are shown whole but terminal-safe; the attributes go through render::truncate.
-        let key = |name: &str| match item.get(name) {
-            Some(AttributeValue::S(s)) => terminal_safe(s).into_owned(),
-            Some(v) => terminal_safe(&to_plain(v).to_string()).into_owned(),
-            None => String::new(),
-        };
-        let mut value = self.value(item);
-        if let Some(map) = value.as_object_mut() {
-            // shift_remove keeps the other attributes in their sorted order.
-            map.shift_remove(&self.keys[0]);
-            map.shift_remove(&self.keys[1]);
-        }
-        // Cut once here (bounded memory per row); print_rows cuts again to fit the terminal.
-        [
-            key(&self.keys[0]),
-            key(&self.keys[1]),
-            safe::truncate(&value.to_string(), 400),
-        ]
-    }
-
-    /// Keys are never wrapped or cut (they are what a person copies); the attributes get the
-    /// width that is left on a terminal, or 120 characters on a pipe. On a terminal too narrow
-    /// for both keys side by side and 30 characters of attributes (80 columns: a message key
-    /// is 40 + 32), the sort key goes under the partition key in one "pk / sk" column.
+    /// One column per attribute, keys first and whole; on a terminal the widest values are
+    /// cut to fit its width (`term::fit`), on a pipe each value to `fit::PIPE_MAX`.
     fn print_rows(&mut self) -> Result<()> {
-        let chars = |s: &String| s.chars().count();
-        let key_width = |i: usize| self.rows.iter().map(|r| chars(&r[i])).max().unwrap_or(0);
-        let (pk_width, sk_width) = (key_width(0), key_width(1));
-        let total = self.style.width();
-        // The table's borders and padding: 10 around three columns, 7 around two.
-        let stacked = self.style.stdout_tty && total < pk_width + sk_width + 10 + 30;
-        let width = match (self.style.stdout_tty, stacked) {
-            (false, _) => 120,
-            (true, false) => total.saturating_sub(pk_width + sk_width + 10).max(20),
-            (true, true) => total.saturating_sub(pk_width.max(sk_width) + 7).max(20),
-        };
-        let [pk, sk] = &self.keys;
-        if stacked {
-            let mut table = self.style.table(&[&format!("{pk} / {sk}"), "attributes"]);
-            for [pk, sk, attrs] in self.rows.drain(..) {
-                table.add_row([format!("{pk}\n{sk}"), safe::truncate(&attrs, width)]);
-            }
-            if let Some(column) = table.column_mut(0) {
-                column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
-            }
-            return output::print_table(&table);
+        let (columns, keys) = columns(&self.rows, &self.keys, &self.order);
+        let cells = cells(&self.rows, &columns, keys, self.raw);
+        self.rows.clear();
+        let headers: Vec<String> = columns
+            .iter()
+            .map(|c| terminal_safe(c).into_owned())
+            .collect();
+        let width = self.style.stdout_tty.then(|| self.style.width());
+        let fitted = fit::fit(&headers, &cells, keys, width);
+        let names: Vec<&str> = fitted.headers.iter().map(String::as_str).collect();
+        let mut table = self.style.table(&names);
+        for row in fitted.rows {
+            table.add_row(row);
         }
-        let mut table = self.style.table(&[pk, sk, "attributes"]);
-        for [pk, sk, attrs] in self.rows.drain(..) {
-            table.add_row([pk, sk, safe::truncate(&attrs, width)]);
-        }
-        for i in 0..2 {
+        // Keys are never wrapped; `fit` left room for them.
+        let key_columns = if fitted.stacked { 1 } else { keys };
+        for i in 0..key_columns {
             if let Some(column) = table.column_mut(i) {
                 column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
             }
         }
-        output::print_table(&table)
+        output::print_table(&table)?;
+        if !fitted.left_out.is_empty() {
+            let text = format!(
+                "not shown: {} (use --select or -o json)",
+                fitted.left_out.join(", ")
+            );
+            output::note(textwrap::fill(&text, self.style.width()));
+        }
+        Ok(())
+    }
+}
+
+/// The attributes a `--select a,b` names, in its order.
+pub fn select_order(select: Option<&str>) -> Vec<String> {
+    select
+        .unwrap_or("")
+        .split(',')
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
+/// The columns of some items: the keys any item has, then the `--select` order, then the
+/// other attributes by name; and how many of them are keys.
+pub fn columns(items: &[Item], keys: &[String], order: &[String]) -> (Vec<String>, usize) {
+    let present = |name: &String| items.iter().any(|i| i.contains_key(name));
+    let mut columns: Vec<String> = keys.iter().filter(|k| present(k)).cloned().collect();
+    let key_count = columns.len();
+    for name in order {
+        if present(name) && !columns.contains(name) {
+            columns.push(name.clone());
+        }
+    }
+    let mut rest: Vec<&String> = items.iter().flat_map(|i| i.keys()).collect();
+    rest.sort();
+    rest.dedup();
+    for name in rest {
+        if !columns.contains(name) {
+            columns.push(name.clone());
+        }
+    }
+    (columns, key_count)
+}
+
+/// The items' cells under `columns` (the first `keys` are keys).
+pub fn cells(items: &[Item], columns: &[String], keys: usize, raw: bool) -> Vec<Vec<String>> {
+    items
+        .iter()
+        .map(|item| {
+            columns
+                .iter()
+                .enumerate()
+                .map(|(i, name)| cell(item.get(name), raw, i < keys))
+                .collect()
+        })
+        .collect()
+}
+
+/// One attribute as a cell: strings as text, anything else as compact JSON; one line, made
+/// safe for a terminal; a key whole, any other value cut to a bound (the width cuts it more).
+fn cell(value: Option<&AttributeValue>, raw: bool, key: bool) -> String {
+    let text = match value {
+        None => return String::new(),
+        Some(AttributeValue::S(s)) if !raw => s.clone(),
+        Some(v) if raw => to_typed(v).to_string(),
+        Some(v) => to_plain(v).to_string(),
+    };
+    if key {
+        terminal_safe(&text).into_owned()
+    } else {
+        safe::truncate(&text, 400)
     }
 }
 

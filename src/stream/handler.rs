@@ -49,7 +49,10 @@ struct ConversationFailed {
 
 fn after_updating(rows: usize) -> String {
     if rows > 0 {
-        format!(" (after updating {rows} row(s))")
+        format!(
+            " (after updating {})",
+            crate::term::plural(rows as u64, "row")
+        )
     } else {
         String::new()
     }

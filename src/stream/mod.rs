@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod classify;
 pub mod coalesce;
 pub mod dead_letter;
+pub mod follow;
 pub mod handler;
 pub mod lambda;
 pub mod listing;

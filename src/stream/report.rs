@@ -1,6 +1,7 @@
 //! What `simulate-stream` prints: for people, one line per record that changed something or
-//! failed (every record under `-v`) and a summary that counts skips by reason; for programs
-//! (`-o json`, `-o ndjson`), every record and the same summary.
+//! failed (every record under `-v`) and a summary in plain words (under `-v` a second line
+//! with skips by reason, retries and reading costs); with `--follow`, a line on stderr each
+//! time it has caught up; for programs (`-o json`, `-o ndjson`), every record and the summary.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -14,6 +15,7 @@ use crate::stream::outcome::{Outcome, RecordResult, Skip};
 use crate::stream::record::StreamRecord;
 use crate::term::output::{self, OutputFormat, Style};
 use crate::term::safe::terminal_safe;
+use crate::term::{plural, plural_of};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Totals {
@@ -37,6 +39,8 @@ pub struct Report {
     pub totals: Totals,
     records: Vec<Value>,
     failures: Vec<String>,
+    /// `waiting` has said so since the last record.
+    waiting: bool,
 }
 
 /// The reason a record was skipped, without its details ("not a message", "older than
@@ -54,6 +58,7 @@ impl Report {
             totals: Totals::default(),
             records: Vec::new(),
             failures: Vec::new(),
+            waiting: false,
         }
     }
 
@@ -65,6 +70,7 @@ impl Report {
         r: &RecordResult,
         dead_lettered: bool,
     ) -> Result<()> {
+        self.waiting = false;
         let t = &mut self.totals;
         t.processed += 1;
         t.messages += u64::from(r.is_message);
@@ -186,47 +192,87 @@ impl Report {
         Ok(())
     }
 
+    /// The summary in plain words, and under `-v` a second line with the detail: skips by
+    /// reason, retries, rate and what reading the stream cost.
     fn summary_line(&self, source: &Value, elapsed: f64, per_s: f64, interrupted: bool) -> String {
         let t = &self.totals;
-        let skipped = if t.skipped_by_reason.is_empty() {
-            String::new()
-        } else {
-            let reasons: Vec<String> = t
-                .skipped_by_reason
-                .iter()
-                .map(|(reason, n)| format!("{n} {reason}"))
-                .collect();
-            format!(" ({})", reasons.join(", "))
+        let moved = match t.updated {
+            0 => "no rows moved".to_string(),
+            n => format!(
+                "{} moved {}",
+                plural(n, "message"),
+                plural(t.rows_updated, "row")
+            ),
         };
-        let dead = match source["dead_letter"].as_str() {
-            Some(path) if t.dead_lettered > 0 => {
-                format!(
+        let mut line = format!(
+            "read {} in {elapsed:.2} s: {moved}",
+            plural(t.processed, "record"),
+        );
+        if t.skipped > 0 {
+            line.push_str(&format!(", {} needed nothing", t.skipped));
+        }
+        if t.failed > 0 {
+            line.push_str(&format!(", {} FAILED", t.failed));
+            if let (Some(path), true) = (source["dead_letter"].as_str(), t.dead_lettered > 0) {
+                line.push_str(&format!(
                     " ({} sent to {path}, checkpoint moved past them)",
                     t.dead_lettered
-                )
+                ));
             }
-            _ => String::new(),
-        };
-        let held = match source["held_shards"].as_array().map(Vec::len) {
-            Some(n) if n > 0 => format!(
-                "; checkpoint kept before the first failure in {n} shard{} (a rerun retries from there)",
-                if n == 1 { "" } else { "s" }
-            ),
-            _ => String::new(),
-        };
-        format!(
-            "processed {} records ({} messages): updated {} ({} rows), skipped {}{skipped}, failed {}{dead}, retries {}{held}; {:.2} s, {} records/s{}",
-            t.processed,
-            t.messages,
-            t.updated,
-            t.rows_updated,
-            t.skipped,
-            t.failed,
-            t.retries,
-            elapsed,
-            per_s,
-            if interrupted { " (interrupted)" } else { "" }
-        )
+        }
+        if let Some(n) = source["held_shards"]
+            .as_array()
+            .map(Vec::len)
+            .filter(|n| *n > 0)
+        {
+            line.push_str(&format!(
+                "; the checkpoint stays before the first failure in {} (a rerun retries it)",
+                plural(n as u64, "shard")
+            ));
+        }
+        if interrupted {
+            line.push_str(" (interrupted)");
+        }
+        if !self.verbose {
+            return line;
+        }
+        let skipped: Vec<String> = t
+            .skipped_by_reason
+            .iter()
+            .map(|(reason, n)| format!("{n} {reason}"))
+            .collect();
+        let mut detail = vec![format!(
+            "{} ({})",
+            plural(t.processed, "record"),
+            plural(t.messages, "message")
+        )];
+        if !skipped.is_empty() {
+            detail.push(format!("skipped: {}", skipped.join(", ")));
+        }
+        detail.push(plural_of(t.retries, "retry", "retries"));
+        detail.push(format!("{per_s} records/s"));
+        if let Some(calls) = source["get_records_calls"].as_u64() {
+            detail.push(format!(
+                "{}, {}",
+                plural(calls, "GetRecords call"),
+                plural_of(source["batches"].as_u64().unwrap_or(0), "batch", "batches")
+            ));
+        }
+        format!("{line}\n{}", detail.join("; "))
+    }
+
+    /// With `--follow`, once every shard is read to its tip: say that it waits and how far it
+    /// has read (stderr), once each time it catches up.
+    pub fn waiting(&mut self) {
+        if self.waiting {
+            return;
+        }
+        self.waiting = true;
+        output::note(format!(
+            "{}  caught up: {} read, waiting for new ones (Ctrl-C stops)",
+            chrono::Local::now().format("%H:%M:%S"),
+            plural(self.totals.processed, "record"),
+        ));
     }
 
     /// Exit 7 when any record failed, naming them like a partial batch response.

