@@ -9,6 +9,7 @@ pub mod client;
 pub mod db;
 pub mod interrupt;
 pub mod pages;
+pub mod parallel;
 pub mod retry;
 pub mod table;
 pub mod target;
