@@ -191,6 +191,17 @@ pub enum Command {
     )]
     Import(cmd::import::Args),
 
+    /// Show the table's changes as they happen, from its stream, until Ctrl-C or --count [API: DescribeTable, DescribeStream, GetShardIterator, GetRecords]
+    ///
+    /// One line per record: time (UTC), event, keys, and what changed (old → new per
+    /// attribute on a NEW_AND_OLD_IMAGES stream). -o ndjson prints Lambda-shaped records that
+    /// simulate-stream --event replays. Every shard is read, children after their parents;
+    /// nothing is written. A table without a stream: exit 4 with the command that enables one.
+    #[command(
+        after_help = "Examples:\n  ddb --local tail\n  ddb --local tail --events modify,remove --pk-prefix MSG#\n  ddb --local tail --since 10m --count 20\n  ddb --local tail -o ndjson --count 50 > ev.ndjson"
+    )]
+    Tail(cmd::tail::Args),
+
     /// Run the stream handler (access pattern D) on an event file or the table's stream [API: Query, TransactWriteItems; DescribeTable, DescribeStream, GetShardIterator, GetRecords]
     #[command(
         after_help = "Examples:\n  ddb --local simulate-stream --from trim-horizon\n  ddb --local simulate-stream --event event.json\n  ddb --local simulate-stream --event - -o json < event.json\n  ddb --local simulate-stream --from latest --follow --checkpoint .ddb-checkpoint.json\n  ddb --local simulate-stream --from trim-horizon --checkpoint cp.json --dead-letter failed.ndjson"
@@ -228,7 +239,11 @@ impl Command {
     pub fn handles_ctrl_c(&self) -> bool {
         matches!(
             self,
-            Command::SimulateStream(_) | Command::Seed(_) | Command::Export(_) | Command::Import(_)
+            Command::SimulateStream(_)
+                | Command::Seed(_)
+                | Command::Export(_)
+                | Command::Import(_)
+                | Command::Tail(_)
         )
     }
 }
@@ -298,6 +313,7 @@ impl Cli {
             Command::Sql(a) => cmd::sql::run(a, &ctx).await,
             Command::Export(a) => cmd::export::run(a, &ctx).await,
             Command::Import(a) => cmd::import::run(a, &ctx).await,
+            Command::Tail(a) => cmd::tail::run(a, &ctx).await,
             Command::Completions(_) | Command::Defaults(_) | Command::Lambda(_) => {
                 unreachable!("handled above")
             }

@@ -33,6 +33,7 @@ pub mod schema_load;
 pub mod seed;
 pub mod simulate_stream;
 pub mod sql;
+pub mod tail;
 
 /// The global options, checked once by `cli` and passed down (fd's `construct_config`).
 #[derive(Clone, Debug)]

@@ -22,4 +22,5 @@ pub mod report;
 pub mod sdk_record;
 pub mod shard;
 pub mod source;
+pub mod tail;
 pub mod template;
