@@ -202,6 +202,18 @@ pub enum Command {
     )]
     Tail(cmd::tail::Args),
 
+    /// Compare two tables or exports item by item, matched by key [API: DescribeTable, Scan]
+    ///
+    /// A side is a table (here or elsewhere: --left-/--right-endpoint-url, -region, -profile)
+    /// or an export folder / data file. `+` only on the right, `-` only on the left, `~`
+    /// changed, with each changed attribute; -o ndjson: one typed object per difference.
+    /// Tables are read with a parallel Scan; both sides are sorted by key through a temporary
+    /// folder (an external sort), so memory stays flat in their size.
+    #[command(
+        after_help = "Examples:\n  ddb --local diff cruddur-messages ./snap\n  ddb --local diff ./before ./after --stat\n  ddb --local diff t1 t2 --ignore user_display_name --exit-code\n  ddb --local diff t t --right-profile staging --right-region ca-central-1"
+    )]
+    Diff(cmd::diff::Args),
+
     /// Run the stream handler (access pattern D) on an event file or the table's stream [API: Query, TransactWriteItems; DescribeTable, DescribeStream, GetShardIterator, GetRecords]
     #[command(
         after_help = "Examples:\n  ddb --local simulate-stream --from trim-horizon\n  ddb --local simulate-stream --event event.json\n  ddb --local simulate-stream --event - -o json < event.json\n  ddb --local simulate-stream --from latest --follow --checkpoint .ddb-checkpoint.json\n  ddb --local simulate-stream --from trim-horizon --checkpoint cp.json --dead-letter failed.ndjson"
@@ -291,6 +303,8 @@ impl Cli {
             Command::Completions(args) => return cmd::completions::run(args, Cli::command()),
             Command::Lambda(args) => return cmd::lambda::run(args, &global, run).await,
             Command::Defaults(args) => return cmd::defaults::run(args),
+            // Builds a client per table side, none for exports.
+            Command::Diff(args) => return cmd::diff::run(args, &global, run).await,
             command => command,
         };
         if let Some(explained) = explain(&command, &global) {
@@ -314,7 +328,10 @@ impl Cli {
             Command::Export(a) => cmd::export::run(a, &ctx).await,
             Command::Import(a) => cmd::import::run(a, &ctx).await,
             Command::Tail(a) => cmd::tail::run(a, &ctx).await,
-            Command::Completions(_) | Command::Defaults(_) | Command::Lambda(_) => {
+            Command::Completions(_)
+            | Command::Defaults(_)
+            | Command::Lambda(_)
+            | Command::Diff(_) => {
                 unreachable!("handled above")
             }
         }

@@ -3,6 +3,7 @@
 //! results back independently of ddb's own code.
 #![allow(dead_code)]
 
+pub mod exports;
 pub mod invariant;
 pub mod items;
 pub mod process;
