@@ -134,7 +134,7 @@ pub enum Command {
     /// Items are plain JSON values unless --raw (DynamoDB-typed JSON).
     ///
     /// Segments: without --segments, a scan is parallel where that pays. On a local endpoint
-    /// (DynamoDB Local) it uses 8 segments. On a remote table it first asks DescribeTable for
+    /// (DynamoDB Local) it uses 16 segments. On a remote table it first asks DescribeTable for
     /// the table's size and uses one segment per 128 MiB, up to 16 (1 under 256 MiB, or when
     /// DescribeTable is not allowed). With --limit it is sequential. --segments 1 forces a
     /// sequential scan; segments' pages interleave, so the order differs from a sequential one.
@@ -191,7 +191,7 @@ pub enum Command {
     )]
     Import(cmd::import::Args),
 
-    /// Show the table's changes as they happen, from its stream, until Ctrl-C or --count [API: DescribeTable, DescribeStream, GetShardIterator, GetRecords]
+    /// Follow the table's changes (its stream) until Ctrl-C or --count [API: DescribeTable, DescribeStream, GetShardIterator, GetRecords]
     ///
     /// One line per record: time (UTC), event, keys, and what changed (old → new per
     /// attribute on a NEW_AND_OLD_IMAGES stream). -o ndjson prints Lambda-shaped records that
@@ -204,11 +204,12 @@ pub enum Command {
 
     /// Compare two tables or exports item by item, matched by key [API: DescribeTable, Scan]
     ///
-    /// A side is a table (here or elsewhere: --left-/--right-endpoint-url, -region, -profile)
-    /// or an export folder / data file. `+` only on the right, `-` only on the left, `~`
-    /// changed, with each changed attribute; -o ndjson: one typed object per difference.
-    /// Tables are read with a parallel Scan; both sides are sorted by key through a temporary
-    /// folder (an external sort), so memory stays flat in their size.
+    /// A side is a table, here or on another target (--left-/--right-endpoint-url, -region,
+    /// -profile), or an export folder / data file in AWS's layout. `+` only on the right, `-`
+    /// only on the left, `~` changed, with each changed attribute; -o ndjson: one typed object
+    /// per difference. Tables are read with a parallel Scan; both sides are sorted by key
+    /// through a temporary folder ($TMPDIR, an external sort), so memory stays flat in their
+    /// size. Exit 0 whatever the difference, unless --exit-code.
     #[command(
         after_help = "Examples:\n  ddb --local diff cruddur-messages ./snap\n  ddb --local diff ./before ./after --stat\n  ddb --local diff t1 t2 --ignore user_display_name --exit-code\n  ddb --local diff t t --right-profile staging --right-region ca-central-1"
     )]
@@ -335,5 +336,21 @@ impl Cli {
                 unreachable!("handled above")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// scan's help states the local default the code uses.
+    #[test]
+    fn scan_help_names_the_local_segments() {
+        let help = Cli::command()
+            .find_subcommand("scan")
+            .and_then(|c| c.get_long_about().map(|a| a.to_string()))
+            .unwrap_or_default();
+        let said = format!("it uses {} segments", crate::aws::parallel::LOCAL_SEGMENTS);
+        assert!(help.contains(&said), "{help}");
     }
 }

@@ -12,9 +12,11 @@ use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use crate::aws::db::Db;
 use crate::aws::pages::{Merged, Pages};
 
-/// Segments on a local endpoint: where `ddb scan`, `export` and `diff` each reach 0.9 of the
-/// best raw parallel Scan on DynamoDB Local with memory still flat (docs/benchmarks.md).
-pub const LOCAL_SEGMENTS: u32 = 32;
+/// Segments on a local endpoint. In `just bench` (part 25, 100,000 items on 2 cores) 16 gave
+/// ddb's best scan, 0.93 of a raw HTTP scan at 16; with 32 or 64 the raw figure grows a little
+/// but ddb's own parsing then competes with DynamoDB Local for the CPU, and each segment holds
+/// a page (up to 1 MB) in flight, so memory grows with them (docs/benchmarks.md).
+pub const LOCAL_SEGMENTS: u32 = 16;
 /// On a remote table, one segment per this many bytes of DescribeTable's TableSizeBytes...
 pub const REMOTE_BYTES_PER_SEGMENT: i64 = 128 << 20;
 /// ...up to this many (each segment is one request in flight).
