@@ -21,6 +21,8 @@ const SUBCOMMANDS: &[&str] = &[
     "query",
     "sql",
     "simulate-stream",
+    "tail",
+    "diff",
     "lambda",
     "lambda template",
     "defaults",
@@ -83,6 +85,19 @@ fn every_command_names_its_api_and_has_an_example() {
     }
 }
 
+/// tail and diff keep `-h` to 40 lines and their examples to 80 columns.
+#[test]
+fn tail_and_diff_short_help_fits() {
+    for sub in ["tail", "diff"] {
+        let out = run(bare_ddb().args([sub, "-h"])).ok();
+        assert!(out.lines().count() <= 40, "{sub} -h:\n{out}");
+        let examples = out.split("Examples:\n").nth(1).expect("examples");
+        for line in examples.lines() {
+            assert!(line.chars().count() <= 80, "{sub}: {line}");
+        }
+    }
+}
+
 #[test]
 fn global_options_work_after_the_subcommand_too() {
     // Parses and fails on the unreachable endpoint, not on the option position.
@@ -102,8 +117,21 @@ fn global_options_work_after_the_subcommand_too() {
 fn completions_cover_the_subcommands() {
     for shell in ["bash", "zsh", "fish"] {
         let out = run(bare_ddb().args(["completions", shell])).ok();
-        for sub in ["schema-load", "get-conversation", "simulate-stream"] {
+        for sub in [
+            "schema-load",
+            "get-conversation",
+            "simulate-stream",
+            "tail",
+            "diff",
+        ] {
             assert!(out.contains(sub), "{shell} completions lack {sub}");
+        }
+        for option in ["since", "events", "exit-code", "right-profile"] {
+            let spelled = match shell {
+                "fish" => format!("-l {option}"),
+                _ => format!("--{option}"),
+            };
+            assert!(out.contains(&spelled), "{shell} completions lack {spelled}");
         }
     }
     let r = run(bare_ddb().args(["completions", "tcsh"]));

@@ -389,3 +389,42 @@ fn bad_sides_are_named() {
     );
     out.assert_exit(8, &["holds the same key twice"]);
 }
+
+/// The ```sh examples of docs/commands.md's tail and diff sections, run in order in an empty
+/// folder against this test binary's DynamoDB Local (`--local` pointed at it): each exits 0.
+#[test]
+fn the_tail_and_diff_examples_in_the_docs_run() {
+    let docs = std::fs::read_to_string(common::repo_root().join("docs/commands.md")).unwrap();
+    let mut commands = Vec::new();
+    for section in ["## tail ", "## diff "] {
+        let start = docs.find(section).expect(section);
+        let body = &docs[start + section.len()..];
+        let body = &body[..body.find("\n## ").unwrap_or(body.len())];
+        let mut in_sh = false;
+        for line in body.lines() {
+            match line.trim() {
+                "```sh" => in_sh = true,
+                "```" => in_sh = false,
+                l if in_sh && !l.is_empty() => commands.push(l.to_string()),
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(commands.len(), 12, "{commands:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_ddb"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    for command in &commands {
+        let mut bash = std::process::Command::new("bash");
+        common::scrubbed(&mut bash)
+            .args(["-c", command])
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env("DDB_LOCAL_ENDPOINT", &common::local().endpoint);
+        let out = run(&mut bash);
+        assert_eq!(out.code, 0, "{command}: {}", out.stderr);
+    }
+}

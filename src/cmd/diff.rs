@@ -48,11 +48,16 @@ pub struct Args {
     pub exit_code: bool,
 
     /// Key attributes when no side is a table [default: pk,sk]
-    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "NAMES",
+        value_delimiter = ',',
+        hide_short_help = true
+    )]
     pub key: Vec<String>,
 
     /// Parallel scan segments per table side (1-64) [default: as scan]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64), hide_short_help = true)]
     pub segments: Option<u32>,
 
     #[command(flatten)]
@@ -62,19 +67,22 @@ pub struct Args {
 /// Where each side's table is, when not on the global target.
 #[derive(Debug, clap::Args)]
 pub struct Targets {
-    /// The left table's endpoint (also --right-endpoint-url)
-    #[arg(long, value_name = "URL", value_parser = checked::endpoint_url)]
+    /// The left table's endpoint, instead of the global target's
+    #[arg(long, value_name = "URL", value_parser = checked::endpoint_url, hide_short_help = true)]
     pub left_endpoint_url: Option<String>,
-    /// The left table's region (also --right-region)
-    #[arg(long, value_name = "REGION", value_parser = checked::region)]
+    /// The left table's region (without --left-endpoint-url: on AWS)
+    #[arg(long, value_name = "REGION", value_parser = checked::region, hide_short_help = true)]
     pub left_region: Option<String>,
-    /// The left table's profile (also --right-profile)
-    #[arg(long, value_name = "NAME")]
+    /// The left table's profile (without --left-endpoint-url: on AWS)
+    #[arg(long, value_name = "NAME", hide_short_help = true)]
     pub left_profile: Option<String>,
+    /// The right table's endpoint, instead of the global target's
     #[arg(long, value_name = "URL", value_parser = checked::endpoint_url, hide_short_help = true)]
     pub right_endpoint_url: Option<String>,
+    /// The right table's region (without --right-endpoint-url: on AWS)
     #[arg(long, value_name = "REGION", value_parser = checked::region, hide_short_help = true)]
     pub right_region: Option<String>,
+    /// The right table's profile (without --right-endpoint-url: on AWS)
     #[arg(long, value_name = "NAME", hide_short_help = true)]
     pub right_profile: Option<String>,
 }

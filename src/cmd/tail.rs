@@ -20,8 +20,7 @@ use crate::term::output::{self, OutputFormat};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Start at the newest record (latest) or the oldest kept (trim-horizon); default latest,
-    /// or trim-horizon with --since
+    /// Start at latest (the default) or trim-horizon (the default with --since)
     #[arg(long, value_enum, value_name = "POSITION")]
     pub from: Option<StartAt>,
 
@@ -33,16 +32,16 @@ pub struct Args {
     #[arg(long, value_name = "PREFIX", value_parser = checked::non_empty)]
     pub pk_prefix: Option<String>,
 
-    /// Only these kinds of change (TTL deletions are removes)
+    /// Only these kinds (TTL deletions are removes)
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KINDS")]
     pub events: Vec<Kind>,
 
-    /// Only records not older than this, e.g. 10m or 1h30m (the stream keeps 24 h)
+    /// Only records not older than this, e.g. 10m or 1h30m
     #[arg(long, value_name = "DURATION", value_parser = checked::duration)]
     pub since: Option<Duration>,
 
     /// Pause between polls once caught up [default: 250 locally, 1000 on AWS]
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(10..=60_000), hide_short_help = true)]
     pub poll_interval: Option<u64>,
 }
 

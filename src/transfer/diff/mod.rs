@@ -2,7 +2,7 @@
 //! layout) compared item by item, matched by key, in memory that stays flat in their size.
 //!
 //! How: an **external sort** to a temp folder. Each side streams its items into its own
-//! `sort::Sorter`: records of (key bytes, item line) gather up to `SORT_BUDGET` bytes, are
+//! `sort::Sorter`: records of (key bytes, item line) gather up to `SORT_BUDGET` (8 MB), are
 //! sorted by key and written as a run file; both sides are read at once. Then each side's runs
 //! are merged back in key order and the two ordered streams are joined like a merge of two
 //! sorted files: a key on the right only is added, on the left only removed, on both compared
@@ -28,7 +28,7 @@ pub use key::KeyNames;
 pub use side::Side;
 
 /// Bytes of records a side holds in memory before it writes a sorted run.
-pub const SORT_BUDGET: usize = 16 << 20;
+pub const SORT_BUDGET: usize = 8 << 20;
 
 /// What to compare.
 #[derive(Clone, Debug, Default)]

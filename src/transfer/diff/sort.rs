@@ -33,7 +33,8 @@ impl Sorter {
         Sorter {
             dir,
             budget,
-            arena: Vec::new(),
+            // Room for the budget and one more record: the arena never doubles past it.
+            arena: Vec::with_capacity(budget.min(1 << 30) + (64 << 10)),
             index: Vec::new(),
             runs: Vec::new(),
             records: 0,
