@@ -3,8 +3,9 @@
 //! Local does not check signatures), counts the items of each page without building them, and
 //! follows LastEvaluatedKey. What ddb's own scans are measured against (scripts/bench/25-scan.sh).
 //!
-//! cargo run --release --example raw_scan -- ENDPOINT TABLE SEGMENTS
-//! Prints {"segments", "items", "elapsed_ms", "items_per_sec"} on stdout.
+//! cargo run --release --example raw_scan -- ENDPOINT TABLE SEGMENTS [LIMIT]
+//! (LIMIT: items per page, as Scan's Limit.) Prints {"segments", "items", "elapsed_ms",
+//! "items_per_sec"} on stdout.
 
 use std::time::Instant;
 
@@ -27,8 +28,10 @@ struct Page {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [endpoint, table, segments] = args.as_slice() else {
-        return Err("usage: raw_scan ENDPOINT TABLE SEGMENTS".into());
+    let (endpoint, table, segments, limit) = match args.as_slice() {
+        [e, t, s] => (e, t, s, None),
+        [e, t, s, l] => (e, t, s, Some(l.parse::<u32>()?)),
+        _ => return Err("usage: raw_scan ENDPOINT TABLE SEGMENTS [LIMIT]".into()),
     };
     let segments: u32 = segments.parse()?;
     let host = endpoint
@@ -38,7 +41,14 @@ async fn main() -> Result<(), Error> {
         .to_string();
     let start = Instant::now();
     let tasks: Vec<_> = (0..segments)
-        .map(|s| tokio::spawn(scan_segment(host.clone(), table.clone(), s, segments)))
+        .map(|s| {
+            tokio::spawn(scan_segment(
+                host.clone(),
+                table.clone(),
+                (s, segments),
+                limit,
+            ))
+        })
         .collect();
     let mut items = 0;
     for task in tasks {
@@ -54,7 +64,12 @@ async fn main() -> Result<(), Error> {
 }
 
 /// Every page of one segment over one connection; the number of items it held.
-async fn scan_segment(host: String, table: String, segment: u32, total: u32) -> Result<u64, Error> {
+async fn scan_segment(
+    host: String,
+    table: String,
+    (segment, total): (u32, u32),
+    limit: Option<u32>,
+) -> Result<u64, Error> {
     let mut conn = BufReader::new(TcpStream::connect(&host).await?);
     let mut start: Option<Value> = None;
     let mut items = 0;
@@ -63,6 +78,9 @@ async fn scan_segment(host: String, table: String, segment: u32, total: u32) -> 
         if total > 1 {
             request["Segment"] = json!(segment);
             request["TotalSegments"] = json!(total);
+        }
+        if let Some(n) = limit {
+            request["Limit"] = json!(n);
         }
         if let Some(key) = start.take() {
             request["ExclusiveStartKey"] = key;
