@@ -11,12 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType, StreamSpecification, StreamViewType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use common::items::{ts, Conversation, Names};
-use common::{item, run, s, wait_until, write_temp, Item, TestEnv};
+use common::{item, run, s, wait_until, words, write_temp, Item, TestEnv};
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -221,48 +218,22 @@ fn count_n_shows_exactly_the_writes_made_after_it_started_and_they_replay() {
     }
 }
 
-/// A table like the shipped one but with a NEW_AND_OLD_IMAGES stream (made with the SDK).
+/// `schema-load --schema` of the shipped schema changed by `edit` (a table of `env`'s name).
+fn load_schema(env: &TestEnv, edit: impl FnOnce(&mut serde_json::Map<String, Value>)) {
+    let text = std::fs::read_to_string(common::repo_root().join("fixtures/schema.json")).unwrap();
+    let mut schema: Value = serde_json::from_str(&text).unwrap();
+    edit(schema.as_object_mut().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_temp(dir.path(), "schema.json", &schema.to_string());
+    run(env.ddb().arg("schema-load").arg("--schema").arg(&path)).ok();
+}
+
+/// A table like the shipped one but with a NEW_AND_OLD_IMAGES stream.
 fn old_and_new_table(label: &str) -> TestEnv {
     let env = TestEnv::new(label);
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |n: &str, t| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .unwrap()
-    };
-    env.block_on(
-        env.client()
-            .create_table()
-            .table_name(&env.table)
-            .attribute_definitions(attr("pk"))
-            .attribute_definitions(attr("sk"))
-            .key_schema(key("pk", KeyType::Hash))
-            .key_schema(key("sk", KeyType::Range))
-            .provisioned_throughput(
-                ProvisionedThroughput::builder()
-                    .read_capacity_units(5)
-                    .write_capacity_units(5)
-                    .build()
-                    .unwrap(),
-            )
-            .stream_specification(
-                StreamSpecification::builder()
-                    .stream_enabled(true)
-                    .stream_view_type(StreamViewType::NewAndOldImages)
-                    .build()
-                    .unwrap(),
-            )
-            .send(),
-    )
-    .expect("create_table");
+    load_schema(&env, |s| {
+        s["StreamSpecification"]["StreamViewType"] = "NEW_AND_OLD_IMAGES".into();
+    });
     env
 }
 
@@ -323,34 +294,20 @@ fn filters_pick_kinds_prefixes_and_since_starts_at_the_oldest_record() {
     );
     edit(&env, "MSG#a", "1", "hello");
     env.delete_item("GRP#b", "1");
-    let ndjson = |args: &[&str]| {
-        let out = run(env.ddb().arg("tail").args(["-o", "ndjson"]).args(args)).ok();
+    let ndjson = |args: &str| {
+        let out = run(env.ddb().args(["tail", "-o", "ndjson"]).args(words(args))).ok();
         let lines: Vec<String> = out.lines().map(str::to_string).collect();
         events(&lines)
     };
     assert_eq!(
-        ndjson(&[
-            "--from",
-            "trim-horizon",
-            "--events",
-            "modify,remove",
-            "--count",
-            "2"
-        ]),
+        ndjson("--from trim-horizon --events modify,remove --count 2"),
         [
             triple("MODIFY", "MSG#a", "1"),
             triple("REMOVE", "GRP#b", "1")
         ]
     );
     assert_eq!(
-        ndjson(&[
-            "--from",
-            "trim-horizon",
-            "--pk-prefix",
-            "MSG#",
-            "--count",
-            "2"
-        ]),
+        ndjson("--from trim-horizon --pk-prefix MSG# --count 2"),
         [
             triple("INSERT", "MSG#a", "1"),
             triple("MODIFY", "MSG#a", "1")
@@ -358,7 +315,7 @@ fn filters_pick_kinds_prefixes_and_since_starts_at_the_oldest_record() {
     );
     // --since reads from the oldest record kept, and these are all recent.
     assert_eq!(
-        ndjson(&["--since", "1h", "--count", "4"]),
+        ndjson("--since 1h --count 4"),
         [
             triple("INSERT", "MSG#a", "1"),
             triple("INSERT", "GRP#b", "1"),
@@ -403,18 +360,9 @@ fn ctrl_c_ends_the_feed_and_nothing_is_written() {
 #[test]
 fn a_table_without_a_stream_exits_4_with_the_command_that_enables_one() {
     let env = TestEnv::new("tail-nostream");
-    let dir = tempfile::tempdir().unwrap();
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(common::repo_root().join("fixtures/schema.json")).unwrap(),
-    )
-    .unwrap();
-    let mut schema = schema;
-    schema
-        .as_object_mut()
-        .unwrap()
-        .remove("StreamSpecification");
-    let path = write_temp(dir.path(), "schema.json", &schema.to_string());
-    run(env.ddb().arg("schema-load").arg("--schema").arg(&path)).ok();
+    load_schema(&env, |s| {
+        s.remove("StreamSpecification");
+    });
 
     let out = run(env.ddb().args(["tail", "--count", "1"]));
     let command = format!(

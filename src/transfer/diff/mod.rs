@@ -107,21 +107,21 @@ pub async fn compare(
             (Some((lk, _)), Some((rk, _))) => lk.cmp(rk),
         };
         match order {
-            std::cmp::Ordering::Less => {
-                let (k, line) = l.take().expect("compared");
-                if let Some(side) = join.repeated(&k, true, false) {
+            std::cmp::Ordering::Less | std::cmp::Ordering::Greater => {
+                // A key on one side only: removed from the left, or added on the right.
+                let left = order == std::cmp::Ordering::Less;
+                let (k, line) = if left { l.take() } else { r.take() }.expect("compared");
+                if let Some(side) = join.repeated(&k, left, !left) {
                     return Err(twice(side, keys, &line));
                 }
-                each(Difference::Removed(parse(&line)?))?;
-                l = lsorted.next_record()?;
-            }
-            std::cmp::Ordering::Greater => {
-                let (k, line) = r.take().expect("compared");
-                if let Some(side) = join.repeated(&k, false, true) {
-                    return Err(twice(side, keys, &line));
+                let item = parse(&line)?;
+                if left {
+                    each(Difference::Removed(item))?;
+                    l = lsorted.next_record()?;
+                } else {
+                    each(Difference::Added(item))?;
+                    r = rsorted.next_record()?;
                 }
-                each(Difference::Added(parse(&line)?))?;
-                r = rsorted.next_record()?;
             }
             std::cmp::Ordering::Equal => {
                 let ((k, lline), (_, rline)) = (l.take().expect("l"), r.take().expect("r"));
