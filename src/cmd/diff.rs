@@ -141,7 +141,7 @@ async fn open(
     run: &Run,
 ) -> Result<(Side, Option<KeyNames>)> {
     match named(text)? {
-        Named::Export(path) => Ok((Side::Export(export_read::open(&path)?), None)),
+        Named::Export(path) => Ok((Side::Export(Box::new(export_read::open(&path)?)), None)),
         Named::Table(name) => {
             let db = run.db_for(global, &target, &name).await?;
             let desc = table::describe_existing(&db).await?;

@@ -22,7 +22,7 @@ pub enum Side {
     /// `db`'s table, read in `segments` parallel segments.
     Table { db: Db, segments: u32 },
     /// An export (checked manifests) or one data file.
-    Export(export_read::Source),
+    Export(Box<export_read::Source>),
 }
 
 impl Side {
@@ -47,6 +47,7 @@ impl Side {
                 into
             }
             Side::Export(source) => tokio::task::spawn_blocking(move || {
+                let source = *source;
                 into.read(&source)?;
                 anyhow::Ok(into)
             })

@@ -143,11 +143,13 @@ impl Sorted {
     }
 }
 
+/// The smallest unread record of one run: (key, run, payload), smallest key first.
+type Head = Reverse<(Vec<u8>, usize, Vec<u8>)>;
+
 /// A k-way merge of run files.
 pub struct Merge {
     readers: Vec<BufReader<File>>,
-    /// The smallest unread record of each run: (key, run, payload).
-    heap: BinaryHeap<Reverse<(Vec<u8>, usize, Vec<u8>)>>,
+    heap: BinaryHeap<Head>,
 }
 
 impl Merge {
