@@ -3,16 +3,19 @@
 //! Local does not check signatures), counts the items of each page without building them, and
 //! follows LastEvaluatedKey. What ddb's own scans are measured against (scripts/bench/25-scan.sh).
 //!
-//! cargo run --release --example raw_scan -- ENDPOINT TABLE SEGMENTS [LIMIT]
-//! (LIMIT: items per page, as Scan's Limit.) Prints {"segments", "items", "elapsed_ms",
+//! cargo run --release --example raw_scan -- ENDPOINT TABLE SEGMENTS [LIMIT [IN_FLIGHT]]
+//! (LIMIT: items per page, as Scan's Limit, 0 for none; IN_FLIGHT: at most this many requests
+//! at once, default one per segment.) Prints {"segments", "items", "elapsed_ms",
 //! "items_per_sec"} on stdout.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -28,12 +31,15 @@ struct Page {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (endpoint, table, segments, limit) = match args.as_slice() {
-        [e, t, s] => (e, t, s, None),
-        [e, t, s, l] => (e, t, s, Some(l.parse::<u32>()?)),
-        _ => return Err("usage: raw_scan ENDPOINT TABLE SEGMENTS [LIMIT]".into()),
+    let (endpoint, table, segments, limit, in_flight) = match args.as_slice() {
+        [e, t, s] => (e, t, s, "0", None),
+        [e, t, s, l] => (e, t, s, l.as_str(), None),
+        [e, t, s, l, f] => (e, t, s, l.as_str(), Some(f.parse::<usize>()?)),
+        _ => return Err("usage: raw_scan ENDPOINT TABLE SEGMENTS [LIMIT [IN_FLIGHT]]".into()),
     };
     let segments: u32 = segments.parse()?;
+    let limit = Some(limit.parse::<u32>()?).filter(|l| *l > 0);
+    let permits = Arc::new(Semaphore::new(in_flight.unwrap_or(segments as usize)));
     let host = endpoint
         .strip_prefix("http://")
         .ok_or("ENDPOINT must be http://HOST:PORT")?
@@ -42,11 +48,12 @@ async fn main() -> Result<(), Error> {
     let start = Instant::now();
     let tasks: Vec<_> = (0..segments)
         .map(|s| {
-            tokio::spawn(scan_segment(
+            tokio::spawn(segment_pages(
                 host.clone(),
                 table.clone(),
                 (s, segments),
                 limit,
+                permits.clone(),
             ))
         })
         .collect();
@@ -64,11 +71,12 @@ async fn main() -> Result<(), Error> {
 }
 
 /// Every page of one segment over one connection; the number of items it held.
-async fn scan_segment(
+async fn segment_pages(
     host: String,
     table: String,
     (segment, total): (u32, u32),
     limit: Option<u32>,
+    permits: Arc<Semaphore>,
 ) -> Result<u64, Error> {
     let mut conn = BufReader::new(TcpStream::connect(&host).await?);
     let mut start: Option<Value> = None;
@@ -93,10 +101,12 @@ async fn scan_segment(
              Content-Length: {}\r\n\r\n",
             body.len()
         );
+        let permit = permits.acquire().await?;
         let stream = conn.get_mut();
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(&body).await?;
         let (status, answer) = read_response(&mut conn).await?;
+        drop(permit);
         if status != 200 {
             return Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&answer)).into());
         }

@@ -12,11 +12,12 @@ use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use crate::aws::db::Db;
 use crate::aws::pages::{Merged, Pages};
 
-/// Segments on a local endpoint. In `just bench` (part 25, 100,000 items on 2 cores) 16 gave
-/// ddb's best scan, 0.93 of a raw HTTP scan at 16; with 32 or 64 the raw figure grows a little
-/// but ddb's own parsing then competes with DynamoDB Local for the CPU, and each segment holds
-/// a page (up to 1 MB) in flight, so memory grows with them (docs/benchmarks.md).
-pub const LOCAL_SEGMENTS: u32 = 16;
+/// Segments on a local endpoint. In `just bench` (part 25, 100,000 items, 2 cores) the raw
+/// HTTP ceiling rose from 73k items/s at 16 segments to 75k at 32 and 90k at 64, ddb's scan
+/// from 65k to 77k and 84k; but each segment holds a page (up to 1 MB) in flight, so peak
+/// memory is bounded by the segments, not the table: 32 keeps scan near 50 MB and diff (two
+/// sides, half each) under 100 MB (docs/benchmarks.md).
+pub const LOCAL_SEGMENTS: u32 = 32;
 /// On a remote table, one segment per this many bytes of DescribeTable's TableSizeBytes...
 pub const REMOTE_BYTES_PER_SEGMENT: i64 = 128 << 20;
 /// ...up to this many (each segment is one request in flight).
@@ -44,6 +45,12 @@ pub fn choose_segments(
                 .clamp(1, REMOTE_MAX_SEGMENTS)
         }
     }
+}
+
+/// Segments per table side of a diff: both sides are read at once, so two tables share the
+/// run's parallelism (half each), and an export side takes none.
+pub fn per_side(segments: u32, table_sides: u32) -> u32 {
+    (segments / table_sides.max(1)).max(1)
 }
 
 /// Why a run uses the segments it does, for `--explain` and `-v`.
@@ -96,5 +103,7 @@ mod tests {
             choose_segments(None, false, false, Some(1 << 40)),
             REMOTE_MAX_SEGMENTS
         );
+        assert_eq!(per_side(LOCAL_SEGMENTS, 2), LOCAL_SEGMENTS / 2);
+        assert_eq!((per_side(1, 2), per_side(7, 1), per_side(8, 0)), (1, 7, 8));
     }
 }

@@ -56,7 +56,7 @@ pub struct Args {
     )]
     pub key: Vec<String>,
 
-    /// Parallel scan segments per table side (1-64) [default: as scan]
+    /// Parallel scan segments per table side (1-64) [default: as scan, halved for two tables]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64), hide_short_help = true)]
     pub segments: Option<u32>,
 
@@ -134,13 +134,12 @@ fn named(text: &str) -> Result<Named> {
 
 /// A side ready to read, and for a table its key names.
 async fn open(
-    text: &str,
+    named: Named,
     target: TargetOptions,
-    args: &Args,
-    global: &Global,
-    run: &Run,
+    table_sides: u32,
+    (args, global, run): (&Args, &Global, &Run),
 ) -> Result<(Side, Option<KeyNames>)> {
-    match named(text)? {
+    match named {
         Named::Export(path) => Ok((Side::Export(Box::new(export_read::open(&path)?)), None)),
         Named::Table(name) => {
             let db = run.db_for(global, &target, &name).await?;
@@ -154,12 +153,17 @@ async fn open(
                         .map(|k| k.attribute_name().to_string()),
                 );
             }
-            let segments = parallel::choose_segments(
+            let chosen = parallel::choose_segments(
                 args.segments,
                 false,
                 db.target.local,
                 desc.table_size_bytes(),
             );
+            // Both sides are read at once: without --segments, two tables share the segments.
+            let segments = match args.segments {
+                Some(n) => n,
+                None => parallel::per_side(chosen, table_sides),
+            };
             if global.verbose > 0 {
                 output::note(format!(
                     "ddb: table '{name}': {segments} segments ({})",
@@ -190,8 +194,14 @@ pub async fn run(args: Args, global: &Global, run: &Run) -> Result<()> {
         &t.right_region,
         &t.right_profile,
     );
-    let (left, left_keys) = open(&args.left, left_target, &args, global, run).await?;
-    let (right, right_keys) = open(&args.right, right_target, &args, global, run).await?;
+    let (left, right) = (named(&args.left)?, named(&args.right)?);
+    let tables = [&left, &right]
+        .iter()
+        .filter(|n| matches!(n, Named::Table(_)))
+        .count() as u32;
+    let context = (&args, global, run);
+    let (left, left_keys) = open(left, left_target, tables, context).await?;
+    let (right, right_keys) = open(right, right_target, tables, context).await?;
     let keys = match (left_keys, right_keys) {
         (Some(l), Some(r)) if l != r => {
             return Err(Failure::Mismatch(format!(
