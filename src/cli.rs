@@ -236,7 +236,7 @@ pub enum Command {
     /// Items are plain JSON values unless --raw (DynamoDB-typed JSON).
     ///
     /// Segments: without --segments, a scan is parallel where that pays. On a local endpoint
-    /// (DynamoDB Local) it uses 8 segments. On a remote table it first asks DescribeTable for
+    /// (DynamoDB Local) it uses 32 segments. On a remote table it first asks DescribeTable for
     /// the table's size and uses one segment per 128 MiB, up to 16 (1 under 256 MiB, or when
     /// DescribeTable is not allowed). With --limit it is sequential. --segments 1 forces a
     /// sequential scan; segments' pages interleave, so the order differs from a sequential one.
@@ -301,6 +301,32 @@ pub enum Command {
     )]
     Import(cmd::import::Args),
 
+    /// Follow the table's changes (its stream) until Ctrl-C or --count
+    ///
+    /// [API: DescribeTable, DescribeStream, GetShardIterator, GetRecords] One line per record:
+    /// time (UTC), event, keys, and what changed (old → new per attribute on a
+    /// NEW_AND_OLD_IMAGES stream). -o ndjson prints Lambda-shaped records that simulate-stream
+    /// --event replays. Every shard is read, children after their parents; nothing is
+    /// written. A table without a stream: exit 4 with the command that enables one.
+    #[command(
+        after_help = "Examples:\n  ddb --local tail\n  ddb --local tail --events modify,remove --pk-prefix MSG#\n  ddb --local tail --since 10m --count 20\n  ddb --local tail -o ndjson --count 50 > ev.ndjson"
+    )]
+    Tail(cmd::tail::Args),
+
+    /// Compare two tables or exports item by item, matched by key
+    ///
+    /// [API: DescribeTable, Scan] A side is a table, here or on another target
+    /// (--left-/--right-endpoint-url, -region, -profile), or an export folder / data file in
+    /// AWS's layout. `+` only on the right, `-` only on the left, `~` changed, with each
+    /// changed attribute; -o ndjson: one typed object per difference. Tables are read with a
+    /// parallel Scan; both sides are sorted by key through a temporary folder ($TMPDIR, an
+    /// external sort), so memory stays flat in their size. Exit 0 whatever the difference,
+    /// unless --exit-code.
+    #[command(
+        after_help = "Examples:\n  ddb --local diff cruddur-messages ./snap\n  ddb --local diff ./before ./after --stat\n  ddb --local diff t1 t2 --ignore user_display_name --exit-code\n  ddb --local diff t t --right-profile staging --right-region ca-central-1"
+    )]
+    Diff(cmd::diff::Args),
+
     /// Run the stream handler (pattern D) once or following
     ///
     /// [API: Query, TransactWriteItems; DescribeTable, DescribeStream, GetShardIterator,
@@ -347,7 +373,11 @@ impl Command {
     pub fn handles_ctrl_c(&self) -> bool {
         matches!(
             self,
-            Command::SimulateStream(_) | Command::Seed(_) | Command::Export(_) | Command::Import(_)
+            Command::SimulateStream(_)
+                | Command::Seed(_)
+                | Command::Export(_)
+                | Command::Import(_)
+                | Command::Tail(_)
         ) || matches!(self, Command::Local(a) if a.ends_on_ctrl_c())
     }
 }
@@ -396,6 +426,8 @@ impl Cli {
             Command::Lambda(args) => return cmd::lambda::run(args, &global, run).await,
             Command::Defaults(args) => return cmd::defaults::run(args),
             Command::Local(args) => return cmd::local::run(args, &global, run).await,
+            // Builds a client per table side, none for exports.
+            Command::Diff(args) => return cmd::diff::run(args, &global, run).await,
             command => command,
         };
         if let Some(explained) = explain(&command, &global) {
@@ -418,12 +450,30 @@ impl Cli {
             Command::Sql(a) => cmd::sql::run(a, &ctx).await,
             Command::Export(a) => cmd::export::run(a, &ctx).await,
             Command::Import(a) => cmd::import::run(a, &ctx).await,
+            Command::Tail(a) => cmd::tail::run(a, &ctx).await,
             Command::Completions(_)
             | Command::Defaults(_)
             | Command::Lambda(_)
-            | Command::Local(_) => {
+            | Command::Local(_)
+            | Command::Diff(_) => {
                 unreachable!("handled above")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// scan's help states the local default the code uses.
+    #[test]
+    fn scan_help_names_the_local_segments() {
+        let help = Cli::command()
+            .find_subcommand("scan")
+            .and_then(|c| c.get_long_about().map(|a| a.to_string()))
+            .unwrap_or_default();
+        let said = format!("it uses {} segments", crate::aws::parallel::LOCAL_SEGMENTS);
+        assert!(help.contains(&said), "{help}");
     }
 }

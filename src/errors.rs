@@ -42,6 +42,10 @@ pub enum Failure {
     InvalidInput(String),
     #[error("{0}")]
     Interrupted(String),
+    /// `diff --exit-code` found differences (exit 1, as `git diff --exit-code`): the output
+    /// says what differs, so main prints no error line.
+    #[error("the sides differ")]
+    Differ,
 }
 
 impl Failure {
@@ -56,6 +60,7 @@ impl Failure {
             Failure::Partial(_) => exit::PARTIAL,
             Failure::InvalidInput(_) => exit::INVALID_INPUT,
             Failure::Interrupted(_) => exit::INTERRUPTED,
+            Failure::Differ => exit::FAILURE,
         }
     }
 }

@@ -47,6 +47,8 @@ fn main() -> ExitCode {
     // A closed stdout is not an error (output::with_stdout): it never hides a failure.
     let code = match &result {
         Ok(()) => exit::OK,
+        // `diff --exit-code`: the differences were the output.
+        Err(e) if matches!(ddb::errors::failure_of(e), Some(Failure::Differ)) => exit::FAILURE,
         Err(e) => {
             ddb::term::output::note(format!("error: {}", printable(&causes(&**e))));
             if verbose > 0 {

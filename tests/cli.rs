@@ -21,6 +21,8 @@ const SUBCOMMANDS: &[&str] = &[
     "query",
     "sql",
     "simulate-stream",
+    "tail",
+    "diff",
     "lambda",
     "lambda template",
     "defaults",
@@ -150,8 +152,21 @@ fn global_options_work_after_the_subcommand_too() {
 fn completions_cover_the_subcommands() {
     for shell in ["bash", "zsh", "fish"] {
         let out = run(bare_ddb().args(["completions", shell])).ok();
-        for sub in ["schema-load", "get-conversation", "simulate-stream"] {
+        for sub in [
+            "schema-load",
+            "get-conversation",
+            "simulate-stream",
+            "tail",
+            "diff",
+        ] {
             assert!(out.contains(sub), "{shell} completions lack {sub}");
+        }
+        for option in ["since", "events", "exit-code", "right-profile"] {
+            let spelled = match shell {
+                "fish" => format!("-l {option}"),
+                _ => format!("--{option}"),
+            };
+            assert!(out.contains(&spelled), "{shell} completions lack {spelled}");
         }
     }
     let r = run(bare_ddb().args(["completions", "tcsh"]));

@@ -12,6 +12,7 @@ pub mod db;
 pub mod interrupt;
 pub mod local;
 pub mod pages;
+pub mod parallel;
 pub mod retry;
 pub mod table;
 pub mod target;

@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use super::Ctx;
 use crate::aws::db::Db;
 use crate::aws::pages::Pages;
+use crate::aws::parallel;
 use crate::aws::table;
 use crate::errors::Failure;
 use crate::term::output;
@@ -29,9 +30,9 @@ pub struct Args {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
-    /// Parallel scan segments, a data file each (1-64)
-    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub segments: u32,
+    /// Parallel scan segments, one data file each (1-64) [default: as scan]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub segments: Option<u32>,
 }
 
 /// The end-of-run summary; other tools read these exact keys from `-o json`.
@@ -57,10 +58,16 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     std::fs::create_dir_all(export_dir.join(format::DATA_DIR))
         .with_context(|| format!("creating {}", export_dir.display()))?;
 
+    let local = ctx.db.target.local;
+    let segments = parallel::choose_segments(args.segments, false, local, desc.table_size_bytes());
+    if ctx.verbose > 0 {
+        let why = parallel::why(args.segments, false, local);
+        output::note(format!("ddb: exporting in {segments} segments ({why})"));
+    }
     let bar = counter(ctx);
     let result = async {
         std::fs::write(export_dir.join(format::STARTED_FILE), b"")?;
-        let files = scan_to_files(ctx, &args, &export_dir, &key_prefix, &bar).await;
+        let files = scan_to_files(ctx, segments, &export_dir, &key_prefix, &bar).await;
         // Ctrl-C first: a segment stopped in its retry pause reports an error too, but the
         // export was interrupted, not failed.
         if ctx.db.cancelled() {
@@ -112,16 +119,16 @@ fn counter(ctx: &Ctx) -> ProgressBar {
 /// One task per segment, each writing its own data file; the first error stops them all.
 async fn scan_to_files(
     ctx: &Ctx,
-    args: &Args,
+    segments: u32,
     export_dir: &Path,
     key_prefix: &str,
     bar: &ProgressBar,
 ) -> Result<Vec<WrittenFile>> {
     let mut tasks = JoinSet::new();
-    for segment in 0..args.segments {
+    for segment in 0..segments {
         let job = Segment {
             db: ctx.db.clone(),
-            segment: (segment as i32, args.segments as i32),
+            segment: (segment as i32, segments as i32),
             writer: DataFileWriter::create(export_dir, key_prefix)
                 .with_context(|| format!("creating a data file in {}", export_dir.display()))?,
             bar: bar.clone(),

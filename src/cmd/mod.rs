@@ -18,6 +18,7 @@ use crate::term::output::{self, Style};
 pub mod completions;
 pub mod defaults;
 pub mod describe_table;
+pub mod diff;
 pub mod drop;
 pub mod export;
 pub mod get_conversation;
@@ -34,6 +35,7 @@ pub mod schema_load;
 pub mod seed;
 pub mod simulate_stream;
 pub mod sql;
+pub mod tail;
 
 /// The global options, checked once by `cli` and passed down (fd's `construct_config`).
 #[derive(Clone, Debug)]
@@ -66,6 +68,23 @@ impl Run {
     /// Attempts repeated by the run's AWS calls; `None` when it built no client.
     pub fn retries(&self) -> Option<u64> {
         self.db.get().map(Db::retries)
+    }
+
+    /// A database handle for `table` at `target` (a command that reads from more than one
+    /// place), with the run's attempts per call; its retries count on the run's total.
+    pub async fn db_for(&self, global: &Global, target: &TargetOptions, table: &str) -> Result<Db> {
+        let mut db = client::build(target, table, self.cancel.clone()).await?;
+        db.backoff.max_attempts = global.max_attempts;
+        match self.db.get() {
+            Some(first) => db.retried = first.retried.clone(),
+            None => {
+                let _ = self.db.set(db.clone());
+            }
+        }
+        if global.verbose > 0 {
+            output::note(format!("ddb: {}", db.describe()));
+        }
+        Ok(db)
     }
 }
 

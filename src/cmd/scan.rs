@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::Ctx;
 use crate::aws::client::{self, TargetOptions};
 use crate::aws::pages::Pages;
+use crate::aws::parallel::{self, choose_segments};
 use crate::model::checked::Checked;
 use crate::read::explain::Explain;
 use crate::read::request::ScanRequest;
@@ -44,46 +45,13 @@ pub struct Args {
     pub explain: bool,
 }
 
-/// Segments without --segments on a local endpoint: DynamoDB Local answers one page at a time
-/// per connection, so a sequential scan waits on its per-page cost. In `just bench`
-/// (scripts/bench/25-scan.sh, 100,000 items) 8 segments ran 1.66x as fast as 4 and 16 no
-/// faster than 8: 8 is where the engine's parallel ceiling is reached.
-pub const LOCAL_SEGMENTS: u32 = 8;
-/// On a remote table, one segment per this many bytes of DescribeTable's TableSizeBytes...
-pub const REMOTE_BYTES_PER_SEGMENT: i64 = 128 << 20;
-/// ...up to this many (each segment is one request in flight).
-pub const REMOTE_MAX_SEGMENTS: u32 = 16;
-
-/// How many segments a scan uses. `--segments` wins; `--limit` reads sequentially (a bounded
-/// read needs a page or two, and parallel segments would each read a page); a local endpoint
-/// gets LOCAL_SEGMENTS; a remote table one per 128 MiB it reports (1 when smaller or unknown).
-pub fn choose_segments(
-    explicit: Option<u32>,
-    limit: Option<u64>,
-    local: bool,
-    size_bytes: Option<i64>,
-) -> u32 {
-    match (explicit, limit, local) {
-        (Some(n), _, _) => n,
-        (None, Some(_), _) => 1,
-        (None, None, true) => LOCAL_SEGMENTS,
-        (None, None, false) => {
-            let size = size_bytes.unwrap_or(0).max(0);
-            let n = size / REMOTE_BYTES_PER_SEGMENT;
-            u32::try_from(n)
-                .unwrap_or(u32::MAX)
-                .clamp(1, REMOTE_MAX_SEGMENTS)
-        }
-    }
-}
-
 /// Segments for this run: a remote target without --segments or --limit costs one
 /// DescribeTable for the table's size (if it fails, for lack of permission say, the scan
 /// is sequential).
 async fn segments_for(ctx: &Ctx, args: &Args) -> u32 {
     let local = ctx.db.target.local;
     if args.segments.is_some() || args.limit.is_some() || local {
-        return choose_segments(args.segments, args.limit, local, None);
+        return choose_segments(args.segments, args.limit.is_some(), local, None);
     }
     let size = match crate::read::keys::describe(&ctx.db).await {
         Ok(keys) => Some(keys.size_bytes),
@@ -94,7 +62,7 @@ async fn segments_for(ctx: &Ctx, args: &Args) -> u32 {
             None
         }
     };
-    choose_segments(None, None, false, size)
+    choose_segments(None, false, false, size)
 }
 
 /// The request segment `segment` of `total` starts with.
@@ -126,16 +94,15 @@ pub fn explain(args: &Args, target: &TargetOptions, table: &str) -> Result<Expla
     let local = client::resolve_endpoint(target, |k| std::env::var(k).ok())?
         .as_deref()
         .is_some_and(client::is_loopback);
-    let total = choose_segments(args.segments, args.limit, local, None);
+    let limited = args.limit.is_some();
+    let total = choose_segments(args.segments, limited, local, None);
     let mut e = Explain::new("Scan", first_request(table, args, 0, total).cli_json());
-    let why = match (args.segments, args.limit, local) {
-        (Some(_), _, _) => "as --segments asked".to_string(),
-        (None, Some(_), _) => "sequential because of --limit".to_string(),
-        (None, None, true) => format!("{LOCAL_SEGMENTS} segments: the default on a local endpoint"),
-        (None, None, false) => format!(
-            "assumed sequential: on a remote table ddb would first send DescribeTable and use one segment per {} MiB of TableSizeBytes (up to {REMOTE_MAX_SEGMENTS})",
-            REMOTE_BYTES_PER_SEGMENT >> 20
+    let why = match (args.segments, limited, local) {
+        (None, false, false) => format!(
+            "assumed sequential: on a remote table ddb would first send DescribeTable and use {}",
+            parallel::why(None, false, false)
         ),
+        (explicit, limited, local) => parallel::why(explicit, limited, local),
     };
     e = e.note(why);
     if total > 1 {
@@ -206,24 +173,4 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn segments_follow_the_documented_rule() {
-        assert_eq!(choose_segments(Some(1), None, true, None), 1);
-        assert_eq!(choose_segments(Some(7), Some(5), false, Some(1 << 40)), 7);
-        assert_eq!(choose_segments(None, Some(5), true, None), 1);
-        assert_eq!(choose_segments(None, None, true, None), LOCAL_SEGMENTS);
-        assert_eq!(choose_segments(None, None, false, None), 1);
-        assert_eq!(choose_segments(None, None, false, Some(100 << 20)), 1);
-        assert_eq!(choose_segments(None, None, false, Some(512 << 20)), 4);
-        assert_eq!(
-            choose_segments(None, None, false, Some(1 << 40)),
-            REMOTE_MAX_SEGMENTS
-        );
-    }
 }

@@ -24,7 +24,7 @@ use crate::term::output;
 #[derive(Debug, clap::Args)]
 #[command(group(ArgGroup::new("source").required(true).args(["event", "from"])))]
 pub struct Args {
-    /// A Lambda event file ({"Records": [...]}); '-': stdin
+    /// A Lambda event file ({"Records": [...]}) or records one per line; '-': stdin
     #[arg(long, value_name = "FILE")]
     pub event: Option<String>,
 
@@ -251,7 +251,8 @@ fn from_name(from: StartAt) -> &'static str {
     }
 }
 
-/// Parse an event file and check every record addressed to `table` before the first write.
+/// Parse an event file (a Lambda event, or records one per line as `ddb tail -o ndjson`
+/// writes them) and check every record addressed to `table` before the first write.
 fn read_event(path: &str, table: &str) -> Result<Vec<StreamRecord>> {
     let (name, text) = if path == "-" {
         let mut text = String::new();
@@ -263,12 +264,12 @@ fn read_event(path: &str, table: &str) -> Result<Vec<StreamRecord>> {
         (path.to_string(), text)
     };
     let records =
-        record::parse_event(&text).map_err(|e| Failure::InvalidInput(e.in_file(&name)))?;
-    for (i, rec) in records.iter().enumerate() {
+        record::parse_event_file(&text).map_err(|e| Failure::InvalidInput(e.in_file(&name)))?;
+    for (place, rec) in &records {
         crate::stream::handler::classify_for(rec, table)
-            .map_err(|e| Failure::InvalidInput(format!("{name}: Records[{i}].dynamodb{e}")))?;
+            .map_err(|e| Failure::InvalidInput(place.name(&name, &format!("dynamodb{e}"))))?;
     }
-    Ok(records)
+    Ok(records.into_iter().map(|(_, rec)| rec).collect())
 }
 
 fn open_checkpoint(args: &Args, arn: &str) -> Result<Checkpoint> {

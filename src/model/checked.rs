@@ -215,9 +215,61 @@ pub fn non_empty(s: &str) -> Checked<String> {
     }
 }
 
+/// A length of time as people write it: a number and a unit, `s`, `m`, `h` or `d`, one or more
+/// (`90s`, `10m`, `1h30m`, `2d`).
+pub fn duration(s: &str) -> Checked<std::time::Duration> {
+    const HOW: &str = "expected a number and a unit (s, m, h, d), e.g. 90s, 10m or 1h30m";
+    let mut total = 0u64;
+    let mut digits = String::new();
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(HOW.into()),
+        };
+        let n: u64 = digits.parse().map_err(|_| Refused::from(HOW))?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|n| total.checked_add(n))
+            .ok_or(Refused::from("too long"))?;
+        digits.clear();
+    }
+    if !digits.is_empty() || total == 0 {
+        return Err(HOW.into());
+    }
+    Ok(std::time::Duration::from_secs(total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations() {
+        let secs = |s: &str| duration(s).map(|d| d.as_secs());
+        assert_eq!(secs("90s"), Ok(90));
+        assert_eq!(secs("10m"), Ok(600));
+        assert_eq!(secs("1h30m"), Ok(5400));
+        assert_eq!(secs("2d"), Ok(172_800));
+        for bad in [
+            "",
+            "10",
+            "m",
+            "1x",
+            "0s",
+            "-5m",
+            "1.5h",
+            "99999999999999999999d",
+        ] {
+            assert!(duration(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn endpoints() {

@@ -6,6 +6,7 @@
 //!
 //! May import: `term`, `errors`.
 
+pub mod changes;
 pub mod checked;
 pub mod fixture;
 pub mod ids;

@@ -188,6 +188,7 @@ mod tests {
                 ("sk".into(), AttributeValue::S(sk.into())),
             ]),
             new_image: image,
+            detail: Default::default(),
         }
     }
 
@@ -290,6 +291,7 @@ mod tests {
             sequence_number: "1".into(),
             keys,
             new_image: Some(image),
+            detail: Default::default(),
         }
     }
 

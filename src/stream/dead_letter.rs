@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
-use crate::model::item::item_to_typed;
+use crate::stream::event_json::lambda_record;
 use crate::stream::record::StreamRecord;
 
 pub struct DeadLetter {
@@ -75,24 +75,7 @@ pub fn entry(
     shard_id: &str,
     at: &str,
 ) -> Value {
-    let mut dynamodb = json!({
-        "Keys": item_to_typed(&rec.keys),
-        "SequenceNumber": rec.sequence_number,
-        "StreamViewType": "NEW_IMAGE",
-    });
-    if let Some(image) = &rec.new_image {
-        dynamodb["NewImage"] = item_to_typed(image);
-    }
-    let mut record = json!({
-        "eventName": rec.event_name.as_str(),
-        "eventSource": "aws:dynamodb",
-        // The record's own source when it came with one (an event file), else the stream read.
-        "eventSourceARN": rec.event_source_arn.as_deref().unwrap_or(stream_arn),
-        "dynamodb": dynamodb,
-    });
-    if let Some(id) = &rec.event_id {
-        record["eventID"] = json!(id);
-    }
+    let record = lambda_record(rec, stream_arn);
     json!({
         "reason": reason,
         "failed_at": at,

@@ -1,12 +1,10 @@
 //! One DynamoDB Streams record as the handler sees it, from either source: a Lambda event file
-//! (`{"Records": [...]}`, typed JSON) or the stream itself (aws-sdk-dynamodbstreams types).
+//! (`{"Records": [...]}`, or records one per line as `ddb tail -o ndjson` writes them; typed
+//! JSON) or the stream itself (`sdk_record`, aws-sdk-dynamodbstreams types).
 
-use std::collections::HashMap;
 use std::fmt;
 
 use anyhow::{anyhow, bail, Result};
-use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_dynamodbstreams::types as streams;
 use serde_json::Value;
 
 use crate::model::item::{get_s, item_from_typed, Item};
@@ -47,8 +45,8 @@ impl fmt::Display for EventName {
     }
 }
 
-/// What the handler needs from a stream record. The table's stream view is NEW_IMAGE, so there
-/// is no old image to carry.
+/// What the handler needs from a stream record (the table's stream view is NEW_IMAGE), and in
+/// `detail` what else the record said, for `ddb tail` to show and write back out.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StreamRecord {
     pub event_id: Option<String>,
@@ -59,7 +57,27 @@ pub struct StreamRecord {
     pub sequence_number: String,
     pub keys: Item,
     pub new_image: Option<Item>,
+    pub detail: Detail,
 }
+
+/// The parts of a record the handler does not read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Detail {
+    /// The item before the change (streams of view NEW_AND_OLD_IMAGES or OLD_IMAGE).
+    pub old_image: Option<Item>,
+    /// ApproximateCreationDateTime, in seconds since the Unix epoch.
+    pub created: Option<f64>,
+    /// NEW_IMAGE, NEW_AND_OLD_IMAGES, OLD_IMAGE or KEYS_ONLY.
+    pub view_type: Option<String>,
+    pub size_bytes: Option<i64>,
+    /// userIdentity: DynamoDB itself removed the item because its TTL expired.
+    pub by_ttl: bool,
+    pub aws_region: Option<String>,
+    pub event_version: Option<String>,
+}
+
+/// userIdentity of a deletion by Time to Live: `{"type": "Service", "principalId": TTL_PRINCIPAL}`.
+pub const TTL_PRINCIPAL: &str = "dynamodb.amazonaws.com";
 
 impl StreamRecord {
     pub fn pk(&self) -> &str {
@@ -91,6 +109,11 @@ pub enum EventError {
         message: String,
     },
     Invalid(String),
+    /// A bad record of a file of records one per line.
+    AtLine {
+        line: usize,
+        message: String,
+    },
 }
 
 impl EventError {
@@ -103,6 +126,7 @@ impl EventError {
                 message,
             } => format!("{file}:{line}:{column}: {message}"),
             EventError::Invalid(message) => format!("{file}: {message}"),
+            EventError::AtLine { line, message } => format!("{file}:{line}: {message}"),
         }
     }
 }
@@ -133,29 +157,109 @@ pub fn parse_event(text: &str) -> Result<Vec<StreamRecord>, EventError> {
         .collect()
 }
 
+/// Where a record was in its file: `Records[3]` of an event, or the line of a record of NDJSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    Index(usize),
+    Line(usize),
+}
+
+impl Place {
+    /// `file: Records[3].what` or `file:7: what`, for a message about part of the record.
+    pub fn name(&self, file: &str, what: &str) -> String {
+        match self {
+            Place::Index(i) => format!("{file}: Records[{i}].{what}"),
+            Place::Line(n) => format!("{file}:{n}: {what}"),
+        }
+    }
+}
+
+/// What `simulate-stream --event` reads: a Lambda event (`{"Records": [...]}`), or stream
+/// records one per line as `ddb tail -o ndjson` writes them (any JSON layout, one record after
+/// another). Every record is checked before any is returned; each comes with its place.
+pub fn parse_event_file(text: &str) -> Result<Vec<(Place, StreamRecord)>, EventError> {
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let mut found = Vec::new();
+    loop {
+        let before = values.byte_offset();
+        let Some(next) = values.next() else { break };
+        let value = next.map_err(|e| EventError::Syntax {
+            line: e.line(),
+            column: e.column(),
+            message: crate::model::jsonfile::message(&e),
+        })?;
+        let rest = &text[before..];
+        let start = before + (rest.len() - rest.trim_start().len());
+        found.push((1 + text[..start].matches('\n').count(), value));
+    }
+    match found.as_slice() {
+        [] => Err(EventError::Invalid(
+            "no records: expected a Lambda event ({\"Records\": [...]}) or records one per line"
+                .into(),
+        )),
+        [(_, one)] if one.get("Records").is_some() || one.get("dynamodb").is_none() => {
+            let records = parse_event(text)?;
+            Ok(records
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| (Place::Index(i), r))
+                .collect())
+        }
+        _ => found
+            .iter()
+            .map(|(line, v)| {
+                parse_event_record(v, "")
+                    .map(|r| (Place::Line(*line), r))
+                    .map_err(|e| EventError::AtLine {
+                        line: *line,
+                        message: e.to_string(),
+                    })
+            })
+            .collect(),
+    }
+}
+
+/// `at.name`, or `name` for a record on its own (`at` empty).
+fn path(at: &str, name: &str) -> String {
+    if at.is_empty() {
+        name.to_string()
+    } else {
+        format!("{at}.{name}")
+    }
+}
+
 fn parse_event_record(r: &Value, at: &str) -> Result<StreamRecord> {
     if !r.is_object() {
-        bail!("{at}: expected an object");
+        bail!(
+            "{}: expected an object",
+            if at.is_empty() { "record" } else { at }
+        );
     }
     if let Some(source) = r.get("eventSource") {
         if source.as_str() != Some("aws:dynamodb") {
-            bail!("{at}.eventSource: expected \"aws:dynamodb\", got {source}");
+            bail!(
+                "{}: expected \"aws:dynamodb\", got {source}",
+                path(at, "eventSource")
+            );
         }
     }
     let name = r
         .get("eventName")
-        .ok_or_else(|| anyhow!("{at}.eventName: missing"))?;
+        .ok_or_else(|| anyhow!("{}: missing", path(at, "eventName")))?;
     // An unknown name is kept (the handler skips the record with the reason), not an error.
     let event_name = name
         .as_str()
         .map(EventName::parse)
-        .ok_or_else(|| anyhow!("{at}.eventName: expected a string, got {name}"))?;
-    let event_source_arn = match r.get("eventSourceARN") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => bail!("{at}.eventSourceARN: expected a string, got {other}"),
+        .ok_or_else(|| anyhow!("{}: expected a string, got {name}", path(at, "eventName")))?;
+    let text = |v: Option<&Value>, name: &str| -> Result<Option<String>> {
+        match v {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => bail!("{}: expected a string, got {other}", path(at, name)),
+        }
     };
-    let at_db = format!("{at}.dynamodb");
+    let event_source_arn = text(r.get("eventSourceARN"), "eventSourceARN")?;
+    let at_db = path(at, "dynamodb");
     let db = r
         .get("dynamodb")
         .ok_or_else(|| anyhow!("{at_db}: missing"))?;
@@ -174,9 +278,31 @@ fn parse_event_record(r: &Value, at: &str) -> Result<StreamRecord> {
     )?;
     // Keys of another shape (another table's, e.g. {"Id": {"N": "101"}}) are kept for the
     // handler to skip with the reason.
-    let new_image = match db.get("NewImage") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(item_from_typed(v, &format!("{at_db}.NewImage"))?),
+    let image = |name: &str| -> Result<Option<Item>> {
+        match db.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => Ok(Some(item_from_typed(v, &format!("{at_db}.{name}"))?)),
+        }
+    };
+    let number = |name: &str| -> Result<Option<f64>> {
+        match db.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| anyhow!("{at_db}.{name}: expected a number, got {v}")),
+        }
+    };
+    let identity = r.get("userIdentity");
+    let said = |field: &str| identity.and_then(|i| i.get(field)).and_then(Value::as_str);
+    let detail = Detail {
+        old_image: image("OldImage")?,
+        created: number("ApproximateCreationDateTime")?,
+        view_type: text(db.get("StreamViewType"), "dynamodb.StreamViewType")?,
+        size_bytes: number("SizeBytes")?.map(|n| n as i64),
+        by_ttl: said("type") == Some("Service") && said("principalId") == Some(TTL_PRINCIPAL),
+        aws_region: text(r.get("awsRegion"), "awsRegion")?,
+        event_version: text(r.get("eventVersion"), "eventVersion")?,
     };
     Ok(StreamRecord {
         event_id: r.get("eventID").and_then(Value::as_str).map(str::to_string),
@@ -184,103 +310,14 @@ fn parse_event_record(r: &Value, at: &str) -> Result<StreamRecord> {
         event_source_arn,
         sequence_number,
         keys,
-        new_image,
-    })
-}
-
-/// A record read from the stream with aws-sdk-dynamodbstreams.
-pub fn from_sdk(r: &streams::Record) -> Result<StreamRecord> {
-    let event_name = match r.event_name() {
-        Some(streams::OperationType::Insert) => EventName::Insert,
-        Some(streams::OperationType::Modify) => EventName::Modify,
-        Some(streams::OperationType::Remove) => EventName::Remove,
-        Some(other) => EventName::Other(other.as_str().to_string()),
-        None => EventName::Other(String::new()),
-    };
-    let db = r
-        .dynamodb()
-        .ok_or_else(|| anyhow!("stream record without a dynamodb section"))?;
-    let sequence_number = db
-        .sequence_number()
-        .ok_or_else(|| anyhow!("stream record without a sequence number"))?
-        .to_string();
-    let keys = convert_item(db.keys().unwrap_or(&HashMap::new()))
-        .map_err(|e| anyhow!("record {sequence_number}: Keys{e}"))?;
-    let new_image = db
-        .new_image()
-        .map(convert_item)
-        .transpose()
-        .map_err(|e| anyhow!("record {sequence_number}: NewImage{e}"))?;
-    Ok(StreamRecord {
-        event_id: r.event_id().map(str::to_string),
-        event_name,
-        event_source_arn: None,
-        sequence_number,
-        keys,
-        new_image,
-    })
-}
-
-/// A stream attribute value of a type this build of the SDK does not know, at `path` within
-/// the item (`.a.L[2]`).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: attribute type unknown to this version of ddb")]
-pub struct UnknownType {
-    pub path: String,
-}
-
-impl UnknownType {
-    /// The same value seen from the container at `step` (`.name`, `.L[2]`, `.M`).
-    fn within(self, step: &str) -> UnknownType {
-        UnknownType {
-            path: format!("{step}{}", self.path),
-        }
-    }
-}
-
-/// aws-sdk-dynamodbstreams has its own AttributeValue type with the same shape as
-/// aws-sdk-dynamodb's; the handler writes with the latter. Errors carry the path (`.a.L[2]`).
-pub fn convert_item(m: &HashMap<String, streams::AttributeValue>) -> Result<Item, UnknownType> {
-    m.iter()
-        .map(|(k, v)| {
-            Ok((
-                k.clone(),
-                convert(v).map_err(|e| e.within(&format!(".{k}")))?,
-            ))
-        })
-        .collect()
-}
-
-pub fn convert(v: &streams::AttributeValue) -> Result<AttributeValue, UnknownType> {
-    use streams::AttributeValue as S;
-    Ok(match v {
-        S::S(s) => AttributeValue::S(s.clone()),
-        S::N(n) => AttributeValue::N(n.clone()),
-        S::B(b) => AttributeValue::B(b.clone()),
-        S::Bool(b) => AttributeValue::Bool(*b),
-        S::Null(b) => AttributeValue::Null(*b),
-        S::Ss(v) => AttributeValue::Ss(v.clone()),
-        S::Ns(v) => AttributeValue::Ns(v.clone()),
-        S::Bs(v) => AttributeValue::Bs(v.clone()),
-        S::L(l) => AttributeValue::L(
-            l.iter()
-                .enumerate()
-                .map(|(i, v)| convert(v).map_err(|e| e.within(&format!(".L[{i}]"))))
-                .collect::<Result<_, _>>()?,
-        ),
-        S::M(m) => AttributeValue::M(convert_item(m).map_err(|e| e.within(".M"))?),
-        _ => {
-            return Err(UnknownType {
-                path: String::new(),
-            })
-        }
+        new_image: image("NewImage")?,
+        detail,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_dynamodb::primitives::Blob;
     use serde_json::json;
 
     fn event(records: Value) -> String {
@@ -365,79 +402,5 @@ mod tests {
             Some("only")
         );
         assert_eq!(source_table("nonsense"), None);
-    }
-
-    #[test]
-    fn converts_stream_attribute_values() {
-        use streams::AttributeValue as S;
-        let blob = Blob::new(vec![1u8, 2]);
-        let src = HashMap::from([
-            ("s".to_string(), S::S("x".into())),
-            ("n".to_string(), S::N("1.5".into())),
-            ("b".to_string(), S::B(blob.clone())),
-            ("ok".to_string(), S::Bool(true)),
-            ("nil".to_string(), S::Null(true)),
-            ("ss".to_string(), S::Ss(vec!["a".into()])),
-            ("ns".to_string(), S::Ns(vec!["2".into()])),
-            ("bs".to_string(), S::Bs(vec![blob.clone()])),
-            (
-                "l".to_string(),
-                S::L(vec![S::M(HashMap::from([(
-                    "k".to_string(),
-                    S::S("v".into()),
-                )]))]),
-            ),
-        ]);
-        let out = convert_item(&src).unwrap();
-        let want = Item::from([
-            ("s".to_string(), AttributeValue::S("x".into())),
-            ("n".to_string(), AttributeValue::N("1.5".into())),
-            ("b".to_string(), AttributeValue::B(blob.clone())),
-            ("ok".to_string(), AttributeValue::Bool(true)),
-            ("nil".to_string(), AttributeValue::Null(true)),
-            ("ss".to_string(), AttributeValue::Ss(vec!["a".into()])),
-            ("ns".to_string(), AttributeValue::Ns(vec!["2".into()])),
-            ("bs".to_string(), AttributeValue::Bs(vec![blob])),
-            (
-                "l".to_string(),
-                AttributeValue::L(vec![AttributeValue::M(HashMap::from([(
-                    "k".to_string(),
-                    AttributeValue::S("v".into()),
-                )]))]),
-            ),
-        ]);
-        assert_eq!(out, want);
-        // A type the SDK does not know (its `Unknown` cannot be built outside it) is named by
-        // its path, built from the inside out.
-        let deep = UnknownType {
-            path: String::new(),
-        };
-        let deep = deep.within(".M").within(".L[1]").within(".a");
-        assert_eq!(
-            format!("Keys{deep}"),
-            "Keys.a.L[1].M: attribute type unknown to this version of ddb"
-        );
-    }
-
-    #[test]
-    fn converts_sdk_records() {
-        let rec = streams::Record::builder()
-            .event_id("id")
-            .event_name(streams::OperationType::Remove)
-            .dynamodb(
-                streams::StreamRecord::builder()
-                    .keys("pk", streams::AttributeValue::S("MSG#g".into()))
-                    .keys("sk", streams::AttributeValue::S("t".into()))
-                    .sequence_number("42")
-                    .build(),
-            )
-            .build();
-        let r = from_sdk(&rec).unwrap();
-        assert_eq!(r.event_name, EventName::Remove);
-        assert_eq!(
-            (r.pk(), r.sk(), r.sequence_number.as_str()),
-            ("MSG#g", "t", "42")
-        );
-        assert!(r.new_image.is_none());
     }
 }

@@ -22,7 +22,8 @@ use crate::aws::retry::{streams_retries_off, Stop};
 use crate::errors::Failure;
 pub use crate::stream::checkpoint::{Checkpoint, Progress};
 use crate::stream::listing::{self, Listed, Origins};
-use crate::stream::record::{self, StreamRecord};
+use crate::stream::record::StreamRecord;
+use crate::stream::sdk_record;
 use crate::stream::shard::{Event, Halt, Note, Position, Rules, Shard, ShardState, MAX_RENEWALS};
 use crate::term::output;
 
@@ -376,7 +377,7 @@ impl<'a> Reader<'a> {
                 let records = out
                     .records()
                     .iter()
-                    .map(record::from_sdk)
+                    .map(sdk_record::from_sdk)
                     .collect::<Result<Vec<_>>>()
                     .with_context(|| format!("shard {}", self.shards[i].id))?;
                 let event = Event::Page {

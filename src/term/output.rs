@@ -145,6 +145,14 @@ impl Style {
         }
     }
 
+    pub fn red(&self, s: &str) -> String {
+        if self.color {
+            format!("\x1b[31m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
     pub fn yellow(&self, s: &str) -> String {
         if self.color {
             format!("\x1b[33m{s}\x1b[0m")

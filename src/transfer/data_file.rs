@@ -86,9 +86,8 @@ impl DataFileWriter {
 
     pub fn write_item(&mut self, item: &Item) -> io::Result<()> {
         self.line.clear();
-        self.line.extend_from_slice(b"{\"Item\":");
-        serde_json::to_writer(&mut self.line, &item_to_typed(item)).map_err(io::Error::other)?;
-        self.line.extend_from_slice(b"}\n");
+        item_line(item, &mut self.line)?;
+        self.line.push(b'\n');
         self.gz.write_all(&self.line)?;
         self.items += 1;
         self.raw_bytes += self.line.len() as u64;
@@ -121,6 +120,14 @@ impl DataFileWriter {
             stored_bytes: hashing.bytes,
         })
     }
+}
+
+/// Append `item` to `out` as a line of a data file, `{"Item": {...}}`, without the newline.
+pub fn item_line(item: &Item, out: &mut Vec<u8>) -> io::Result<()> {
+    out.extend_from_slice(b"{\"Item\":");
+    serde_json::to_writer(&mut *out, &item_to_typed(item)).map_err(io::Error::other)?;
+    out.push(b'}');
+    Ok(())
 }
 
 /// Reads a data file (gzip or plain JSON Lines, told apart by gzip's magic bytes; an empty

@@ -259,16 +259,9 @@ pub fn validate(
             .map_err(|e| invalid(format!("cannot read {shown}: {e}")))?;
         let mut items = 0u64;
         loop {
-            let more = reader.next_line(&mut buf).map_err(|e| {
-                let what = if e.kind() == std::io::ErrorKind::InvalidData
-                    || e.kind() == std::io::ErrorKind::UnexpectedEof
-                {
-                    format!("the gzip data is truncated or corrupt ({e})")
-                } else {
-                    e.to_string()
-                };
-                bad_line(file, reader.line + 1, &what)
-            })?;
+            let more = reader
+                .next_line(&mut buf)
+                .map_err(|e| unreadable_line(file, reader.line + 1, &e))?;
             if !more {
                 break;
             }
@@ -307,20 +300,29 @@ pub fn validate(
         let md5 = reader
             .finish_md5()
             .map_err(|e| invalid(format!("cannot read {shown}: {e}")))?;
-        if let Some(expect) = &file.expect {
-            check_md5(file, expect, &md5)?;
-            if items != expect.item_count {
-                return Err(invalid(format!(
-                    "{shown}: {items} items, but the manifest says {}",
-                    expect.item_count
-                )));
-            }
-        }
+        check_file(file, items, &md5)?;
         checked.files += 1;
         checked.bytes += std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0);
     }
     on_items(checked.items % 1024);
     Ok(checked)
+}
+
+/// A data file read to its end against its manifest entry (nothing to check for a lone data
+/// file): its MD5 (and single-part ETag) and its item count.
+pub fn check_file(file: &DataFile, items: u64, md5: &[u8; 16]) -> Result<(), Failure> {
+    let Some(expect) = &file.expect else {
+        return Ok(());
+    };
+    check_md5(file, expect, md5)?;
+    if items != expect.item_count {
+        return Err(invalid(format!(
+            "{}: {items} items, but the manifest says {}",
+            file.path.display(),
+            expect.item_count
+        )));
+    }
+    Ok(())
 }
 
 fn check_md5(file: &DataFile, expect: &FileEntry, md5: &[u8; 16]) -> Result<(), Failure> {
@@ -344,9 +346,21 @@ fn check_md5(file: &DataFile, expect: &FileEntry, md5: &[u8; 16]) -> Result<(), 
     Ok(())
 }
 
+/// A line that could not be read (`line` is its number).
+pub fn unreadable_line(file: &DataFile, line: u64, e: &std::io::Error) -> Failure {
+    let what = if e.kind() == std::io::ErrorKind::InvalidData
+        || e.kind() == std::io::ErrorKind::UnexpectedEof
+    {
+        format!("the gzip data is truncated or corrupt ({e})")
+    } else {
+        e.to_string()
+    };
+    bad_line(file, line, &what)
+}
+
 /// A bad line: when the file does not match its manifest's MD5 either, that is the better
 /// explanation (a damaged download), and the line comes second.
-fn bad_line(file: &DataFile, line: u64, what: &str) -> Failure {
+pub fn bad_line(file: &DataFile, line: u64, what: &str) -> Failure {
     // Attribute names and values come from the file: one line, no control characters.
     let what = crate::term::safe::truncate(what, 300);
     let at = format!("{}:{line}", file.path.display());

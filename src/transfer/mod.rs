@@ -6,6 +6,7 @@
 //! May import: `rows`, `aws`, `model`, `term`, `errors`.
 
 pub mod data_file;
+pub mod diff;
 pub mod export_read;
 pub mod format;
 pub mod import_check;

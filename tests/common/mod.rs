@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod event_filter;
+pub mod exports;
 pub mod iam;
 pub mod invariant;
 pub mod items;
@@ -384,6 +385,13 @@ pub fn bare_ddb() -> Command {
 pub fn bare(binary: &Path) -> Command {
     let mut cmd = Command::new(binary);
     cmd.current_dir(repo_root());
+    scrubbed(&mut cmd);
+    cmd
+}
+
+/// `cmd` without AWS settings, colour or table override from the caller's environment, and
+/// never reading the developer's real AWS files.
+pub fn scrubbed(cmd: &mut Command) -> &mut Command {
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().to_string();
         if k.starts_with("AWS_") || k.starts_with("DDB_") || k == "NO_COLOR" {
@@ -398,8 +406,7 @@ pub fn bare(binary: &Path) -> Command {
             "AWS_SHARED_CREDENTIALS_FILE",
             "/nonexistent/ddb-test-credentials",
         )
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    cmd
+        .env("AWS_EC2_METADATA_DISABLED", "true")
 }
 
 pub fn sdk_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
