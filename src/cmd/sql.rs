@@ -44,11 +44,17 @@ pub struct Args {
     pub explain: bool,
 }
 
-/// A `--param` value: JSON when it parses as JSON, else the text as a string.
-pub fn param(text: &str) -> AttributeValue {
+/// The `n`th `--param` value: JSON when it parses as JSON (numbers keep their digits), else
+/// the text as a string. A number DynamoDB cannot hold is a usage error, before any request.
+pub fn param(text: &str, n: usize) -> Result<AttributeValue> {
     match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(v) => from_plain(&v),
-        Err(_) => AttributeValue::S(text.to_string()),
+        Ok(v) => from_plain(&v, &format!("--param {n}")).map_err(|e| {
+            Failure::Usage(format!(
+                "{e} (quote it as a JSON string, '\"{text}\"', to send text)"
+            ))
+            .into()
+        }),
+        Err(_) => Ok(AttributeValue::S(text.to_string())),
     }
 }
 
@@ -90,7 +96,12 @@ fn plan(args: &Args) -> Result<StatementRequest> {
     }
     Ok(StatementRequest {
         statement: args.statement.clone(),
-        parameters: args.params.iter().map(|p| param(p)).collect(),
+        parameters: args
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| param(p, i + 1))
+            .collect::<Result<_>>()?,
         consistent: args.consistent,
         ..StatementRequest::default()
     })
@@ -150,10 +161,19 @@ mod tests {
 
     #[test]
     fn params_are_json_or_text() {
-        assert_eq!(param("42"), AttributeValue::N("42".into()));
-        assert_eq!(param("\"42\""), AttributeValue::S("42".into()));
-        assert_eq!(param("GRP#abc"), AttributeValue::S("GRP#abc".into()));
-        assert_eq!(param("true"), AttributeValue::Bool(true));
+        let p = |t: &str| param(t, 1).unwrap();
+        assert_eq!(p("42"), AttributeValue::N("42".into()));
+        assert_eq!(p("\"42\""), AttributeValue::S("42".into()));
+        assert_eq!(p("GRP#abc"), AttributeValue::S("GRP#abc".into()));
+        assert_eq!(p("true"), AttributeValue::Bool(true));
+        // Every digit kept; what DynamoDB cannot hold is refused, not sent as text.
+        let digits = "12345678901234567890123456789012345678";
+        assert_eq!(p(digits), AttributeValue::N(digits.into()));
+        let e = param("1e400", 2).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--param 2: '1e+400' is out of DynamoDB's number range"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -10,11 +10,9 @@ use chrono::{DateTime, Duration, Utc};
 use crate::model::fixture::Fixture;
 use crate::model::ids::{hash, stable_uuid};
 use crate::model::invalid::Invalid;
-use crate::model::item::{item_size, Item};
+use crate::model::item::{item_size, Item, MAX_ITEM_BYTES};
 use crate::model::{normalize_timestamp, timestamp, Message, MessageGroup};
 
-/// DynamoDB's maximum item size.
-pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
 /// One conversation as written: its messages and its two GRP# rows.
 #[derive(Clone, Debug)]

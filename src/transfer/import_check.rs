@@ -8,8 +8,8 @@ use std::collections::HashSet;
 
 use aws_sdk_dynamodb::types::{AttributeValue, TableDescription};
 
-use crate::model::item::{item_size, type_tag, Item};
-use crate::transfer::number::{check_number, BadNumber};
+use crate::model::item::{item_size, type_tag, Item, MAX_ITEM_BYTES};
+use crate::model::number::{check_number, BadNumber};
 
 /// Why DynamoDB would refuse an item (or a table's keys cannot be checked against): one
 /// sentence naming the attribute, for `file:line: …`.
@@ -35,8 +35,6 @@ impl From<BadNumber> for Rejected {
     }
 }
 
-/// DynamoDB's item size limit.
-pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
 pub const MAX_SORT_KEY_BYTES: usize = 1024;
 /// Levels of nested lists and maps DynamoDB accepts.

@@ -1,6 +1,6 @@
 //! Moving many items in and out: AWS's export-to-S3 layout (DYNAMODB_JSON: `format` for the
 //! manifests, `data_file` for the gzip data files), reading and checking an export before
-//! `import` writes anything (`export_read`, `import_check`, `number`), and the batch writer
+//! `import` writes anything (`export_read`, `import_check`), and the batch writer
 //! shared by seed and import.
 //!
 //! May import: `rows`, `aws`, `model`, `term`, `errors`.
@@ -9,6 +9,5 @@ pub mod data_file;
 pub mod export_read;
 pub mod format;
 pub mod import_check;
-pub mod number;
 pub mod typed_line;
 pub mod write;
