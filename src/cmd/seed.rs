@@ -126,7 +126,7 @@ async fn guard(ctx: &Ctx, yes: bool) -> Result<()> {
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>> {
-    crate::model::parse_timestamp(s).map_err(|e| Failure::Usage(format!("--now: {e:#}")).into())
+    crate::model::parse_timestamp(s.trim()).map_err(|e| Failure::Usage(format!("--now: {e:#}")).into())
 }
 
 async fn seed_fixture(ctx: &Ctx, plan: &Plan, opts: &WriteOptions) -> Result<()> {
