@@ -3,33 +3,43 @@
 //! rows and messages, asks here, and sends the answer (`transaction.rs` turns it into one
 //! guarded TransactWriteItems).
 //!
-//! Two modes: a new message (`Forward`, the stream handler) only ever moves rows forward; the
-//! newest existing message (`Exact`, seed and the handler after a REMOVE) puts rows exactly
-//! there, back from a removed message too, with the template's participant attributes.
+//! Two modes: a new or edited message (`Forward`, the stream handler) only ever moves rows
+//! forward, or rewrites them in place when the message they show was edited; the newest
+//! existing message (`Exact`, seed, import and the handler after a REMOVE) puts rows exactly
+//! there, back from a removed message too, with the template's participant attributes. Either
+//! way a row carries the message's text, or as much of it as fits the item limit (`carrying`).
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Duration;
 
-use crate::model::item::{get_s, Item};
+use crate::model::item::{get_s, item_size, Item, MAX_ITEM_BYTES};
 use crate::model::{compare_sk, is_newer, parse_timestamp, wall_clock, GRP_PREFIX};
 
 /// A sort key's instant is within this many hours of its wall-clock reading (offsets run from
 /// -12:00 to +14:00; a day more covers a date written with a space instead of `T`).
 const WALL_CLOCK_SLACK_HOURS: i64 = 48;
 
-/// The message a conversation's rows should carry.
+/// The message a conversation's rows should carry: its sort key and its whole text (a row
+/// carries the text, or as much of it as fits: `carrying`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
     pub sk: String,
     pub message: String,
 }
 
+/// The marker attribute of a row whose `message` is a truncated preview: the message's text
+/// did not fit in DynamoDB's item limit beside the row's other attributes (a message another
+/// client wrote; put-message refuses such messages). BOOL true when present.
+pub const TRUNCATED: &str = "message_truncated";
+
 /// How a plan treats rows newer than the target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// A new message: rows only ever move forward; a row as new or newer stays.
+    /// A new or edited message: rows only ever move forward, or are rewritten in place when
+    /// they are at the target's sk with another text (an edit of the message they show).
     Forward,
     /// The newest existing message: rows end exactly there (back from a removed message too),
     /// with the template's participant attributes when one is given.
@@ -67,13 +77,30 @@ pub fn owner_of(row: &Item) -> Option<&str> {
     get_s(row, "pk").and_then(|pk| pk.strip_prefix(GRP_PREFIX))
 }
 
-/// Attributes that describe the conversation in a row (besides sk and message).
-const ROW_ATTRS: [&str; 4] = [
-    "message_group_uuid",
-    "user_uuid",
-    "user_display_name",
-    "user_handle",
-];
+/// `base` (a row, or the template of one) carrying `target`: its sk and its text. When the
+/// whole text would take the row past DynamoDB's 400 KB item limit, the row carries the
+/// longest prefix that fits (cut at a character boundary) and `TRUNCATED: true`, so a message
+/// of any size can never make the row fail to write.
+pub fn carrying(base: &Item, target: &Target) -> Item {
+    let mut row = base.clone();
+    row.insert("sk".into(), AttributeValue::S(target.sk.clone()));
+    row.remove("message");
+    row.remove(TRUNCATED);
+    let room = MAX_ITEM_BYTES.saturating_sub(item_size(&row) + "message".len());
+    let text = &target.message;
+    if text.len() <= room {
+        row.insert("message".into(), AttributeValue::S(text.clone()));
+        return row;
+    }
+    // The marker's name and its one-byte value take room too.
+    let mut cut = room.saturating_sub(TRUNCATED.len() + 1);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    row.insert("message".into(), AttributeValue::S(text[..cut].to_string()));
+    row.insert(TRUNCATED.into(), AttributeValue::Bool(true));
+    row
+}
 
 /// Decide what one owner's rows of a conversation need to carry `target`. `rows` are the
 /// owner's rows of this conversation (any number); `template` is the row as it should look
@@ -93,11 +120,14 @@ pub fn plan_owner(
     };
     if let Some(best) = best {
         let stays = match mode {
-            Mode::Forward => !is_newer(&target.sk, sk(best)),
+            Mode::Forward => match compare_sk(&target.sk, sk(best)) {
+                Ordering::Less => true,
+                // The same message: it stays unless its text changed (an edit).
+                Ordering::Equal => carrying(best, target) == *best,
+                Ordering::Greater => false,
+            },
             Mode::Exact => {
-                sk(best) == target.sk
-                    && get_s(best, "message") == Some(target.message.as_str())
-                    && template.is_none_or(|t| ROW_ATTRS.iter().all(|a| t.get(*a) == best.get(*a)))
+                sk(best) == target.sk && carrying(template.unwrap_or(best), target) == *best
             }
         };
         if stays {
@@ -110,9 +140,7 @@ pub fn plan_owner(
             deletes: Vec::new(),
         };
     };
-    let mut row = base.clone();
-    row.insert("sk".into(), AttributeValue::S(target.sk.clone()));
-    row.insert("message".into(), AttributeValue::S(target.message.clone()));
+    let row = carrying(base, target);
     let from = best.filter(|b| sk(b) != target.sk).cloned();
     let back = from.as_ref().is_some_and(|f| is_newer(sk(f), &target.sk));
     OwnerPlan::Move {
@@ -284,11 +312,21 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn forward_at_an_equal_sk_keeps_the_row_whatever_its_text() {
-        // The same key is the same message: a replay of it (or a MODIFY) never rewrites the row
-        // forward, so a row already current stays as it is.
-        let here = [row("a", T2, "edited")];
+    fn forward_at_an_equal_sk_rewrites_an_edited_message_in_place() {
+        // The same key is the same message: a replay of it leaves a current row alone...
+        let here = [row("a", T2, "two")];
         assert!(plan_owner(&here, &target(T2, "two"), None, Mode::Forward).is_noop());
+        // ...and an edit of it (a MODIFY with another text) rewrites the row where it is.
+        let (from, put, deletes, back) = moved(plan_owner(
+            &here,
+            &target(T2, "edited"),
+            None,
+            Mode::Forward,
+        ));
+        assert_eq!(from, None, "same key: a Put over it, no Delete");
+        assert!(deletes.is_empty() && !back);
+        assert_eq!(get_s(&put, "message"), Some("edited"));
+        assert_eq!(get_s(&put, "sk"), Some(T2));
         // Two spellings of one instant: the string breaks the tie, so `Z` (sorting after
         // `+00:00`) is newer and the row moves; the other way round it stays.
         let z = "2026-01-01T00:00:02.000000Z";
@@ -296,6 +334,31 @@ pub(crate) mod tests {
         assert!(!back);
         let at_z = [row("a", z, "z")];
         assert!(plan_owner(&at_z, &target(T2, "two"), None, Mode::Forward).is_noop());
+    }
+
+    #[test]
+    fn a_message_too_big_for_a_row_is_carried_as_a_marked_preview() {
+        let base = row("a", T1, "one");
+        // Exactly what fits: every byte of the row counted as DynamoDB counts it (names and
+        // UTF-8 values), so this row is 409,600 bytes with the whole text.
+        let others = item_size(&base) - "one".len();
+        let fits = "x".repeat(MAX_ITEM_BYTES - others);
+        let whole = carrying(&base, &target(T2, &fits));
+        assert_eq!(item_size(&whole), MAX_ITEM_BYTES);
+        assert_eq!(get_s(&whole, "message"), Some(fits.as_str()));
+        assert_eq!(whole.get(TRUNCATED), None);
+        // One byte more (and a multi-byte character at the cut): a prefix, marked, that fits.
+        let over = format!("{}é{}", "x".repeat(MAX_ITEM_BYTES - others - 19), "y".repeat(40));
+        let preview = carrying(&base, &target(T2, &over));
+        let text = get_s(&preview, "message").unwrap();
+        assert!(over.starts_with(text) && text.len() < over.len());
+        assert_eq!(preview.get(TRUNCATED), Some(&AttributeValue::Bool(true)));
+        assert!(item_size(&preview) <= MAX_ITEM_BYTES);
+        assert!(item_size(&preview) > MAX_ITEM_BYTES - 4, "as much as fits");
+        // The marker goes when a later message fits again, and a preview already carried is
+        // current (a replay changes nothing).
+        assert_eq!(carrying(&preview, &target(T3, "short")).get(TRUNCATED), None);
+        assert!(plan_owner(&[preview], &target(T2, &over), None, Mode::Forward).is_noop());
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::rows::error::{
     transaction_error, SettleError, MAX_MESSAGE_PAGES, MAX_OWNER_PAGES, MAX_ROW_PAGES,
 };
 use crate::rows::plan::{self, owner_of, OwnerPlan, Target};
-use crate::rows::transaction::{actions, read_cancellation, Cancelled, Role};
+use crate::rows::transaction::{actions, read_cancellation, Cancelled, Reason, Role};
 
 /// Calls repeated and reads done again, counted for the report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -59,13 +59,15 @@ pub struct Ran {
 }
 
 /// What sending one conversation's plans came to, short of an error.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Sent {
     Applied(Ran),
     /// A row is no longer as read: read again and decide again.
     Changed,
     /// The target message no longer exists.
     TargetGone,
+    /// The target message exists with another text (edited since it was read): its text now.
+    TargetEdited(String),
 }
 
 /// What settling a conversation did.
@@ -248,8 +250,8 @@ impl<'a> Settler<'a> {
                 }
                 Err(e) => e,
             };
-            let retry = match cancellation_codes(&err) {
-                Some(codes) => match read_cancellation(&codes, &roles, plans) {
+            let retry = match cancellation_reasons(&err) {
+                Some(reasons) => match read_cancellation(&reasons, &roles, plans) {
                     Cancelled::Clash { pk } => {
                         break Err(SettleError::Clash {
                             pk,
@@ -257,6 +259,7 @@ impl<'a> Settler<'a> {
                         })
                     }
                     Cancelled::TargetGone => break Ok(Sent::TargetGone),
+                    Cancelled::TargetEdited(now) => break Ok(Sent::TargetEdited(now)),
                     Cancelled::Changed => break Ok(Sent::Changed),
                     Cancelled::Retry => true,
                     Cancelled::Other => false,
@@ -272,7 +275,10 @@ impl<'a> Settler<'a> {
         };
         tally.retries += tries.retries;
         self.db.count_retries(tries.retries);
-        if matches!(result, Ok(Sent::Changed | Sent::TargetGone)) {
+        if matches!(
+            result,
+            Ok(Sent::Changed | Sent::TargetGone | Sent::TargetEdited(_))
+        ) {
             tally.guard_failures += 1;
         }
         result
@@ -316,7 +322,7 @@ impl<'a> Settler<'a> {
                     settled.rows_deleted += ran.deleted;
                     ran.more
                 }
-                Sent::Changed | Sent::TargetGone => true,
+                Sent::Changed | Sent::TargetGone | Sent::TargetEdited(_) => true,
             };
             if !again {
                 return Ok(settled);
@@ -347,13 +353,16 @@ impl<'a> Settler<'a> {
     }
 }
 
-/// The per-item codes of a cancelled transaction, in TransactItems order.
-fn cancellation_codes<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
+/// The per-item reasons of a cancelled transaction, in TransactItems order.
+fn cancellation_reasons<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<Reason>> {
     match err.as_service_error()? {
         TransactWriteItemsError::TransactionCanceledException(e) => Some(
             e.cancellation_reasons()
                 .iter()
-                .map(|r| r.code().unwrap_or("None").to_string())
+                .map(|r| Reason {
+                    code: r.code().unwrap_or("None").to_string(),
+                    item: r.item().cloned(),
+                })
                 .collect(),
         ),
         _ => None,
