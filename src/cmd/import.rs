@@ -1,7 +1,11 @@
 //! `ddb import PATH`: load an export in AWS's export-to-S3 layout (or one data file of
 //! `{"Item": …}` lines) into the table. Two streaming passes: the first checks everything and
-//! writes nothing if anything is wrong; the second writes with the batch writer.
+//! writes nothing if anything is wrong; the second writes with the batch writer. Then, on the
+//! messages table, the GRP# rows of every conversation the import touched are settled on its
+//! newest existing message with seed's primitive (an older export's rows are stale once newer
+//! messages exist).
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -11,7 +15,10 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::aws::table;
-use crate::errors::Failure;
+use crate::errors::{causes, Failure};
+use crate::model::item::{get_s, Item};
+use crate::model::MSG_PREFIX;
+use crate::rows::seeded::{self, RowsReport};
 use crate::term::output;
 use crate::transfer::export_read::{self, Checked, ItemStream};
 use crate::transfer::import_check::ItemRules;
@@ -54,6 +61,11 @@ pub struct Summary {
     pub elapsed_ms: u64,
     /// Items written per second of the whole command.
     pub items_per_sec: f64,
+    /// Conversations whose GRP# rows were settled after the write (messages table only).
+    pub conversations_settled: u64,
+    /// GRP# rows put, and removed, by settling them.
+    pub rows_put: u64,
+    pub rows_deleted: u64,
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
@@ -82,15 +94,22 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     };
     let bar = ctx.style.progress(checked.items, "items");
     let mut items = ItemStream::new(&source);
+    let messages_table = rules.is_message_table();
+    let mut touched: BTreeSet<String> = BTreeSet::new();
     // Stop reading at Ctrl-C: the writer counts what it was not given by draining the
     // iterator, and the summary counts from the checked total instead.
     let requests = items
         .by_ref()
         .take_while(|_| !ctx.db.cancelled())
+        .inspect(|item| {
+            if let Some(group) = messages_table.then(|| conversation_of(item)).flatten() {
+                touched.insert(group.to_string());
+            }
+        })
         .map(write::put);
     let outcome = write::write_all(&ctx.db, requests, &opts, &|n| bar.inc(n)).await;
     bar.finish_and_clear();
-    let summary = summarize(&checked, &outcome.report, false, check_time, start);
+    let mut summary = summarize(&checked, &outcome.report, false, check_time, start);
     let total = checked.items;
     // Ctrl-C first: a batch stopped in its retry pause reports an error too, but the run was
     // interrupted, not failed (exit 130, with exactly what landed).
@@ -111,8 +130,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         print_summary(ctx, &summary)?;
         return Err(Failure::Partial(format!(
-            "{} of {total} items were NOT written to '{}' ({} written, {} retries): {err:#}; importing again is safe (it puts the same items)",
-            summary.failed_items, ctx.db.table, summary.items_written, summary.retries
+            "{} of {total} items were NOT written to '{}' ({} written, {} retries): {}; importing again is safe (it puts the same items)",
+            summary.failed_items, ctx.db.table, summary.items_written, summary.retries,
+            causes(err.as_ref())
         ))
         .into());
     }
@@ -124,7 +144,54 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         ))
         .into());
     }
-    print_summary(ctx, &summary)
+    let conversations = touched.len() as u64;
+    let rows = settle(ctx, touched, args.concurrency).await;
+    summary.conversations_settled = rows.conversations;
+    summary.rows_put = rows.rows_put;
+    summary.rows_deleted = rows.rows_deleted;
+    summary.retries += rows.retries;
+    summary.elapsed_ms = start.elapsed().as_millis() as u64;
+    print_summary(ctx, &summary)?;
+    if rows.cancelled {
+        return Err(Failure::Interrupted(format!(
+            "interrupted: all {total} items were imported, but the GRP# rows of {} of {conversations} conversations were not settled; run the same import again to finish",
+            conversations - rows.conversations
+        ))
+        .into());
+    }
+    if rows.failed_count > 0 {
+        let reasons: Vec<String> = rows
+            .failed
+            .iter()
+            .map(|(g, why)| format!("group {g}: {why}"))
+            .collect();
+        return Err(Failure::Partial(format!(
+            "all {total} items were imported, but the GRP# rows of {} of {conversations} conversations could not be settled on their newest message ({})",
+            rows.failed_count,
+            reasons.join("; ")
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The conversation an item of the messages table belongs to: a message's group (MSG#<g>),
+/// or a GRP# row's message_group_uuid.
+fn conversation_of(item: &Item) -> Option<&str> {
+    let pk = get_s(item, "pk")?;
+    match pk.strip_prefix(MSG_PREFIX) {
+        Some(group) => Some(group),
+        None => get_s(item, "message_group_uuid"),
+    }
+}
+
+/// Settle the rows of every conversation the import touched, with a progress bar.
+async fn settle(ctx: &Ctx, touched: BTreeSet<String>, concurrency: usize) -> RowsReport {
+    let bar = ctx.style.progress(touched.len() as u64, "conversations");
+    let conversations = touched.into_iter().map(|g| (g, Vec::new()));
+    let report = seeded::settle_all(&ctx.db, conversations, concurrency, &|_| bar.inc(1)).await;
+    bar.finish_and_clear();
+    report
 }
 
 /// The first pass, with a spinner; any problem is invalid input and nothing has been written.
@@ -175,6 +242,9 @@ fn summarize(
         } else {
             0.0
         },
+        conversations_settled: 0,
+        rows_put: 0,
+        rows_deleted: 0,
     }
 }
 
@@ -205,5 +275,12 @@ fn print_summary(ctx: &Ctx, s: &Summary) -> Result<()> {
         }
         line
     };
-    output::line(ctx.style.bold(&line))
+    output::line(ctx.style.bold(&line))?;
+    if s.conversations_settled > 0 {
+        output::line(format!(
+            "settled the GRP# rows of {} conversations on their newest message: {} rows put, {} removed",
+            s.conversations_settled, s.rows_put, s.rows_deleted
+        ))?;
+    }
+    Ok(())
 }
