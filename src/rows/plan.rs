@@ -102,6 +102,16 @@ pub fn carrying(base: &Item, target: &Target) -> Item {
     row
 }
 
+/// The size `base` would have carrying `target`'s whole text (what `carrying` cuts down when it
+/// is over the item limit); put-message refuses a message whose rows would not fit.
+pub fn whole_row_size(base: &Item, target: &Target) -> usize {
+    let mut row = base.clone();
+    row.insert("sk".into(), AttributeValue::S(target.sk.clone()));
+    row.insert("message".into(), AttributeValue::S(target.message.clone()));
+    row.remove(TRUNCATED);
+    item_size(&row)
+}
+
 /// Decide what one owner's rows of a conversation need to carry `target`. `rows` are the
 /// owner's rows of this conversation (any number); `template` is the row as it should look
 /// (seed), else the newest row is kept with the new sk and message.
