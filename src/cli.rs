@@ -74,6 +74,11 @@ pub struct GlobalArgs {
     /// Print the resolved target to stderr, and the SDK's detail after an error
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Output")]
     pub verbose: u8,
+
+    /// `--table` (or `DDB_TABLE`) was given, not defaulted: schema-load then uses it over the
+    /// schema file's TableName. Set by `Cli::parse_from_args`.
+    #[arg(skip)]
+    pub table_given: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,6 +238,26 @@ impl Command {
     }
 }
 
+impl Cli {
+    /// Parse the command line, noting whether `--table` was given (clap's derive only sees
+    /// the value, the default included).
+    pub fn parse_from_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::parser::ValueSource;
+        use clap::FromArgMatches;
+        let matches = Cli::command().try_get_matches_from(args)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        let sources = std::iter::once(&matches).chain(matches.subcommand().map(|(_, m)| m));
+        cli.global.table_given = sources
+            .filter_map(|m| m.value_source("table"))
+            .any(|s| s != ValueSource::DefaultValue);
+        Ok(cli)
+    }
+}
+
 impl GlobalArgs {
     /// The global options as the commands take them: checked, with the output style decided.
     pub fn settings(&self) -> Global {
@@ -244,6 +269,7 @@ impl GlobalArgs {
                 profile: self.profile.clone(),
             },
             table: self.table.clone(),
+            table_given: self.table_given,
             style: Style::decide(self.output, self.color),
             verbose: self.verbose,
             max_attempts: self.max_attempts,
