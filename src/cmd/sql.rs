@@ -73,6 +73,39 @@ pub fn placeholders(statement: &str) -> usize {
     count
 }
 
+/// The table a statement names: the name after UPDATE, INTO (INSERT) or FROM (DELETE,
+/// SELECT), "quoted" or bare, without an index part (`"t"."index"`).
+pub fn statement_table(statement: &str) -> Option<String> {
+    let mut rest = statement.trim_start();
+    let mut previous = String::new();
+    while !rest.is_empty() {
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let end = quoted.find('"')?;
+            if ["UPDATE", "INTO", "FROM"].contains(&previous.as_str()) {
+                return Some(quoted[..end].to_string());
+            }
+            previous.clear();
+            rest = quoted[end + 1..].trim_start();
+            continue;
+        }
+        if let Some(literal) = rest.strip_prefix('\'') {
+            rest = literal.find('\'').map_or("", |end| &literal[end + 1..]).trim_start();
+            previous.clear();
+            continue;
+        }
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(rest.len());
+        let word = &rest[..end];
+        if ["UPDATE", "INTO", "FROM"].contains(&previous.as_str()) {
+            return word.split('.').next().map(str::to_string);
+        }
+        previous = word.to_ascii_uppercase();
+        rest = rest[end..].trim_start();
+    }
+    None
+}
+
 /// The statement's verb, upper-cased: SELECT reads; anything else may write.
 pub fn verb(statement: &str) -> String {
     statement
@@ -119,7 +152,10 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let verb = verb(&args.statement);
     let writes = verb != "SELECT";
     if writes {
-        ctx.confirm_destructive(&format!("run a PartiQL {verb}"), args.yes)?;
+        // The table the statement writes, not --table's.
+        let table = statement_table(&args.statement).unwrap_or_else(|| ctx.db.table.clone());
+        ctx.with_table(&table)
+            .confirm_destructive(&format!("run a PartiQL {verb} on table '{table}'"), args.yes)?;
     }
     let mut sink = Sink::new(ctx.style, args.raw);
     let mut left = Left::new(args.limit);
@@ -185,5 +221,28 @@ mod tests {
         );
         assert_eq!(verb("  select * from t"), "SELECT");
         assert_eq!(verb("DELETE FROM t WHERE pk = 'a'"), "DELETE");
+    }
+
+    #[test]
+    fn the_statement_names_its_table() {
+        let table = |s: &str| statement_table(s);
+        assert_eq!(
+            table(r#"DELETE FROM "other-t" WHERE pk = 'FROM x'"#).as_deref(),
+            Some("other-t")
+        );
+        assert_eq!(
+            table("update scratch SET n = ? WHERE pk = ?").as_deref(),
+            Some("scratch")
+        );
+        assert_eq!(
+            table(r#"INSERT INTO "a b" VALUE {'pk': 'x'}"#).as_deref(),
+            Some("a b")
+        );
+        assert_eq!(
+            table(r#"SELECT * FROM "t"."message-group-sk-index""#).as_deref(),
+            Some("t")
+        );
+        assert_eq!(table("SELECT * FROM t.idx").as_deref(), Some("t"));
+        assert_eq!(table("EXISTS").as_deref(), None);
     }
 }
