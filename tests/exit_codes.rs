@@ -494,7 +494,7 @@ fn credentials_in_the_endpoint_are_never_printed_even_verbose() {
 fn ctrl_c_is_130_with_one_line() {
     let env = TestEnv::with_table("exit-int");
     let mut child = common::spawn(
-        Command::new(env!("CARGO_BIN_EXE_ddb"))
+        Command::new(common::ddb_binary())
             .args(["--endpoint-url", &env.endpoint, "--table", &env.table])
             .args(["simulate-stream", "--from", "latest", "--follow"])
             .env("AWS_CONFIG_FILE", "/nonexistent/ddb-test-config")

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::invariant::{assert_invariant, count_rows};
+use common::invariant::{assert_invariant, carried, count_rows};
 use common::items::{clashing_row, ts as at, Conversation, SOMEONE};
 use common::proxy::Faults;
 use common::records::{self, event, from_trim_horizon, outcomes as texts, stream_arn, Records};
@@ -579,4 +579,81 @@ fn a_failed_conversation_fails_all_its_records() {
     assert_eq!(t[0], t[2]);
     assert_eq!(t[1], "updated 2 groups");
     assert!(r.stderr.contains("2 of 3 records failed"), "{}", r.stderr);
+}
+
+// --- The checker itself ----------------------------------------------------------------------
+
+/// Replace everything in the table with `items` (SDK only).
+fn replace_all(env: &TestEnv, items: Vec<Item>) {
+    for item in env.scan_all() {
+        env.delete_item(&s(&item, "pk"), &s(&item, "sk"));
+    }
+    env.put_items(items);
+}
+
+/// The checker's verdict on the table: Err with its message when it finds a problem.
+fn verdict(env: &TestEnv) -> Result<(), String> {
+    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert_invariant(env, "checker test");
+    }));
+    checked.map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    })
+}
+
+#[test]
+fn the_checker_catches_a_deleted_row_a_duplicate_a_stale_row_and_a_missing_conversation() {
+    let env = TestEnv::with_table("inv-checker");
+    let c = conversation(40);
+    let hello = c.message(T0, "hello");
+    let five = c.message(&at(5), "five");
+    let good = || {
+        let mut items = c.rows(&at(5), "five", SOMEONE);
+        items.extend([hello.clone(), five.clone()]);
+        items
+    };
+    replace_all(&env, good());
+    assert_eq!(verdict(&env), Ok(()), "a conversation as it should be");
+    let [row_a, row_b]: [Item; 2] = c.rows(&at(5), "five", SOMEONE).try_into().unwrap();
+    let stale_b = c.rows(T0, "hello", SOMEONE).remove(1);
+    let cases: Vec<(&str, Vec<Item>, &str)> = vec![
+        (
+            "a deleted row",
+            vec![row_a.clone(), hello.clone(), five.clone()],
+            "has 0 rows",
+        ),
+        (
+            "a duplicate row",
+            [good(), vec![c.rows(T0, "hello", SOMEONE).remove(0)]].concat(),
+            "has 2 rows",
+        ),
+        (
+            "a stale row",
+            vec![row_a.clone(), stale_b, hello.clone(), five.clone()],
+            "the newest existing message is",
+        ),
+        (
+            "a stale text (the message was edited)",
+            vec![
+                row_a.clone(),
+                row_b.clone(),
+                hello.clone(),
+                c.message(&at(5), "five, edited"),
+            ],
+            "the newest existing message is",
+        ),
+        (
+            "a missing conversation (both rows deleted)",
+            vec![hello.clone(), five.clone()],
+            "exactly two participants",
+        ),
+    ];
+    for (case, items, needle) in cases {
+        replace_all(&env, items);
+        let found = verdict(&env).expect_err(case);
+        assert!(found.contains(&c.id) && found.contains(needle), "{case}: {found}");
+    }
 }
