@@ -7,6 +7,7 @@ use super::Ctx;
 use crate::aws::pages::Pages;
 use crate::errors::Failure;
 use crate::model::item::from_plain;
+use crate::model::number::check_number;
 use crate::read::explain::Explain;
 use crate::read::request::StatementRequest;
 use crate::read::sink::{Left, Sink};
@@ -20,7 +21,7 @@ pub struct Args {
     pub statement: String,
 
     /// A value for the next ?: JSON if it parses as JSON (42, true, "42", {"a": 1}), else text
-    #[arg(long = "param", value_name = "VALUE")]
+    #[arg(long = "param", value_name = "VALUE", allow_hyphen_values = true)]
     pub params: Vec<String>,
 
     /// Stop after N items (pages are read until N are out)
@@ -48,6 +49,15 @@ pub struct Args {
 /// the text as a string. A number DynamoDB cannot hold is a usage error, before any request.
 pub fn param(text: &str, n: usize) -> Result<AttributeValue> {
     match serde_json::from_str::<serde_json::Value>(text) {
+        // A number is sent as typed (1E+125 stays 1E+125), once DynamoDB's rule passes it.
+        Ok(serde_json::Value::Number(_)) => check_number(text.trim())
+            .map(|_| AttributeValue::N(text.trim().to_string()))
+            .map_err(|e| {
+                Failure::Usage(format!(
+                    "--param {n}: {e} (quote it as a JSON string, '\"{text}\"', to send text)"
+                ))
+                .into()
+            }),
         Ok(v) => from_plain(&v, &format!("--param {n}")).map_err(|e| {
             Failure::Usage(format!(
                 "{e} (quote it as a JSON string, '\"{text}\"', to send text)"
@@ -205,9 +215,10 @@ mod tests {
         // Every digit kept; what DynamoDB cannot hold is refused, not sent as text.
         let digits = "12345678901234567890123456789012345678";
         assert_eq!(p(digits), AttributeValue::N(digits.into()));
+        assert_eq!(p("1E+125"), AttributeValue::N("1E+125".into()));
         let e = param("1e400", 2).unwrap_err().to_string();
         assert!(
-            e.starts_with("--param 2: '1e+400' is out of DynamoDB's number range"),
+            e.starts_with("--param 2: '1e400' is out of DynamoDB's number range"),
             "{e}"
         );
     }
