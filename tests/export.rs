@@ -790,11 +790,11 @@ fn importing_an_older_export_keeps_the_invariant() {
     assert_invariant(&env, "after the newer messages");
     let before = env.count();
     let summary = run(env.ddb().args(["-o", "json", "import"]).arg(&snap)).json();
-    assert_eq!(summary["conversations_settled"], 4, "{summary}");
-    assert_eq!(summary["rows_deleted"], 2, "the older export's two rows: {summary}");
-    assert_eq!(env.count(), before, "nothing duplicated");
     let rows = assert_invariant(&env, "after importing the older export");
     assert_eq!(carried(&rows, common::MAIN_GROUP).1, "newer 5");
+    assert_eq!(env.count(), before, "nothing duplicated");
+    assert_eq!(summary["conversations_settled"], 4, "{summary}");
+    assert_eq!(summary["rows_deleted"], 2, "the older export's two rows: {summary}");
     handler(&env);
     assert_invariant(&env, "after the handler");
     assert_eq!(env.count(), before);

@@ -212,16 +212,16 @@ fn reseed_removes_only_what_a_seed_wrote() {
     // Another "now": every message of the first seed is at another time and goes; the two
     // messages others wrote stay; the rows carry the newest message that exists (put-message's).
     let out = run(env.ddb().args(["-o", "json", "seed", "--now", NOW_B])).json();
-    assert_eq!(out["removed_earlier_seed"], fixture_messages, "{out}");
-    assert_eq!(out["kept_others"], 2, "{out}");
-    assert_eq!(out["removed_reset"], 0, "{out}");
     let texts: Vec<String> = env.query_pk(&main).iter().map(|m| s(m, "message")).collect();
-    assert_eq!(texts.len(), in_main + 2, "{texts:?}");
     assert!(texts.contains(&"extra".to_string()) && texts.contains(&"from the app".to_string()));
+    assert_eq!(texts.len(), in_main + 2, "{texts:?}");
     assert_eq!(env.count() as u64, before);
     let rows = assert_invariant(&env, "after the reseed");
     assert_eq!(carried(&rows, MAIN_GROUP).1, "extra");
     assert_eq!(env.query_pk(&format!("MSG#{other}")).len(), 1);
+    assert_eq!(out["removed_earlier_seed"], fixture_messages, "{out}");
+    assert_eq!(out["kept_others"], 2, "{out}");
+    assert_eq!(out["removed_reset"], 0, "{out}");
 
     // The same seed again: nothing removed, and the summary says why the others are there.
     let out = run(env.ddb().args(["seed", "--now", NOW_B])).ok();
