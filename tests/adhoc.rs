@@ -782,7 +782,11 @@ fn explained_requests_reproduce_the_results() {
         &env,
         None,
         "pk = :p AND sk BETWEEN :a AND :b",
-        &[p.clone(), (":a", sv("2025-12-25")), (":b", sv("2026-01-05"))],
+        &[
+            p.clone(),
+            (":a", sv("2025-12-25")),
+            (":b", sv("2026-01-05")),
+        ],
         None,
         false,
     );
@@ -793,14 +797,16 @@ fn explained_requests_reproduce_the_results() {
     let cases: Vec<(Vec<&str>, Vec<Value>, usize)> = vec![
         (
             vec![&pk, "--sk-begins-with", "2026", "--desc", "--limit", "5"],
-            plains(&sdk_query(
-                &env,
-                None,
-                "pk = :p AND begins_with(sk, :a)",
-                &[p.clone(), (":a", sv("2026"))],
-                None,
-                true,
-            )[..5]),
+            plains(
+                &sdk_query(
+                    &env,
+                    None,
+                    "pk = :p AND begins_with(sk, :a)",
+                    &[p.clone(), (":a", sv("2026"))],
+                    None,
+                    true,
+                )[..5],
+            ),
             5,
         ),
         (
@@ -1061,7 +1067,11 @@ fn decimal(text: &str) -> (bool, String, i64) {
     let all = format!("{int}{frac}");
     let first = all.find(|c| c != '0').expect("not zero");
     let digits = all[first..].trim_end_matches('0').to_string();
-    (negative, digits, int.len() as i64 - 1 - first as i64 + exponent)
+    (
+        negative,
+        digits,
+        int.len() as i64 - 1 - first as i64 + exponent,
+    )
 }
 
 /// Issue 17, case 2: numbers are decimal strings end to end. What the SDK reads back is what
@@ -1109,14 +1119,22 @@ fn numbers_keep_every_digit_end_to_end() {
     assert_eq!(found[0]["n"].to_string(), digits);
     // --explain shows the value as it would be sent.
     let values = format!(r#"{{":n": {tenth}}}"#);
-    let shown = explain(&env, &["query", pk, "--filter", "n = :n", "--values", &values]);
+    let shown = explain(
+        &env,
+        &["query", pk, "--filter", "n = :n", "--values", &values],
+    );
     assert_eq!(
         shown["request"]["ExpressionAttributeValues"][":n"],
         json!({ "N": tenth }),
         "{shown}"
     );
     // What DynamoDB cannot hold is refused before any request (a usage error), nothing sent.
-    for bad in ["1e400", "1E+126", "-1E-131", "123456789012345678901234567890123456789"] {
+    for bad in [
+        "1e400",
+        "1E+126",
+        "-1E-131",
+        "123456789012345678901234567890123456789",
+    ] {
         update(bad).assert_exit(2, &["--param 1: "]);
         assert_eq!(stored(), AttributeValue::N(digits.into()), "{bad}");
         let values = format!(r#"{{":n": {bad}}}"#);
@@ -1134,12 +1152,21 @@ fn scan_as_a_table_shows_the_tables_own_keys() {
     let env = TestEnv::new("adhoc-scan-keys");
     numeric_binary_table(&env);
     let out = run(env.ddb().args(["scan", "--color", "never"])).ok();
-    let header = out.lines().find(|l| l.contains("attributes")).expect("a header");
-    assert!(header.contains("id") && header.contains("bin") && !header.contains("pk"), "{out}");
+    let header = out
+        .lines()
+        .find(|l| l.contains("attributes"))
+        .expect("a header");
+    assert!(
+        header.contains("id") && header.contains("bin") && !header.contains("pk"),
+        "{out}"
+    );
     // Each item's line: its id in the key column, only its other attributes as JSON.
     for (id, note) in [("-1.5", "negative"), ("8", "other"), ("7", "e")] {
         let needle = format!(r#"{{"note":"{note}"}}"#);
-        let row = out.lines().find(|l| l.contains(&needle)).unwrap_or_else(|| panic!("{needle} in {out}"));
+        let row = out
+            .lines()
+            .find(|l| l.contains(&needle))
+            .unwrap_or_else(|| panic!("{needle} in {out}"));
         assert!(row.contains(&format!(" {id} ")), "{row}");
         assert!(!row.contains(r#""id""#), "{row}");
     }

@@ -124,7 +124,9 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 }
 
 fn normalized_item(item: &Item) -> Item {
-    item.iter().map(|(k, v)| (k.clone(), normalized(v))).collect()
+    item.iter()
+        .map(|(k, v)| (k.clone(), normalized(v)))
+        .collect()
 }
 
 /// A table's items, sets sorted, ordered by (pk, sk).
@@ -164,7 +166,10 @@ fn typed_value(v: &serde_json::Value) -> AttributeValue {
 
 fn typed_item(v: &serde_json::Value) -> Item {
     let object = v.as_object().expect("an item");
-    object.iter().map(|(k, v)| (k.clone(), typed_value(v))).collect()
+    object
+        .iter()
+        .map(|(k, v)| (k.clone(), typed_value(v)))
+        .collect()
 }
 
 fn typed_items(lines: &[String]) -> Vec<Item> {
@@ -670,12 +675,24 @@ fn an_item_nested_past_dynamodbs_limit_is_refused_before_any_write() {
     let env = TestEnv::with_table("import-deep");
     let dir = tempfile::tempdir().unwrap();
     let mut all = lines(0, 3000);
-    all[1499] = line("MSG#deep", "2026-01-01T00:00:00Z", &format!(r#","deep":{}"#, nested(32)));
+    all[1499] = line(
+        "MSG#deep",
+        "2026-01-01T00:00:00Z",
+        &format!(r#","deep":{}"#, nested(32)),
+    );
     let file = dir.path().join("items.json");
     std::fs::write(&file, all.join("\n")).unwrap();
-    refused(&env, &file, &[":1500: deep", "nested deeper than DynamoDB's 32 levels"]);
+    refused(
+        &env,
+        &file,
+        &[":1500: deep", "nested deeper than DynamoDB's 32 levels"],
+    );
     // One level less is what DynamoDB takes.
-    all[1499] = line("MSG#deep", "2026-01-01T00:00:00Z", &format!(r#","deep":{}"#, nested(31)));
+    all[1499] = line(
+        "MSG#deep",
+        "2026-01-01T00:00:00Z",
+        &format!(r#","deep":{}"#, nested(31)),
+    );
     std::fs::write(&file, all.join("\n")).unwrap();
     let summary = run(env.ddb().args(["-o", "json", "import"]).arg(&file)).json();
     assert_eq!(summary["items_written"], 3000, "{summary}");
@@ -690,12 +707,18 @@ fn numbers_and_map_keys_are_checked_as_dynamodb_does() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("items.json");
     for (bad, want) in [
-        (r#","n":{"N":"1e400"}"#, "n: '1e400' is out of DynamoDB's number range"),
+        (
+            r#","n":{"N":"1e400"}"#,
+            "n: '1e400' is out of DynamoDB's number range",
+        ),
         (
             r#","n":{"N":"123456789012345678901234567890123456789"}"#,
             "39 significant digits",
         ),
-        (r#","m":{"M":{"":{"S":"x"}}}"#, "m: a map key (attribute name) is empty"),
+        (
+            r#","m":{"M":{"":{"S":"x"}}}"#,
+            "m: a map key (attribute name) is empty",
+        ),
     ] {
         let mut all = lines(0, 30);
         all[20] = line("MSG#n", "2026-01-01T00:00:00Z", bad);
@@ -719,7 +742,10 @@ fn numbers_and_map_keys_are_checked_as_dynamodb_does() {
     };
     // DynamoDB holds them with every digit written out.
     assert_eq!(n("big"), AttributeValue::N(format!("1{}", "0".repeat(125))));
-    assert_eq!(n("tiny"), AttributeValue::N(format!("-0.{}1", "0".repeat(129))));
+    assert_eq!(
+        n("tiny"),
+        AttributeValue::N(format!("-0.{}1", "0".repeat(129)))
+    );
     assert_eq!(n("digits"), AttributeValue::N(digits.into()));
 }
 
@@ -746,12 +772,21 @@ fn a_write_that_fails_anyway_is_one_line_naming_the_count() {
     let summary: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let written = summary["items_written"].as_u64().unwrap();
     assert!(written > 0 && written < 3000, "{summary}");
-    assert_eq!(env.count() as u64, written, "the summary is what the table holds");
+    assert_eq!(
+        env.count() as u64,
+        written,
+        "the summary is what the table holds"
+    );
     let lines: Vec<&str> = r.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{}", r.stderr);
     let want = format!("error: {} of 3000 items were NOT written", 3000 - written);
     assert!(lines[0].starts_with(&want), "{}", lines[0]);
-    assert!(lines[0].contains("ValidationException on BatchWriteItem: The request was refused for good."), "{}", lines[0]);
+    assert!(
+        lines[0]
+            .contains("ValidationException on BatchWriteItem: The request was refused for good."),
+        "{}",
+        lines[0]
+    );
     for dump in ["Error {", "request_id", "ErrorMetadata", "extras"] {
         assert!(!lines[0].contains(dump), "{dump}: {}", lines[0]);
     }
@@ -764,8 +799,16 @@ fn a_wrong_checksum_file_is_refused_even_beside_a_right_md5() {
     let env = TestEnv::with_table("import-checksum");
     let dir = tempfile::tempdir().unwrap();
     let export = write_export(dir.path(), &[data_file(&lines(0, 10))]);
-    std::fs::write(export.join("manifest-summary.checksum"), "AAAAAAAAAAAAAAAAAAAAAA==").unwrap();
-    refused(&env, dir.path(), &["manifest-summary.checksum says AAAAAAAAAAAAAAAAAAAAAA=="]);
+    std::fs::write(
+        export.join("manifest-summary.checksum"),
+        "AAAAAAAAAAAAAAAAAAAAAA==",
+    )
+    .unwrap();
+    refused(
+        &env,
+        dir.path(),
+        &["manifest-summary.checksum says AAAAAAAAAAAAAAAAAAAAAA=="],
+    );
 }
 
 /// Issue 17, case 4: seed, export, newer messages (the handler moves the rows), then the older
@@ -780,7 +823,11 @@ fn importing_an_older_export_keeps_the_invariant() {
     run(env.ddb().arg("export").arg(&snap)).ok();
     for i in 1..=5 {
         let put = common::put_message(common::MAIN_GROUP, "bayko");
-        run(env.ddb().args(put).args(["--message", &format!("newer {i}")])).ok();
+        run(env
+            .ddb()
+            .args(put)
+            .args(["--message", &format!("newer {i}")]))
+        .ok();
     }
     let handler = |env: &TestEnv| {
         let out = common::records::from_trim_horizon(env.ddb(), &[]).json();
@@ -794,7 +841,10 @@ fn importing_an_older_export_keeps_the_invariant() {
     assert_eq!(carried(&rows, common::MAIN_GROUP).1, "newer 5");
     assert_eq!(env.count(), before, "nothing duplicated");
     assert_eq!(summary["conversations_settled"], 4, "{summary}");
-    assert_eq!(summary["rows_deleted"], 2, "the older export's two rows: {summary}");
+    assert_eq!(
+        summary["rows_deleted"], 2,
+        "the older export's two rows: {summary}"
+    );
     handler(&env);
     assert_invariant(&env, "after the handler");
     assert_eq!(env.count(), before);

@@ -84,14 +84,21 @@ fn every_item_lands_once_through_faults_and_retries_are_counted() {
     // taken from ddb's generator): the faults changed nothing.
     let items = env.scan_all();
     let calm = TestEnv::with_table("faults-synth-calm");
-    run(calm.ddb().args(["seed", "--synthetic", "300", "--groups", "6"])).ok();
+    run(calm
+        .ddb()
+        .args(["seed", "--synthetic", "300", "--groups", "6"]))
+    .ok();
     let keys = |items: &[common::Item]| -> HashSet<(String, String)> {
         items.iter().map(|i| (s(i, "pk"), s(i, "sk"))).collect()
     };
     let expected = calm.scan_all();
     assert_eq!(items.len(), 312);
     assert_eq!(expected.len(), 312);
-    assert_eq!(keys(&items), keys(&expected), "exactly the keys of a run without faults");
+    assert_eq!(
+        keys(&items),
+        keys(&expected),
+        "exactly the keys of a run without faults"
+    );
     assert_eq!(
         keys(&items)
             .iter()

@@ -202,8 +202,14 @@ fn describe_table_reports_the_same_differences_as_schema_load() {
 fn remote_seed_refuses_without_yes_before_any_request() {
     for (args, what) in [
         (vec!["seed"], "removes messages earlier seeds wrote"),
-        (vec!["seed", "--synthetic", "10"], "removes messages earlier seeds wrote"),
-        (vec!["seed", "--reset"], "remove EVERYTHING in the seeded conversations first"),
+        (
+            vec!["seed", "--synthetic", "10"],
+            "removes messages earlier seeds wrote",
+        ),
+        (
+            vec!["seed", "--reset"],
+            "remove EVERYTHING in the seeded conversations first",
+        ),
     ] {
         let r = run(bare_ddb()
             .args(["--region", "eu-west-1", "--table", "prod-messages"])
@@ -239,7 +245,10 @@ fn a_remote_sql_write_is_refused_naming_the_statements_table() {
         .args(["sql", statement]));
     r.assert_exit(
         6,
-        &["refusing to run a PartiQL DELETE on table 'orders-prod'", "table orders-prod (remote)"],
+        &[
+            "refusing to run a PartiQL DELETE on table 'orders-prod'",
+            "table orders-prod (remote)",
+        ],
     );
     assert!(!r.stderr.contains("prod-messages"), "{}", r.stderr);
 }

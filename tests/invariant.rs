@@ -119,14 +119,24 @@ fn the_invariant_holds_after_every_step_of_a_mixed_sequence() {
     env.put_items(vec![naive, offset]);
     handler(&env);
     let rows = assert_invariant(&env, "3. app writes + handler");
-    assert_eq!(carried(&rows, MAIN_GROUP), ("2026-06-01T05:00:00-04:00".into(), "offset".into()));
+    assert_eq!(
+        carried(&rows, MAIN_GROUP),
+        ("2026-06-01T05:00:00-04:00".into(), "offset".into())
+    );
 
     let put = put_message(MAIN_GROUP, "bayko");
-    let written = run(env.ddb().args(put).args(["--message", "X marks it", "-o", "json"])).json();
+    let written = run(env
+        .ddb()
+        .args(put)
+        .args(["--message", "X marks it", "-o", "json"]))
+    .json();
     let x_sk = written["sk"].as_str().unwrap().to_string();
     handler(&env);
     let rows = assert_invariant(&env, "4. put-message + handler");
-    assert_eq!(carried(&rows, MAIN_GROUP), (x_sk.clone(), "X marks it".into()));
+    assert_eq!(
+        carried(&rows, MAIN_GROUP),
+        (x_sk.clone(), "X marks it".into())
+    );
 
     // An edit of the newest message: same keys, new text.
     let mut edited = newest_message(&env, MAIN_GROUP);
@@ -135,7 +145,10 @@ fn the_invariant_holds_after_every_step_of_a_mixed_sequence() {
     env.put_items(vec![edited]);
     handler(&env);
     let rows = assert_invariant(&env, "5. edit of the newest message + handler");
-    assert_eq!(carried(&rows, MAIN_GROUP), (x_sk.clone(), "X, edited".into()));
+    assert_eq!(
+        carried(&rows, MAIN_GROUP),
+        (x_sk.clone(), "X, edited".into())
+    );
 
     let snap = dir.path().join("snap");
     run(env.ddb().arg("export").arg(&snap)).ok();
@@ -159,7 +172,10 @@ fn the_invariant_holds_after_every_step_of_a_mixed_sequence() {
     // A reseed at another time: the seed's own messages move, everyone else's stay.
     let before = main_messages(&env).len();
     let out = seed(&env, &["--now", "2026-02-01T12:00:00Z"]);
-    assert_eq!(out["kept_others"], 5, "naive, offset, X, newer 1, newer 2: {out}");
+    assert_eq!(
+        out["kept_others"], 5,
+        "naive, offset, X, newer 1, newer 2: {out}"
+    );
     assert_eq!(main_messages(&env).len(), before);
     let rows = assert_invariant(&env, "9. fixture reseed");
     assert_eq!(carried(&rows, MAIN_GROUP).1, "newer 2");
@@ -178,7 +194,10 @@ fn the_invariant_holds_after_every_step_of_a_mixed_sequence() {
     // Each row's preview is as long as its own other attributes leave room for.
     let listed = &rows[&g];
     assert_eq!(listed.len(), 2);
-    assert!(listed.iter().all(|(_, sk, _)| sk == "2026-07-01T00:00:00Z"), "{listed:?}");
+    assert!(
+        listed.iter().all(|(_, sk, _)| sk == "2026-07-01T00:00:00Z"),
+        "{listed:?}"
+    );
 
     // Replays: the whole stream again, twice, with nothing to change.
     for n in 1..=2 {
@@ -676,14 +695,20 @@ fn the_checker_catches_a_deleted_row_a_duplicate_a_stale_row_and_a_missing_conve
     for (case, items, needle) in cases {
         replace_all(&env, items);
         let found = verdict(&env).expect_err(case);
-        assert!(found.contains(&c.id) && found.contains(needle), "{case}: {found}");
+        assert!(
+            found.contains(&c.id) && found.contains(needle),
+            "{case}: {found}"
+        );
     }
 }
 
 // --- Issue 17: edits, oversized rows, odd sort keys -------------------------------------------
 
 /// The two GRP# rows of `c`, read with the SDK, as (owner, sk, message, truncated marker).
-fn rows_of(env: &TestEnv, c: &Conversation) -> Vec<(String, String, String, Option<AttributeValue>)> {
+fn rows_of(
+    env: &TestEnv,
+    c: &Conversation,
+) -> Vec<(String, String, String, Option<AttributeValue>)> {
     let mut rows: Vec<_> = env
         .index_rows(&c.id)
         .iter()
@@ -782,7 +807,11 @@ fn a_message_too_big_for_its_rows_is_carried_as_a_preview() {
     env.put_items(vec![small.clone()]);
     run_event(env.ddb(), &[record(&env, 2, "INSERT", &small)]).ok();
     let rows = rows_of(&env, &c);
-    assert!(rows.iter().all(|(_, sk, m, marker)| *sk == at(10) && m == "small again" && marker.is_none()), "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|(_, sk, m, marker)| *sk == at(10) && m == "small again" && marker.is_none()),
+        "{rows:?}"
+    );
 }
 
 /// Issue 17, case 8: a sort key with a leading space is not a timestamp (it sorts before every

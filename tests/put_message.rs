@@ -204,7 +204,13 @@ fn a_message_whose_rows_would_not_fit_exits_8_and_writes_nothing() {
     let path = common::write_temp(dir.path(), "fits-alone.txt", &text);
     let from_file = [&put_message(MAIN_GROUP, "bayko")[..], &["--message-file"]].concat();
     let r = run(env.ddb().args(&from_file).arg(&path));
-    r.assert_exit(8, &["a GRP# row carrying this message would be", "nothing was written"]);
+    r.assert_exit(
+        8,
+        &[
+            "a GRP# row carrying this message would be",
+            "nothing was written",
+        ],
+    );
     assert!(messages(&env, MAIN_GROUP).is_empty());
     assert_eq!(env.count(), 2);
     // A few bytes less for the rows' extra: written.
@@ -224,11 +230,25 @@ fn user_uuid_takes_a_participant_named_by_the_rows() {
     let person = |uuid, name, handle| common::items::Person { uuid, name, handle };
     env.put_items(vec![
         common::items::group_row(ANDREW, group, sk, "hello", person(xena, "Xena Q", "xena")),
-        common::items::group_row(xena, group, sk, "hello", person(ANDREW, "Andrew Brown", "andrewbrown")),
+        common::items::group_row(
+            xena,
+            group,
+            sk,
+            "hello",
+            person(ANDREW, "Andrew Brown", "andrewbrown"),
+        ),
     ]);
     for (text, force) in [("from xena", false), ("from xena, forced", true)] {
         let mut cmd = env.ddb();
-        cmd.args(["put-message", "--group", group, "--user-uuid", xena, "--message", text]);
+        cmd.args([
+            "put-message",
+            "--group",
+            group,
+            "--user-uuid",
+            xena,
+            "--message",
+            text,
+        ]);
         if force {
             cmd.arg("--force");
         }
@@ -238,7 +258,11 @@ fn user_uuid_takes_a_participant_named_by_the_rows() {
     assert_eq!(stored.len(), 2);
     for m in &stored {
         assert_eq!(
-            (s(m, "user_uuid"), s(m, "user_handle"), s(m, "user_display_name")),
+            (
+                s(m, "user_uuid"),
+                s(m, "user_handle"),
+                s(m, "user_display_name")
+            ),
             (xena.to_string(), "xena".to_string(), "Xena Q".to_string())
         );
     }

@@ -247,13 +247,23 @@ fn recreate_without_table_uses_the_schema_files_table_name() {
     let file = common::write_temp(dir.path(), "num.json", &number_schema("numtab"));
     for _ in 0..2 {
         // The second time the file's table exists: it is the one dropped and recreated.
-        let out = run(ddb().arg("schema-load").arg("--schema").arg(&file).arg("--recreate")).ok();
+        let out = run(ddb()
+            .arg("schema-load")
+            .arg("--schema")
+            .arg(&file)
+            .arg("--recreate"))
+        .ok();
         assert!(out.contains("numtab"), "{out}");
     }
     assert_eq!(default.count(), before, "cruddur-messages kept every item");
     let keys = |name: &str| {
         default.block_on(async {
-            let d = default.client().describe_table().table_name(name).send().await;
+            let d = default
+                .client()
+                .describe_table()
+                .table_name(name)
+                .send()
+                .await;
             let t = d.expect("describe").table.expect("table");
             t.key_schema()
                 .iter()
@@ -278,7 +288,10 @@ fn schema_differences_are_one_line() {
     let env = TestEnv::new("schema-oneline");
     env.block_on(create_bare_table(&env, &env.table, &["pk", "sk"]));
     let r = run(env.ddb().arg("schema-load"));
-    r.assert_exit(5, &["missing from the table", "; stream: the built-in schema"]);
+    r.assert_exit(
+        5,
+        &["missing from the table", "; stream: the built-in schema"],
+    );
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(!r.stderr.contains("\\n"), "{}", r.stderr);
 }

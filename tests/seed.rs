@@ -119,7 +119,11 @@ fn assert_table_matches_fixture_plus(env: &TestEnv, now: &str, extra: usize) {
         }
         expected_items += messages.len() + 2;
     }
-    assert_eq!(env.count(), expected_items + extra, "nothing else in the table");
+    assert_eq!(
+        env.count(),
+        expected_items + extra,
+        "nothing else in the table"
+    );
 }
 
 fn fixture_item_count() -> u64 {
@@ -193,7 +197,13 @@ fn reseed_removes_only_what_a_seed_wrote() {
         handle: "andrewbrown",
     };
     let app_id = "6f1c2c8e-3b1a-4d2e-9f00-0123456789ab";
-    let app = message(MAIN_GROUP, "2026-03-05T10:00:00.5", app_id, "from the app", andrew);
+    let app = message(
+        MAIN_GROUP,
+        "2026-03-05T10:00:00.5",
+        app_id,
+        "from the app",
+        andrew,
+    );
     // A conversation the fixture does not have, consistent as the app leaves it.
     let other = "0e4d2a9c-1111-4222-8333-944445555666";
     let sk = "2026-01-01T00:00:00.000000+00:00";
@@ -203,7 +213,13 @@ fn reseed_removes_only_what_a_seed_wrote() {
         handle: "bayko",
     };
     let mut others = common::group_rows(other, ANDREW, BAYKO, sk);
-    others.push(message(other, sk, app_id.replace("6f", "7f").as_str(), "hello", bayko));
+    others.push(message(
+        other,
+        sk,
+        app_id.replace("6f", "7f").as_str(),
+        "hello",
+        bayko,
+    ));
     others.push(app);
     env.put_items(others);
     let before = env.count() as u64;
@@ -212,7 +228,11 @@ fn reseed_removes_only_what_a_seed_wrote() {
     // Another "now": every message of the first seed is at another time and goes; the two
     // messages others wrote stay; the rows carry the newest message that exists (put-message's).
     let out = run(env.ddb().args(["-o", "json", "seed", "--now", NOW_B])).json();
-    let texts: Vec<String> = env.query_pk(&main).iter().map(|m| s(m, "message")).collect();
+    let texts: Vec<String> = env
+        .query_pk(&main)
+        .iter()
+        .map(|m| s(m, "message"))
+        .collect();
     assert!(texts.contains(&"extra".to_string()) && texts.contains(&"from the app".to_string()));
     assert_eq!(texts.len(), in_main + 2, "{texts:?}");
     assert_eq!(env.count() as u64, before);
@@ -227,13 +247,18 @@ fn reseed_removes_only_what_a_seed_wrote() {
     let out = run(env.ddb().args(["seed", "--now", NOW_B])).ok();
     assert!(!out.contains("removed"), "{out}");
     assert!(
-        out.contains("kept 2 messages others wrote in these conversations (seed --reset removes them)"),
+        out.contains(
+            "kept 2 messages others wrote in these conversations (seed --reset removes them)"
+        ),
         "{out}"
     );
 
     // --reset: everything in the fixture's conversations is the fixture's again; the other
     // conversation is not the seed's business.
-    let out = run(env.ddb().args(["-o", "json", "seed", "--reset", "--now", NOW_B])).json();
+    let out = run(env
+        .ddb()
+        .args(["-o", "json", "seed", "--reset", "--now", NOW_B]))
+    .json();
     assert_eq!(out["removed_reset"], fixture_item_count() + 2, "{out}");
     assert_eq!(out["kept_others"], 0, "{out}");
     assert_table_matches_fixture_plus(&env, NOW_B, 3);

@@ -260,8 +260,7 @@ impl Chat {
                 out.push('\n');
                 self.last_date = Some(date);
             }
-            let time =
-                local.map_or_else(|| "--:--".to_string(), |t| t.format("%H:%M").to_string());
+            let time = local.map_or_else(|| "--:--".to_string(), |t| t.format("%H:%M").to_string());
             let handle = safe::truncate(&m.user_handle, handle_width);
             let pad = handle_width - handle.chars().count();
             out.push_str(&style.bold(&handle));

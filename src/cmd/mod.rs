@@ -113,7 +113,10 @@ impl Ctx {
         if self.db.target.local || yes {
             return Ok(());
         }
-        self.ask(&format!("{action} on a remote target: {}", self.db.describe()))
+        self.ask(&format!(
+            "{action} on a remote target: {}",
+            self.db.describe()
+        ))
     }
 
     /// Guard for what deletes data others wrote even on a local target (`seed --reset`): on

@@ -150,7 +150,9 @@ async fn guard(ctx: &Ctx, args: &Args) -> Result<()> {
         )?;
     } else {
         ctx.confirm_destructive(
-            &format!("seed table '{table}' (overwrites its items, removes messages earlier seeds wrote)"),
+            &format!(
+                "seed table '{table}' (overwrites its items, removes messages earlier seeds wrote)"
+            ),
             args.yes,
         )?;
     }

@@ -99,7 +99,10 @@ pub fn statement_table(statement: &str) -> Option<String> {
             continue;
         }
         if let Some(literal) = rest.strip_prefix('\'') {
-            rest = literal.find('\'').map_or("", |end| &literal[end + 1..]).trim_start();
+            rest = literal
+                .find('\'')
+                .map_or("", |end| &literal[end + 1..])
+                .trim_start();
             previous.clear();
             continue;
         }
@@ -164,8 +167,10 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     if writes {
         // The table the statement writes, not --table's.
         let table = statement_table(&args.statement).unwrap_or_else(|| ctx.db.table.clone());
-        ctx.with_table(&table)
-            .confirm_destructive(&format!("run a PartiQL {verb} on table '{table}'"), args.yes)?;
+        ctx.with_table(&table).confirm_destructive(
+            &format!("run a PartiQL {verb} on table '{table}'"),
+            args.yes,
+        )?;
     }
     let mut sink = Sink::new(ctx.style, args.raw);
     let mut left = Left::new(args.limit);

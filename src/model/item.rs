@@ -300,7 +300,10 @@ mod tests {
         assert_eq!(e.at, "--values :x.a[1]");
         assert!(e.problem.contains("out of DynamoDB's number range"), "{e}");
         let e = item_from_typed(&json!({"n": {"N": "1e400"}}), "Item").unwrap_err();
-        assert!(e.to_string().starts_with("Item.n.N: '1e400' is out of"), "{e}");
+        assert!(
+            e.to_string().starts_with("Item.n.N: '1e400' is out of"),
+            "{e}"
+        );
     }
 
     #[test]

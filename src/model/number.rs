@@ -152,17 +152,20 @@ mod tests {
         ] {
             assert_eq!(check_number(bad), Err(BadNumber::Syntax(bad.to_string())));
         }
-        for out in ["1E126", "1E+126", "1e400", "1E-131", "1e99999999999999999999"] {
+        for out in [
+            "1E126",
+            "1E+126",
+            "1e400",
+            "1E-131",
+            "1e99999999999999999999",
+        ] {
             let e = check_number(out).unwrap_err();
             assert!(e.to_string().contains("out of"), "{out}");
             assert!(e.why().contains("out of DynamoDB's number range"), "{out}");
         }
         let e = check_number("123456789012345678901234567890123456789").unwrap_err();
         assert!(e.to_string().contains("39 significant digits"));
-        assert_eq!(
-            e.why(),
-            "39 significant digits; DynamoDB keeps at most 38"
-        );
+        assert_eq!(e.why(), "39 significant digits; DynamoDB keeps at most 38");
         assert_eq!(check_number("1.50"), check_number("15e-1"));
         assert_eq!(check_number("1.5").unwrap().to_string(), "0.15E1");
         assert_eq!(

@@ -14,7 +14,6 @@ use crate::model::invalid::Invalid;
 use crate::model::item::{get_s, item_size, Item, MAX_ITEM_BYTES};
 use crate::model::{normalize_timestamp, timestamp, Message, MessageGroup};
 
-
 /// One conversation as written: its messages and its two GRP# rows.
 #[derive(Clone, Debug)]
 pub struct PlannedConversation {
@@ -349,7 +348,10 @@ mod tests {
         // (counts) the others' messages.
         let mut earlier = p.conversations[0].messages[1].clone();
         earlier.created_at = "2020-01-01T00:00:00.000000+00:00".into();
-        legacy.insert("sk".into(), AttributeValue::S("2026-03-04T11:59:00Z".into()));
+        legacy.insert(
+            "sk".into(),
+            AttributeValue::S("2026-03-04T11:59:00Z".into()),
+        );
         let stored = [
             seeded_item(&p.conversations[0].messages[0]),
             seeded_item(&earlier),
@@ -359,7 +361,10 @@ mod tests {
         let (stale, others) = left_by_an_earlier_seed(&stored, &writes);
         assert_eq!(others, 1);
         assert_eq!(stale.len(), 1);
-        assert_eq!(get_s(&stale[0], "sk"), Some("2020-01-01T00:00:00.000000+00:00"));
+        assert_eq!(
+            get_s(&stale[0], "sk"),
+            Some("2020-01-01T00:00:00.000000+00:00")
+        );
         assert_eq!(stale[0].len(), 2, "keys only");
     }
 

@@ -206,7 +206,9 @@ mod tests {
     fn number_keys_follow_dynamodb_limits() {
         let n = key(Scalar::N);
         let value = |t: &str| n.value(t, "PK").map_err(|e| e.to_string());
-        for ok in ["0", "42", "-7.5", "+3", ".5", "5.", "1e3", "-1.25E-7", "00012"] {
+        for ok in [
+            "0", "42", "-7.5", "+3", ".5", "5.", "1e3", "-1.25E-7", "00012",
+        ] {
             assert_eq!(value(ok).unwrap(), AttributeValue::N(ok.into()), "{ok}");
         }
         assert!(value(&"9".repeat(38)).is_ok());
@@ -220,7 +222,9 @@ mod tests {
         assert!(value("1e400")
             .unwrap_err()
             .ends_with("out of DynamoDB's number range (1E-130 to 9.99…E+125 in magnitude)"));
-        for bad in ["", "abc", "1.2.3", "1e", "e5", "--1", "0x10", "1 ", "NaN", "1e+"] {
+        for bad in [
+            "", "abc", "1.2.3", "1e", "e5", "--1", "0x10", "1 ", "NaN", "1e+",
+        ] {
             assert!(value(bad).is_err(), "{bad} should not be a number");
         }
     }

@@ -358,7 +358,11 @@ pub(crate) mod tests {
         assert_eq!(get_s(&whole, "message"), Some(fits.as_str()));
         assert_eq!(whole.get(TRUNCATED), None);
         // One byte more (and a multi-byte character at the cut): a prefix, marked, that fits.
-        let over = format!("{}é{}", "x".repeat(MAX_ITEM_BYTES - others - 19), "y".repeat(40));
+        let over = format!(
+            "{}é{}",
+            "x".repeat(MAX_ITEM_BYTES - others - 19),
+            "y".repeat(40)
+        );
         let preview = carrying(&base, &target(T2, &over));
         let text = get_s(&preview, "message").unwrap();
         assert!(over.starts_with(text) && text.len() < over.len());
@@ -367,7 +371,10 @@ pub(crate) mod tests {
         assert!(item_size(&preview) > MAX_ITEM_BYTES - 4, "as much as fits");
         // The marker goes when a later message fits again, and a preview already carried is
         // current (a replay changes nothing).
-        assert_eq!(carrying(&preview, &target(T3, "short")).get(TRUNCATED), None);
+        assert_eq!(
+            carrying(&preview, &target(T3, "short")).get(TRUNCATED),
+            None
+        );
         assert!(plan_owner(&[preview], &target(T2, &over), None, Mode::Forward).is_noop());
     }
 

@@ -4,6 +4,8 @@
 //! So a reseed or an import, with any arguments, in any order, after the handler moved rows,
 //! leaves exactly one row per participant at the newest message that exists.
 
+use std::collections::BTreeSet;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::StreamExt;
 
@@ -64,25 +66,28 @@ pub async fn settle_one(
     (settled, tally)
 }
 
-/// Settle each `(group, template rows)`, `concurrency` conversations at once. `on_done(n)` is
-/// called with the template's row count as each conversation finishes (for a progress bar).
-pub async fn settle_all<I>(
+/// Settle each conversation an import wrote to, `(group, owners of the GRP# rows it wrote)`,
+/// `concurrency` conversations at once. `on_done()` is called as each one finishes (for a
+/// progress bar).
+pub async fn settle_touched<I>(
     db: &Db,
     conversations: I,
     concurrency: usize,
-    on_done: &dyn Fn(u64),
+    on_done: &dyn Fn(),
 ) -> RowsReport
 where
-    I: Iterator<Item = (String, Vec<Item>)>,
+    I: Iterator<Item = (String, BTreeSet<String>)>,
 {
     let mut report = RowsReport::default();
     let mut done = futures::stream::iter(conversations)
-        .map(|(group, template)| async move {
+        .map(|(group, owners)| async move {
             if db.cancelled() {
                 return None;
             }
-            let (settled, tally) = settle_one(db, &group, &template).await;
-            on_done(template.len() as u64);
+            let mut tally = Tally::default();
+            let settler = Settler::new(db);
+            let settled = settler.settle_known(&group, &[], &owners, &mut tally).await;
+            on_done();
             Some((group, settled, tally))
         })
         .buffer_unordered(concurrency.max(1));

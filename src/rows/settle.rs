@@ -11,7 +11,7 @@
 //! ClientRequestToken (uuid v4), reused only for its own retries, so a lost response is answered
 //! by DynamoDB's idempotency and a later identical move is not.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -294,12 +294,26 @@ impl<'a> Settler<'a> {
         template: &[Item],
         tally: &mut Tally,
     ) -> Result<Settled, SettleError> {
+        self.settle_known(group, template, &BTreeSet::new(), tally)
+            .await
+    }
+
+    /// `settle`, with owners known to have rows of the conversation besides those the group
+    /// index shows (import knows the rows it just wrote; the index may not show them yet).
+    pub async fn settle_known(
+        &self,
+        group: &str,
+        template: &[Item],
+        known: &BTreeSet<String>,
+        tally: &mut Tally,
+    ) -> Result<Settled, SettleError> {
         let mut settled = Settled::default();
         let mut rereads = self.db.backoff.tries(&self.db.cancel);
         loop {
             let target = self.newest_message(group, tally).await?;
             let indexed = self.group_rows(group, tally).await?;
-            let owners = plan::owners(&indexed, template);
+            let mut owners = plan::owners(&indexed, template);
+            owners.extend(known.iter().cloned());
             let reads = futures::future::join_all(owners.into_iter().map(|o| async move {
                 let mut t = Tally::default();
                 let read = self.owner_rows(group, &o, &mut t).await;

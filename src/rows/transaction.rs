@@ -208,7 +208,9 @@ pub fn read_cancellation(reasons: &[Reason], roles: &[Role], plans: &[OwnerPlan]
         return Cancelled::Changed;
     }
     let retry = reasons.iter().any(|c| {
-        c.code == "TransactionConflict" || is_throttling_code(&c.code) || c.code == "ThrottlingError"
+        c.code == "TransactionConflict"
+            || is_throttling_code(&c.code)
+            || c.code == "ThrottlingError"
     });
     if retry {
         Cancelled::Retry

@@ -99,9 +99,7 @@ impl Lane {
             return Step::Settle { trigger: *trigger };
         }
         let candidates = self.candidates();
-        let Some((record, up)) = candidates
-            .iter()
-            .find(|(_, c)| !found.gone.contains(&c.sk))
+        let Some((record, up)) = candidates.iter().find(|(_, c)| !found.gone.contains(&c.sk))
         else {
             // Every message of the batch is gone (or there was none): nothing to apply.
             return Step::Done(self.each(|_, w| match w {
@@ -332,7 +330,9 @@ mod tests {
             panic!("expected a move, got {step:?}")
         };
         assert!(*current);
-        assert!(plans.iter().all(|p| matches!(p, OwnerPlan::Move { from: None, .. })));
+        assert!(plans
+            .iter()
+            .all(|p| matches!(p, OwnerPlan::Move { from: None, .. })));
         // The same text again: nothing to write, and the record says the rows already show it.
         let l = lane(vec![up(T2, "shown")]);
         let Step::Apply { plans, .. } = l.step(&both_at(T2), &gone(&[])) else {

@@ -136,10 +136,9 @@ impl ItemRules {
         };
         has("pk", KeyRole::Partition)
             && has("sk", KeyRole::Sort)
-            && self
-                .keys
-                .iter()
-                .any(|k| k.name == "message_group_uuid" && k.indexes.iter().any(|i| i == GROUP_INDEX))
+            && self.keys.iter().any(|k| {
+                k.name == "message_group_uuid" && k.indexes.iter().any(|i| i == GROUP_INDEX)
+            })
     }
 
     /// Table key attribute names, partition key first.
@@ -282,10 +281,10 @@ fn check_value(value: &AttributeValue, depth: usize) -> Result<(), (String, Stri
 /// A list or map at `depth` (1: the attribute's own value) is one level below the item.
 fn deeper(depth: usize) -> Result<(), Rejected> {
     if depth + 1 > MAX_DEPTH {
-        Err(format!(
-            "nested deeper than DynamoDB's {MAX_DEPTH} levels (the item is the first)"
+        Err(
+            format!("nested deeper than DynamoDB's {MAX_DEPTH} levels (the item is the first)")
+                .into(),
         )
-        .into())
     } else {
         Ok(())
     }

@@ -127,7 +127,8 @@ pub fn problems(items: &[Item]) -> (Vec<String>, Rows) {
                     ));
                 }
                 if let Some((newest_sk, newest_text, _)) = newest {
-                    let truncated = row.get("message_truncated") == Some(&AttributeValue::Bool(true));
+                    let truncated =
+                        row.get("message_truncated") == Some(&AttributeValue::Bool(true));
                     let carries = if truncated {
                         newest_text.starts_with(&body) && body.len() < newest_text.len()
                     } else {
@@ -181,6 +182,10 @@ pub fn carried(rows: &Rows, group: &str) -> (String, String) {
         .unwrap_or_else(|| panic!("no conversation {group} in {rows:?}"));
     assert_eq!(listed.len(), 2, "{group}: {listed:?}");
     let (_, sk, text) = &listed[0];
-    assert_eq!((&listed[1].1, &listed[1].2), (sk, text), "{group}: {listed:?}");
+    assert_eq!(
+        (&listed[1].1, &listed[1].2),
+        (sk, text),
+        "{group}: {listed:?}"
+    );
     (sk.clone(), text.clone())
 }
