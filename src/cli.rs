@@ -107,7 +107,7 @@ pub enum Command {
     )]
     Drop(cmd::drop::Args),
 
-    /// Write the fixture (or synthetic data): MSG# items and GRP# rows; reseeding replaces the fixture's conversations; remote targets need --yes [API: DescribeTable, BatchWriteItem, Query, TransactWriteItems]
+    /// Write the fixture (or synthetic data): MSG# items and GRP# rows; reseeding replaces what earlier seeds wrote; remote targets need --yes [API: DescribeTable, BatchWriteItem, Query, TransactWriteItems]
     #[command(
         after_help = "Examples:\n  ddb --local seed\n  ddb --local seed --fixture my-fixture.json --now 2026-01-01T12:00:00Z\n  ddb --local seed --synthetic 20000 --groups 200 -o json"
     )]
