@@ -15,8 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Duration;
 
-use crate::model::item::{get_s, item_size, Item, MAX_ITEM_BYTES};
+use crate::model::item::{get_s, Item};
 use crate::model::{compare_sk, is_newer, parse_timestamp, wall_clock, GRP_PREFIX};
+pub use crate::rows::preview::{carrying, whole_row_size, TRUNCATED};
 
 /// A sort key's instant is within this many hours of its wall-clock reading (offsets run from
 /// -12:00 to +14:00; a day more covers a date written with a space instead of `T`).
@@ -29,11 +30,6 @@ pub struct Target {
     pub sk: String,
     pub message: String,
 }
-
-/// The marker attribute of a row whose `message` is a truncated preview: the message's text
-/// did not fit in DynamoDB's item limit beside the row's other attributes (a message another
-/// client wrote; put-message refuses such messages). BOOL true when present.
-pub const TRUNCATED: &str = "message_truncated";
 
 /// How a plan treats rows newer than the target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,41 +71,6 @@ pub(crate) fn sk(row: &Item) -> &str {
 /// The owner of a GRP# row (`GRP#<owner>`).
 pub fn owner_of(row: &Item) -> Option<&str> {
     get_s(row, "pk").and_then(|pk| pk.strip_prefix(GRP_PREFIX))
-}
-
-/// `base` (a row, or the template of one) carrying `target`: its sk and its text. When the
-/// whole text would take the row past DynamoDB's 400 KB item limit, the row carries the
-/// longest prefix that fits (cut at a character boundary) and `TRUNCATED: true`, so a message
-/// of any size can never make the row fail to write.
-pub fn carrying(base: &Item, target: &Target) -> Item {
-    let mut row = base.clone();
-    row.insert("sk".into(), AttributeValue::S(target.sk.clone()));
-    row.remove("message");
-    row.remove(TRUNCATED);
-    let room = MAX_ITEM_BYTES.saturating_sub(item_size(&row) + "message".len());
-    let text = &target.message;
-    if text.len() <= room {
-        row.insert("message".into(), AttributeValue::S(text.clone()));
-        return row;
-    }
-    // The marker's name and its one-byte value take room too.
-    let mut cut = room.saturating_sub(TRUNCATED.len() + 1);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    row.insert("message".into(), AttributeValue::S(text[..cut].to_string()));
-    row.insert(TRUNCATED.into(), AttributeValue::Bool(true));
-    row
-}
-
-/// The size `base` would have carrying `target`'s whole text (what `carrying` cuts down when it
-/// is over the item limit); put-message refuses a message whose rows would not fit.
-pub fn whole_row_size(base: &Item, target: &Target) -> usize {
-    let mut row = base.clone();
-    row.insert("sk".into(), AttributeValue::S(target.sk.clone()));
-    row.insert("message".into(), AttributeValue::S(target.message.clone()));
-    row.remove(TRUNCATED);
-    item_size(&row)
 }
 
 /// Decide what one owner's rows of a conversation need to carry `target`. `rows` are the
@@ -344,38 +305,6 @@ pub(crate) mod tests {
         assert!(!back);
         let at_z = [row("a", z, "z")];
         assert!(plan_owner(&at_z, &target(T2, "two"), None, Mode::Forward).is_noop());
-    }
-
-    #[test]
-    fn a_message_too_big_for_a_row_is_carried_as_a_marked_preview() {
-        let base = row("a", T1, "one");
-        // Exactly what fits: every byte of the row counted as DynamoDB counts it (names and
-        // UTF-8 values), so this row is 409,600 bytes with the whole text.
-        let others = item_size(&base) - "one".len();
-        let fits = "x".repeat(MAX_ITEM_BYTES - others);
-        let whole = carrying(&base, &target(T2, &fits));
-        assert_eq!(item_size(&whole), MAX_ITEM_BYTES);
-        assert_eq!(get_s(&whole, "message"), Some(fits.as_str()));
-        assert_eq!(whole.get(TRUNCATED), None);
-        // One byte more (and a multi-byte character at the cut): a prefix, marked, that fits.
-        let over = format!(
-            "{}é{}",
-            "x".repeat(MAX_ITEM_BYTES - others - 19),
-            "y".repeat(40)
-        );
-        let preview = carrying(&base, &target(T2, &over));
-        let text = get_s(&preview, "message").unwrap();
-        assert!(over.starts_with(text) && text.len() < over.len());
-        assert_eq!(preview.get(TRUNCATED), Some(&AttributeValue::Bool(true)));
-        assert!(item_size(&preview) <= MAX_ITEM_BYTES);
-        assert!(item_size(&preview) > MAX_ITEM_BYTES - 4, "as much as fits");
-        // The marker goes when a later message fits again, and a preview already carried is
-        // current (a replay changes nothing).
-        assert_eq!(
-            carrying(&preview, &target(T3, "short")).get(TRUNCATED),
-            None
-        );
-        assert!(plan_owner(&[preview], &target(T2, &over), None, Mode::Forward).is_noop());
     }
 
     #[test]
