@@ -17,19 +17,11 @@ use chrono::Duration;
 
 use crate::model::item::{get_s, Item};
 use crate::model::{compare_sk, is_newer, parse_timestamp, wall_clock, GRP_PREFIX};
-pub use crate::rows::preview::{carrying, whole_row_size, TRUNCATED};
+pub use crate::rows::preview::{carrying, whole_row_size, Target, TRUNCATED};
 
 /// A sort key's instant is within this many hours of its wall-clock reading (offsets run from
 /// -12:00 to +14:00; a day more covers a date written with a space instead of `T`).
 const WALL_CLOCK_SLACK_HOURS: i64 = 48;
-
-/// The message a conversation's rows should carry: its sort key and its whole text (a row
-/// carries the text, or as much of it as fits: `carrying`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
-    pub sk: String,
-    pub message: String,
-}
 
 /// How a plan treats rows newer than the target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -305,6 +297,15 @@ pub(crate) mod tests {
         assert!(!back);
         let at_z = [row("a", z, "z")];
         assert!(plan_owner(&at_z, &target(T2, "two"), None, Mode::Forward).is_noop());
+    }
+
+    #[test]
+    fn a_preview_already_carried_is_current() {
+        let base = row("a", T1, "one");
+        let over = "x".repeat(crate::model::item::MAX_ITEM_BYTES);
+        let preview = carrying(&base, &target(T2, &over));
+        assert_eq!(preview.get(TRUNCATED), Some(&AttributeValue::Bool(true)));
+        assert!(plan_owner(&[preview], &target(T2, &over), None, Mode::Forward).is_noop());
     }
 
     #[test]

@@ -7,7 +7,14 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::model::item::{item_size, Item, MAX_ITEM_BYTES};
-use crate::rows::plan::Target;
+
+/// The message a conversation's rows should carry: its sort key and its whole text (a row
+/// carries the text, or as much of it as fits: `carrying`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub sk: String,
+    pub message: String,
+}
 
 /// The marker attribute of a row whose `message` is a truncated preview: the message's text
 /// did not fit in DynamoDB's item limit beside the row's other attributes (a message another
@@ -53,17 +60,36 @@ pub fn whole_row_size(base: &Item, target: &Target) -> usize {
 mod tests {
     use super::*;
     use crate::model::item::get_s;
-    use crate::rows::plan::tests::{row, target, T1, T2, T3};
-    use crate::rows::plan::{plan_owner, Mode};
+
+    /// A GRP# row at T1 showing "one" (the other participant's names included).
+    fn row() -> Item {
+        let s = |v: &str| AttributeValue::S(v.into());
+        Item::from([
+            ("pk".into(), s("GRP#a")),
+            ("sk".into(), s("2026-01-01T00:00:01.000000+00:00")),
+            ("message_group_uuid".into(), s("g")),
+            ("message".into(), s("one")),
+            ("user_uuid".into(), s("other")),
+            ("user_display_name".into(), s("Other")),
+            ("user_handle".into(), s("other")),
+        ])
+    }
+
+    fn target(message: &str) -> Target {
+        Target {
+            sk: "2026-01-01T00:00:02.000000+00:00".into(),
+            message: message.into(),
+        }
+    }
 
     #[test]
     fn a_message_too_big_for_a_row_is_carried_as_a_marked_preview() {
-        let base = row("a", T1, "one");
+        let base = row();
         // Exactly what fits: every byte of the row counted as DynamoDB counts it (names and
         // UTF-8 values), so this row is 409,600 bytes with the whole text.
         let others = item_size(&base) - "one".len();
         let fits = "x".repeat(MAX_ITEM_BYTES - others);
-        let whole = carrying(&base, &target(T2, &fits));
+        let whole = carrying(&base, &target(&fits));
         assert_eq!(item_size(&whole), MAX_ITEM_BYTES);
         assert_eq!(get_s(&whole, "message"), Some(fits.as_str()));
         assert_eq!(whole.get(TRUNCATED), None);
@@ -73,18 +99,15 @@ mod tests {
             "x".repeat(MAX_ITEM_BYTES - others - 19),
             "y".repeat(40)
         );
-        let preview = carrying(&base, &target(T2, &over));
+        let preview = carrying(&base, &target(&over));
         let text = get_s(&preview, "message").unwrap();
         assert!(over.starts_with(text) && text.len() < over.len());
         assert_eq!(preview.get(TRUNCATED), Some(&AttributeValue::Bool(true)));
         assert!(item_size(&preview) <= MAX_ITEM_BYTES);
         assert!(item_size(&preview) > MAX_ITEM_BYTES - 4, "as much as fits");
-        // The marker goes when a later message fits again, and a preview already carried is
-        // current (a replay changes nothing).
-        assert_eq!(
-            carrying(&preview, &target(T3, "short")).get(TRUNCATED),
-            None
-        );
-        assert!(plan_owner(&[preview], &target(T2, &over), None, Mode::Forward).is_noop());
+        // The marker goes when a later message fits again.
+        assert_eq!(carrying(&preview, &target("short")).get(TRUNCATED), None);
+        // What a row would be with the whole text: put-message refuses over the limit.
+        assert_eq!(whole_row_size(&base, &target(&over)), MAX_ITEM_BYTES + 23);
     }
 }
