@@ -12,7 +12,6 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Duration;
 
 use crate::model::item::{get_s, Item};
@@ -197,6 +196,7 @@ pub fn read_past(best: Option<&Target>, next: &str) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
 
     /// A GRP# row of `owner` in conversation `g`, at `at` showing `message`.
     pub(crate) fn row(owner: &str, at: &str, message: &str) -> Item {
