@@ -168,15 +168,10 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         .into());
     }
     if rows.failed_count > 0 {
-        let reasons: Vec<String> = rows
-            .failed
-            .iter()
-            .map(|(g, why)| format!("group {g}: {why}"))
-            .collect();
         return Err(Failure::Partial(format!(
             "all {total} items were imported, but the GRP# rows of {} of {conversations} conversations could not be settled on their newest message ({})",
             rows.failed_count,
-            reasons.join("; ")
+            rows.reasons()
         ))
         .into());
     }

@@ -210,17 +210,11 @@ async fn seed(
     }
     print_summary(ctx, &summary, earlier)?;
     if report.rows.failed_count > 0 {
-        let reasons: Vec<String> = report
-            .rows
-            .failed
-            .iter()
-            .map(|(g, why)| format!("group {g}: {why}"))
-            .collect();
         return Err(Failure::Partial(format!(
             "the GRP# rows of {} of {} conversations could not be settled on their newest message ({})",
             report.rows.failed_count,
             sizes.groups,
-            reasons.join("; ")
+            report.rows.reasons()
         ))
         .into());
     }

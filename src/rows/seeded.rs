@@ -35,6 +35,16 @@ pub struct RowsReport {
 const KEEP_REASONS: usize = 3;
 
 impl RowsReport {
+    /// The failures kept, as "group G: why; …", for the error line.
+    pub fn reasons(&self) -> String {
+        let reasons: Vec<String> = self
+            .failed
+            .iter()
+            .map(|(g, why)| format!("group {g}: {why}"))
+            .collect();
+        reasons.join("; ")
+    }
+
     /// Count one conversation's settle.
     pub fn add(&mut self, group: &str, settled: Result<Settled, SettleError>, tally: Tally) {
         self.retries += u64::from(tally.retries);
