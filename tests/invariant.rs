@@ -192,12 +192,8 @@ fn the_invariant_holds_after_every_step_of_a_mixed_sequence() {
     handler(&env);
     let rows = assert_invariant(&env, "10. oversized message + handler");
     // Each row's preview is as long as its own other attributes leave room for.
-    let listed = &rows[&g];
-    assert_eq!(listed.len(), 2);
-    assert!(
-        listed.iter().all(|(_, sk, _)| sk == "2026-07-01T00:00:00Z"),
-        "{listed:?}"
-    );
+    let sks: Vec<&str> = rows[&g].iter().map(|(_, sk, _)| sk.as_str()).collect();
+    assert_eq!(sks, ["2026-07-01T00:00:00Z"; 2]);
 
     // Replays: the whole stream again, twice, with nothing to change.
     for n in 1..=2 {
@@ -259,9 +255,7 @@ fn repro3_synthetic_reseeds_keep_one_row_per_participant() {
     seed(&env, &["--synthetic", "200", "--groups", "10"]);
     assert_eq!(count_rows(&env, &groups), 20);
     let rows = assert_invariant(&env, "reseeded after the handler");
-    assert!(rows[g]
-        .iter()
-        .all(|(_, sk, _)| sk == "2026-03-01T00:00:00.5"));
+    assert_eq!(carried(&rows, g).0, "2026-03-01T00:00:00.5");
 }
 
 // --- Lambda events written by hand -----------------------------------------------------------
@@ -343,9 +337,7 @@ fn repro4_records_that_are_not_ours_are_skipped_with_the_reason() {
     );
     assert_eq!(out["batchItemFailures"], json!([]));
     let rows = assert_invariant(&env, "after foreign records");
-    assert!(rows[&c.id]
-        .iter()
-        .all(|(_, sk, m)| *sk == at(5) && m == "ours"));
+    assert_eq!(carried(&rows, &c.id), (at(5), "ours".to_string()));
 }
 
 #[test]
@@ -363,9 +355,10 @@ fn repro6_a_later_identical_move_is_not_swallowed_by_an_old_token() {
     let out = run_event(env.ddb(), &[record(&env, 2, "INSERT", &m)]).json();
     assert_eq!(texts(&out), ["updated 2 groups"]);
     let rows = assert_invariant(&env, "after the identical move");
-    assert!(
-        rows[&c.id].iter().all(|(_, sk, _)| *sk == at(7)),
-        "the second move was answered from the first one's token: {rows:?}"
+    assert_eq!(
+        carried(&rows, &c.id).0,
+        at(7),
+        "the second move was answered from the first one's token"
     );
 }
 
@@ -402,9 +395,7 @@ fn repro6_lost_responses_of_moves_are_answered_by_idempotency() {
     assert_eq!(out["summary"]["rechecks"], 0);
     let rows = assert_invariant(&env, "after lost responses");
     for (n, c) in convs.iter().enumerate() {
-        assert!(rows[&c.id]
-            .iter()
-            .all(|(_, sk, _)| *sk == at(10 + n as u32)));
+        assert_eq!(carried(&rows, &c.id).0, at(10 + n as u32));
     }
 }
 
@@ -461,14 +452,11 @@ fn repro7_the_apps_own_timestamps_work_end_to_end() {
         ["skipped: superseded by 2026-11-25T12:00:00-04:00"],
     );
     let rows = assert_invariant(&env, "after the handler on the app's items");
-    assert!(rows[&d.id]
-        .iter()
-        .all(|(_, sk, _)| sk == "2026-11-25T12:00:00-04:00"));
-    assert!(
-        rows[&c.id]
-            .iter()
-            .all(|(_, sk, _)| sk == "2026-11-25T15:20:00.5"),
-        "the sk is copied verbatim: {rows:?}"
+    assert_eq!(carried(&rows, &d.id).0, "2026-11-25T12:00:00-04:00");
+    assert_eq!(
+        carried(&rows, &c.id).0,
+        "2026-11-25T15:20:00.5",
+        "the sk is copied verbatim"
     );
     // The read commands show such times (not --:--) and list the conversation.
     let chat = run(env
@@ -487,9 +475,7 @@ fn repro7_the_apps_own_timestamps_work_end_to_end() {
     env.delete_item(&format!("MSG#{}", c.id), "2026-11-25T15:20:00.5");
     stream(&env, &[]);
     let rows = assert_invariant(&env, "after the REMOVE");
-    assert!(rows[&c.id]
-        .iter()
-        .all(|(_, sk, _)| sk == "2026-11-25T11:13:25.012737-04:00"));
+    assert_eq!(carried(&rows, &c.id).0, "2026-11-25T11:13:25.012737-04:00");
 }
 
 #[test]
@@ -554,18 +540,25 @@ fn coalescing_changes_no_final_state() {
         } else {
             let out = run_event(env.ddb(), &records).json();
             assert_eq!(out["summary"]["failed"], 0, "{out:#}");
+            // Per conversation: the last record of 30 applied, the other three superseded,
+            // 40 gone; the last conversation also has 50 (gone) and its REMOVE.
             let t = texts(&out);
+            let count = |p: &dyn Fn(&String) -> bool| t.iter().filter(|o| p(o)).count();
+            assert_eq!(t.len(), 22, "{t:?}");
+            assert_eq!(count(&|o| o == "updated 2 groups"), 4, "{t:?}");
             assert_eq!(
-                t.iter().filter(|o| o.starts_with("updated")).count(),
-                4,
+                count(&|o| o.starts_with("skipped: superseded by")),
+                12,
                 "{t:?}"
             );
-            assert!(
-                t.iter().any(|o| o.starts_with("skipped: superseded by")),
+            assert_eq!(
+                count(&|o| o == "skipped: message no longer exists"),
+                5,
                 "{t:?}"
             );
-            assert!(
-                t.iter().any(|o| o == "skipped: message no longer exists"),
+            assert_eq!(
+                count(&|o| o == "skipped: REMOVE of a message no row shows"),
+                1,
                 "{t:?}"
             );
         }
@@ -806,12 +799,10 @@ fn a_message_too_big_for_its_rows_is_carried_as_a_preview() {
     let small = c.message(&at(10), "small again");
     env.put_items(vec![small.clone()]);
     run_event(env.ddb(), &[record(&env, 2, "INSERT", &small)]).ok();
-    let rows = rows_of(&env, &c);
-    assert!(
-        rows.iter()
-            .all(|(_, sk, m, marker)| *sk == at(10) && m == "small again" && marker.is_none()),
-        "{rows:?}"
-    );
+    let rows = assert_invariant(&env, "a small message after the preview");
+    assert_eq!(carried(&rows, &c.id), (at(10), "small again".to_string()));
+    let markers: Vec<_> = rows_of(&env, &c).into_iter().map(|r| r.3).collect();
+    assert_eq!(markers, [None, None], "the marker goes");
 }
 
 /// Issue 17, case 8: a sort key with a leading space is not a timestamp (it sorts before every
