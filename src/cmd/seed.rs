@@ -177,7 +177,10 @@ async fn seed(
     let start = Instant::now();
     let total = sizes.messages + 2 * sizes.groups;
     let bar = ctx.style.progress(total, "items");
-    let report = seeding::seed_all(&ctx.db, conversations, earlier, opts, &|n| bar.inc(n)).await;
+    let report = seeding::seed_all(&ctx.db, conversations, sizes.groups, earlier, opts, &|n| {
+        bar.inc(n)
+    })
+    .await;
     bar.finish_and_clear();
     let summary = summarize(&report, sizes, start);
     // Ctrl-C first: a batch stopped in its retry pause reports an error too, but the run

@@ -66,14 +66,15 @@ struct One {
     exhausted: bool,
 }
 
-/// Seed every conversation, `opts.concurrency` conversations at once (each writes its
-/// batches one after another, so about that many calls are in flight). `on_written(n)` is
-/// called as messages are confirmed and as each conversation's rows are settled (2 each).
-/// After the first error, or on Ctrl-C, no new conversation is started; those in flight
-/// finish.
+/// Seed every conversation (`count` of them), about `opts.concurrency` calls in flight: as
+/// many conversations at once, each writing its batches one after another, or, with fewer
+/// conversations than that, each with a share of the calls. `on_written(n)` is called as
+/// messages are confirmed and as each conversation's rows are settled (2 each). After the
+/// first error, or on Ctrl-C, no new conversation is started; those in flight finish.
 pub async fn seed_all<I>(
     db: &Db,
     conversations: I,
+    count: u64,
     earlier: Earlier,
     opts: &WriteOptions,
     on_written: &dyn Fn(u64),
@@ -82,14 +83,18 @@ where
     I: Iterator<Item = SeedConversation>,
 {
     let stop = AtomicBool::new(false);
-    let one_at_a_time = WriteOptions {
-        concurrency: 1,
+    let at_once = opts.concurrency.max(1);
+    let conversations_at_once = usize::try_from(count)
+        .unwrap_or(usize::MAX)
+        .clamp(1, at_once);
+    let per_conversation = WriteOptions {
+        concurrency: at_once.div_ceil(conversations_at_once),
         ..*opts
     };
     let mut report = SeedReport::default();
     let mut done = futures::stream::iter(conversations)
         .map(|c| {
-            let (stop, opts) = (&stop, &one_at_a_time);
+            let (stop, opts) = (&stop, &per_conversation);
             async move {
                 if stop.load(Ordering::Relaxed) || db.cancelled() {
                     return None;
@@ -101,7 +106,7 @@ where
                 Some(one)
             }
         })
-        .buffer_unordered(opts.concurrency.max(1));
+        .buffer_unordered(conversations_at_once);
     while let Some(one) = done.next().await {
         let Some(one) = one else { continue };
         report.started += 1;
