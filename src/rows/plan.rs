@@ -165,6 +165,15 @@ pub fn exact(
         .collect()
 }
 
+/// A conversation that had nothing before this writer's messages: each template row is put
+/// carrying `target` (the newest of those messages), with no row to move or delete.
+pub fn start(template: &[Item], target: &Target) -> Vec<OwnerPlan> {
+    template
+        .iter()
+        .map(|t| plan_owner(&[], target, Some(t), Mode::Exact))
+        .collect()
+}
+
 /// The newest of `best` and the messages of `items`, by instant with the string as tie-break.
 pub fn newest(best: Option<Target>, items: &[Item]) -> Option<Target> {
     items.iter().fold(best, |best, item| {
@@ -297,6 +306,20 @@ pub(crate) mod tests {
         assert!(!back);
         let at_z = [row("a", z, "z")];
         assert!(plan_owner(&at_z, &target(T2, "two"), None, Mode::Forward).is_noop());
+    }
+
+    #[test]
+    fn a_fresh_conversation_starts_with_the_templates_rows() {
+        let template = [row("a", T1, "t"), row("b", T1, "t")];
+        let plans = start(&template, &target(T3, "three"));
+        assert_eq!(plans.len(), 2);
+        for (plan, owner) in plans.into_iter().zip(["GRP#a", "GRP#b"]) {
+            let (from, put, deletes, back) = moved(plan);
+            assert_eq!((from, deletes, back), (None, vec![], false));
+            assert_eq!(get_s(&put, "pk"), Some(owner));
+            assert_eq!(get_s(&put, "sk"), Some(T3));
+            assert_eq!(get_s(&put, "message"), Some("three"));
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::model::item::Item;
 use crate::model::msg_pk;
 use crate::model::seed_plan::SEEDED;
 use crate::rows::error::{SettleError, MAX_MESSAGE_PAGES};
+use crate::rows::plan;
 use crate::rows::settle::{Settled, Settler, Tally};
 
 /// What settling conversations did.
@@ -65,14 +66,21 @@ impl RowsReport {
 }
 
 /// Settle one conversation's rows (`template`: its rows as they should be, or none), every
-/// call within the run's `db.backoff`.
+/// call within the run's `db.backoff`. `fresh`: the conversation had nothing before these
+/// `messages` were written (`Settler::is_empty`), so its rows start at the newest of them.
 pub async fn settle_one(
     db: &Db,
     group: &str,
     template: &[Item],
+    fresh: Option<&[Item]>,
 ) -> (Result<Settled, SettleError>, Tally) {
     let mut tally = Tally::default();
-    let settled = Settler::new(db).settle(group, template, &mut tally).await;
+    let settler = Settler::new(db);
+    let newest = fresh.and_then(|messages| plan::newest(None, messages));
+    let settled = match newest {
+        Some(target) => settler.start(group, template, &target, &mut tally).await,
+        None => settler.settle(group, template, &mut tally).await,
+    };
     (settled, tally)
 }
 

@@ -345,6 +345,63 @@ impl<'a> Settler<'a> {
         }
     }
 
+    /// Nothing of conversation `group` exists: no message (read strongly consistent) and no
+    /// row in the group index. One item at most is read of each.
+    pub async fn is_empty(&self, group: &str, tally: &mut Tally) -> Result<bool, SettleError> {
+        let messages = self
+            .query()
+            .consistent_read(true)
+            .limit(1)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(msg_pk(group)))
+            .projection_expression("pk");
+        let rows = self
+            .query()
+            .index_name(GROUP_INDEX)
+            .limit(1)
+            .key_condition_expression("message_group_uuid = :g")
+            .expression_attribute_values(":g", AttributeValue::S(group.to_string()))
+            .projection_expression("pk");
+        for (query, index) in [(messages, None), (rows, Some(GROUP_INDEX))] {
+            let mut pages = Pages::new(self.db, query).max_pages(1);
+            if let Some(index) = index {
+                pages = pages.on_index(index);
+            }
+            let mut found = false;
+            Self::read_all(&mut pages, tally, |page, _| {
+                found = !page.items().is_empty();
+                false
+            })
+            .await?;
+            if found {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The rows of a conversation that had nothing before a writer's messages (`is_empty`
+    /// before they were written): the template's rows put at `target`, the newest of them, in
+    /// one guarded transaction, without reading the messages back. Anything unexpected (a
+    /// guard failing: the message changed, a row is there) falls back to `settle`.
+    pub async fn start(
+        &self,
+        group: &str,
+        template: &[Item],
+        target: &Target,
+        tally: &mut Tally,
+    ) -> Result<Settled, SettleError> {
+        let plans = plan::start(template, target);
+        if let Sent::Applied(ran) = self.run(group, target, &plans, tally).await? {
+            return Ok(Settled {
+                target: Some(target.clone()),
+                rows_put: ran.put,
+                rows_deleted: ran.deleted,
+            });
+        }
+        self.settle(group, template, tally).await
+    }
+
     /// Pause before reading a conversation's rows again (the index is eventually consistent),
     /// within `rereads`; Err once the budget is spent or on Ctrl-C.
     pub async fn read_again(

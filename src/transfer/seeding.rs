@@ -14,6 +14,7 @@ use crate::aws::db::Db;
 use crate::model::item::{get_s, Item};
 use crate::model::seed_plan::{left_by_an_earlier_seed, SeedConversation};
 use crate::rows::seeded::{self, RowsReport};
+use crate::rows::settle::{Settler, Tally};
 use crate::transfer::write::{self, WriteOptions, WriteReport};
 
 /// What a seed does with items already in the conversations it writes.
@@ -145,6 +146,20 @@ async fn conversation(
     on_written: &dyn Fn(u64),
 ) -> One {
     let mut one = One::default();
+    // A conversation with nothing in it yet (the usual first seed) gets its rows at its newest
+    // message without reading its messages back; after --reset the index may still show what
+    // was just deleted, so those settle the full way.
+    let fresh = if earlier == Earlier::Everything {
+        false
+    } else {
+        let mut tally = Tally::default();
+        let empty = Settler::new(db).is_empty(&c.group, &mut tally).await;
+        one.rows.retries += u64::from(tally.retries);
+        match empty {
+            Ok(empty) => empty,
+            Err(e) => return one.failed(anyhow::Error::new(e), false),
+        }
+    };
     if earlier == Earlier::Everything {
         let keys = match seeded::everything(db, &c.group).await {
             Ok(keys) => keys,
@@ -181,7 +196,8 @@ async fn conversation(
             Err((e, exhausted)) => return one.failed(e, exhausted),
         }
     }
-    let (settled, tally) = seeded::settle_one(db, &c.group, &c.template).await;
+    let fresh = fresh.then_some(c.messages.as_slice());
+    let (settled, tally) = seeded::settle_one(db, &c.group, &c.template, fresh).await;
     one.rows.add(&c.group, settled, tally);
     on_written(c.template.len() as u64);
     one
