@@ -492,8 +492,8 @@ fn table_output_is_quiet_by_default_and_whole_under_verbose() {
     assert_eq!(records(&json).len(), 4);
     assert_eq!(
         json["summary"]["skipped_by_reason"],
-        json!({"not a message": 1, "older than current": 1, "remove": 1, "superseded": 1}),
-        "the message was applied by the first run: now it is as old as the rows"
+        json!({"not a message": 1, "already current": 1, "remove": 1, "superseded": 1}),
+        "the message was applied by the first run: now the rows show it"
     );
 }
 
