@@ -179,7 +179,8 @@ async fn conversation(
     if wrote.cancelled {
         return one;
     }
-    if earlier == Earlier::SeedOnly {
+    // A conversation that was empty holds nothing an earlier seed left.
+    if earlier == Earlier::SeedOnly && !fresh {
         let stored = match seeded::messages(db, &c.group).await {
             Ok(stored) => stored,
             Err(e) => return one.failed(anyhow::Error::new(e), false),
