@@ -848,4 +848,10 @@ fn importing_an_older_export_keeps_the_invariant() {
     handler(&env);
     assert_invariant(&env, "after the handler");
     assert_eq!(env.count(), before);
+    // Into an empty table the same export is already consistent: nothing to settle.
+    let copy = TestEnv::with_table("import-older-copy");
+    let summary = run(copy.ddb().args(["-o", "json", "import"]).arg(&snap)).json();
+    assert_invariant(&copy, "the export imported into an empty table");
+    assert_eq!(summary["conversations"], 4, "{summary}");
+    assert_eq!(summary["conversations_settled"], 0, "{summary}");
 }

@@ -5,7 +5,7 @@
 //! newest existing message with seed's primitive (an older export's rows are stale once newer
 //! messages exist).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -16,12 +16,11 @@ use serde::Serialize;
 use super::Ctx;
 use crate::aws::table;
 use crate::errors::{causes, Failure};
-use crate::model::item::{get_s, Item};
-use crate::model::{GRP_PREFIX, MSG_PREFIX};
 use crate::rows::seeded::{self, RowsReport};
 use crate::term::output;
 use crate::transfer::export_read::{self, Checked, ItemStream};
 use crate::transfer::import_check::ItemRules;
+use crate::transfer::touched::Touched;
 use crate::transfer::write::{self, WriteOptions, WriteReport};
 
 #[derive(Debug, clap::Args)]
@@ -61,7 +60,10 @@ pub struct Summary {
     pub elapsed_ms: u64,
     /// Items written per second of the whole command.
     pub items_per_sec: f64,
-    /// Conversations whose GRP# rows were settled after the write (messages table only).
+    /// Conversations written to (messages table only).
+    pub conversations: u64,
+    /// Of those, the ones whose GRP# rows were settled after the write (the rest, imported
+    /// into an empty table, already carried their newest message).
     pub conversations_settled: u64,
     /// GRP# rows put, and removed, by settling them.
     pub rows_put: u64,
@@ -92,22 +94,22 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         // The run's pace and budget (--max-attempts).
         backoff: ctx.db.backoff,
     };
+    let messages_table = rules.is_message_table();
+    // Into a table that was empty, a conversation whose rows the export carries at its newest
+    // message is already as it should be; into any other, every conversation written to is
+    // settled (an older export's rows are stale there).
+    let was_empty = messages_table && table::is_empty(&ctx.db).await?;
     let bar = ctx.style.progress(checked.items, "items");
     let mut items = ItemStream::new(&source);
-    let messages_table = rules.is_message_table();
-    // Each conversation written to, with the owners of the GRP# rows written.
-    let mut touched: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut touched = Touched::default();
     // Stop reading at Ctrl-C: the writer counts what it was not given by draining the
     // iterator, and the summary counts from the checked total instead.
     let requests = items
         .by_ref()
         .take_while(|_| !ctx.db.cancelled())
         .inspect(|item| {
-            if let Some(group) = messages_table.then(|| conversation_of(item)).flatten() {
-                let owners = touched.entry(group.to_string()).or_default();
-                if let Some(owner) = get_s(item, "pk").and_then(|pk| pk.strip_prefix(GRP_PREFIX)) {
-                    owners.insert(owner.to_string());
-                }
+            if messages_table {
+                touched.note(item);
             }
         })
         .map(write::put);
@@ -148,8 +150,15 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         ))
         .into());
     }
-    let conversations = touched.len() as u64;
-    let rows = settle(ctx, touched, args.concurrency).await;
+    summary.conversations = touched.conversations.len() as u64;
+    let to_settle: Vec<(String, BTreeSet<String>)> = touched
+        .conversations
+        .into_iter()
+        .filter(|(_, written)| !(was_empty && written.consistent()))
+        .map(|(group, written)| (group, written.owners()))
+        .collect();
+    let conversations = to_settle.len() as u64;
+    let rows = settle(ctx, to_settle, args.concurrency).await;
     summary.conversations_settled = rows.conversations;
     summary.rows_put = rows.rows_put;
     summary.rows_deleted = rows.rows_deleted;
@@ -178,20 +187,10 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-/// The conversation an item of the messages table belongs to: a message's group (MSG#<g>),
-/// or a GRP# row's message_group_uuid.
-fn conversation_of(item: &Item) -> Option<&str> {
-    let pk = get_s(item, "pk")?;
-    match pk.strip_prefix(MSG_PREFIX) {
-        Some(group) => Some(group),
-        None => get_s(item, "message_group_uuid"),
-    }
-}
-
 /// Settle the rows of every conversation the import touched, with a progress bar.
 async fn settle(
     ctx: &Ctx,
-    touched: BTreeMap<String, BTreeSet<String>>,
+    touched: Vec<(String, BTreeSet<String>)>,
     concurrency: usize,
 ) -> RowsReport {
     let bar = ctx.style.progress(touched.len() as u64, "conversations");
@@ -249,6 +248,7 @@ fn summarize(
         } else {
             0.0
         },
+        conversations: 0,
         conversations_settled: 0,
         rows_put: 0,
         rows_deleted: 0,
@@ -285,8 +285,13 @@ fn print_summary(ctx: &Ctx, s: &Summary) -> Result<()> {
     output::line(ctx.style.bold(&line))?;
     if s.conversations_settled > 0 {
         output::line(format!(
-            "settled the GRP# rows of {} conversations on their newest message: {} rows put, {} removed",
-            s.conversations_settled, s.rows_put, s.rows_deleted
+            "settled the GRP# rows of {} of {} conversations on their newest message: {} rows put, {} removed",
+            s.conversations_settled, s.conversations, s.rows_put, s.rows_deleted
+        ))?;
+    } else if s.conversations > 0 {
+        output::line(format!(
+            "the GRP# rows of all {} conversations carry their newest message (imported into an empty table)",
+            s.conversations
         ))?;
     }
     Ok(())
