@@ -37,7 +37,12 @@ fn msg(g: &Conversation, sk: &str, text: &str) -> Item {
 fn blocked(env: &TestEnv, sk: &str) -> Conversation {
     let big = Conversation::numbered(1);
     let mut items = big.rows(&ts(0), "first words", SOMEONE);
-    items.push(clashing_row(&big.a, sk, "another conversation", ("Cy", "cy")));
+    items.push(clashing_row(
+        &big.a,
+        sk,
+        "another conversation",
+        ("Cy", "cy"),
+    ));
     env.put_items(items);
     big
 }
