@@ -150,6 +150,21 @@ fn the_invariant_holds_after_every_step_of_a_mixed_sequence() {
         (x_sk.clone(), "X, edited".into())
     );
 
+    // The same edit through `ddb sql` (a PartiQL UPDATE of the message's text).
+    let update = format!(
+        "UPDATE \"{}\" SET message = ? WHERE pk = ? AND sk = ?",
+        env.table
+    );
+    let pk = format!("MSG#{MAIN_GROUP}");
+    let sql = ["sql", &update, "--param", "X, via sql", "--param", &pk];
+    run(env.ddb().args(sql).args(["--param", &x_sk])).ok();
+    handler(&env);
+    let rows = assert_invariant(&env, "5b. sql UPDATE of the newest message + handler");
+    assert_eq!(
+        carried(&rows, MAIN_GROUP),
+        (x_sk.clone(), "X, via sql".into())
+    );
+
     let snap = dir.path().join("snap");
     run(env.ddb().arg("export").arg(&snap)).ok();
     assert_invariant(&env, "6. export");
