@@ -88,61 +88,17 @@ pub struct GlobalArgs {
     /// Show the target, and the SDK's detail on errors
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// `--table` (or `DDB_TABLE`) was given, not defaulted: schema-load then uses it over the
+    /// schema file's TableName. Set by `Cli::parse_from_args`.
+    #[arg(skip)]
+    pub table_given: bool,
 }
 
-/// The command tree as people see it: a command's own `-h` lists its options and examples and
-/// points to `ddb -h` for the global ones; `ddb -h` lists those, generated from their
-/// definitions; `--help` everywhere shows everything. Used for parsing, help and completions.
+/// The command tree as people see it (`term::help::shaped`): used for parsing, help and
+/// completions.
 pub fn command() -> clap::Command {
-    let cmd = Cli::command();
-    let mut section = String::from("Global options (every command; ddb --help says more):\n");
-    for arg in cmd.get_arguments().filter(|a| a.is_global_set()) {
-        let mut flags = match (arg.get_short(), arg.get_long()) {
-            (Some(s), Some(l)) => format!("-{s}, --{l}"),
-            (None, Some(l)) => format!("    --{l}"),
-            _ => continue,
-        };
-        let takes_value = arg.get_action().takes_values();
-        if let Some(value) = arg.get_value_names().and_then(|v| v.first()) {
-            if takes_value {
-                flags.push_str(&format!(" <{value}>"));
-            }
-        }
-        let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
-        section.push_str(&format!("  {flags:<24}  {help}\n"));
-    }
-    let examples = cmd
-        .get_after_help()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    let top = format!("{section}\n{examples}");
-    cmd.after_help(top.clone())
-        .after_long_help(examples)
-        .mut_args(|a| {
-            if a.is_global_set() {
-                a.hide_short_help(true)
-            } else {
-                a
-            }
-        })
-        .mut_subcommands(point_to_globals)
-}
-
-/// A command's `-h`: its own options and examples, and where the global ones are.
-fn point_to_globals(sub: clap::Command) -> clap::Command {
-    let examples = sub
-        .get_after_help()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    let pointer = "Global options (--local, --table, -o json, -v, …): ddb -h";
-    let short = if examples.is_empty() {
-        pointer.to_string()
-    } else {
-        format!("{examples}\n\n{pointer}")
-    };
-    sub.after_help(short)
-        .after_long_help(examples)
-        .mut_subcommands(point_to_globals)
+    crate::term::help::shaped(Cli::command())
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,7 +152,8 @@ pub enum Command {
     /// Write the sample conversations (or synthetic data)
     ///
     /// [API: DescribeTable, BatchWriteItem, Query, TransactWriteItems] MSG# items and their
-    /// GRP# rows; reseeding replaces the fixture's conversations. Remote targets need --yes.
+    /// GRP# rows; reseeding replaces what earlier seeds wrote (others' messages stay unless
+    /// --reset). Remote targets need --yes.
     #[command(
         after_help = "Examples:\n  ddb --local seed\n  ddb --local seed --fixture my.json --now 2026-01-01T12:00:00Z\n  ddb --local seed --synthetic 20000 --groups 200 -o json"
     )]
@@ -382,6 +339,26 @@ impl Command {
     }
 }
 
+impl Cli {
+    /// Parse the command line, noting whether `--table` was given (clap's derive only sees
+    /// the value, the default included).
+    pub fn parse_from_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::parser::ValueSource;
+        use clap::FromArgMatches;
+        let matches = command().try_get_matches_from(args)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        let sources = std::iter::once(&matches).chain(matches.subcommand().map(|(_, m)| m));
+        cli.global.table_given = sources
+            .filter_map(|m| m.value_source("table"))
+            .any(|s| s != ValueSource::DefaultValue);
+        Ok(cli)
+    }
+}
+
 impl GlobalArgs {
     /// The global options as the commands take them: checked, with the output style decided.
     pub fn settings(&self) -> Global {
@@ -393,6 +370,7 @@ impl GlobalArgs {
                 profile: self.profile.clone(),
             },
             table: self.table.clone(),
+            table_given: self.table_given,
             style: Style::decide(self.output, self.color),
             verbose: self.verbose,
             max_attempts: self.max_attempts,

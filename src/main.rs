@@ -1,7 +1,5 @@
 use std::process::ExitCode;
 
-use clap::FromArgMatches;
-
 use ddb::cli::Cli;
 use ddb::cmd::Run;
 use ddb::errors::{causes, exit, exit_code_for, scrub, Failure};
@@ -9,10 +7,7 @@ use ddb::term::safe::terminal_safe;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
-    let parsed = ddb::cli::command()
-        .try_get_matches_from(ddb::stream::lambda::args(std::env::args_os()))
-        .and_then(|m| Cli::from_arg_matches(&m));
-    let cli = match parsed {
+    let cli = match Cli::parse_from_args(ddb::stream::lambda::args(std::env::args_os())) {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
@@ -106,7 +101,11 @@ fn usage_error(e: &clap::Error) -> ExitCode {
     if let Some(rest) = line.strip_prefix("error: ") {
         line = rest.to_string();
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // args_os: an argument that is not UTF-8 is what clap is refusing here; never panic on it.
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let sub = ddb::cli::command()
         .get_subcommands()
         .map(|c| c.get_name().to_string())

@@ -774,27 +774,92 @@ fn explained_requests_reproduce_the_results() {
         "--values",
         r#"{":h": "bayko"}"#,
     ];
-    let cases: Vec<Vec<&str>> = vec![
-        vec![&pk, "--sk-begins-with", "2026", "--desc", "--limit", "5"],
-        vec![
-            &pk,
-            "--sk-between",
-            "2025-12-25",
-            "2026-01-05",
-            "--select",
-            "sk,message",
+    // Each case with the Query a person would write by hand for it (the oracle), and how many
+    // items it has: days 12..39 are in 2026; days 5..15 fall between 2025-12-25 and
+    // 2026-01-05; odd messages are bayko's; the group index holds the two rows.
+    let p = (":p", sv(&pk));
+    let hand_between = sdk_query(
+        &env,
+        None,
+        "pk = :p AND sk BETWEEN :a AND :b",
+        &[
+            p.clone(),
+            (":a", sv("2025-12-25")),
+            (":b", sv("2026-01-05")),
         ],
-        [vec![pk.as_str(), "--all"], filter.to_vec()].concat(),
-        vec!["--index", INDEX, GROUP],
+        None,
+        false,
+    );
+    let projected: Vec<Value> = plains(&hand_between)
+        .into_iter()
+        .map(|v| json!({"sk": v["sk"], "message": v["message"]}))
+        .collect();
+    let cases: Vec<(Vec<&str>, Vec<Value>, usize)> = vec![
+        (
+            vec![&pk, "--sk-begins-with", "2026", "--desc", "--limit", "5"],
+            plains(
+                &sdk_query(
+                    &env,
+                    None,
+                    "pk = :p AND begins_with(sk, :a)",
+                    &[p.clone(), (":a", sv("2026"))],
+                    None,
+                    true,
+                )[..5],
+            ),
+            5,
+        ),
+        (
+            vec![
+                &pk,
+                "--sk-between",
+                "2025-12-25",
+                "2026-01-05",
+                "--select",
+                "sk,message",
+            ],
+            projected,
+            11,
+        ),
+        (
+            [vec![pk.as_str(), "--all"], filter.to_vec()].concat(),
+            plains(&sdk_query(
+                &env,
+                None,
+                "pk = :p",
+                &[p.clone(), (":h", sv("bayko"))],
+                Some("user_handle = :h"),
+                false,
+            )),
+            20,
+        ),
+        (
+            vec!["--index", INDEX, GROUP],
+            plains(&sdk_query(
+                &env,
+                Some(INDEX),
+                "message_group_uuid = :g",
+                &[(":g", sv(GROUP))],
+                None,
+                false,
+            )),
+            2,
+        ),
     ];
-    for args in cases {
+    for (args, want, count) in cases {
+        assert_eq!(want.len(), count, "{args:?}");
         let e = explain(&env, &[&["query"], args.as_slice()].concat());
         assert_eq!(e["api"], "Query");
         assert_eq!(e["cli"], "aws dynamodb query --cli-input-json");
         assert_eq!(e["request"]["TableName"], json!(env.table));
-        let sent = send_explained_query(&env, &e["request"]);
-        assert!(!sent.is_empty(), "{args:?}");
-        assert_eq!(query_json(&env, &args), sent, "{args:?}");
+        let want: Vec<Value> = want.into_iter().map(normalise).collect();
+        let sent: Vec<Value> = send_explained_query(&env, &e["request"])
+            .into_iter()
+            .map(normalise)
+            .collect();
+        assert_eq!(sent, want, "the explained request: {args:?}");
+        let got: Vec<Value> = query_json(&env, &args).into_iter().map(normalise).collect();
+        assert_eq!(got, want, "ddb's own read: {args:?}");
     }
 
     // GetItem.
@@ -985,4 +1050,124 @@ fn explained_access_patterns_and_scan_reproduce_the_results() {
     });
     assert_eq!(all.len(), 44);
     assert_eq!(all, want);
+}
+
+/// A decimal number by value, written here from scratch: (negative, significant digits,
+/// power of ten of the first digit); "1E+125" and "1" followed by 125 zeros are equal.
+fn decimal(text: &str) -> (bool, String, i64) {
+    let (negative, body) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.trim_start_matches('+')),
+    };
+    let (mantissa, exponent) = match body.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().unwrap()),
+        None => (body, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all = format!("{int}{frac}");
+    let first = all.find(|c| c != '0').expect("not zero");
+    let digits = all[first..].trim_end_matches('0').to_string();
+    (
+        negative,
+        digits,
+        int.len() as i64 - 1 - first as i64 + exponent,
+    )
+}
+
+/// Issue 17, case 2: numbers are decimal strings end to end. What the SDK reads back is what
+/// DynamoDB holds (it answers 1E+125 and -1E-130 with every digit written out).
+#[test]
+fn numbers_keep_every_digit_end_to_end() {
+    let env = TestEnv::with_table("adhoc-numbers");
+    let digits = "12345678901234567890123456789012345678";
+    let tenth = "0.1000000000000000055511151231257827";
+    let big = format!("1{}", "0".repeat(125));
+    let tiny = format!("-0.{}1", "0".repeat(129));
+    let pk = "MSG#numbers";
+    env.put_items(vec![common::item(&[("pk", pk), ("sk", "a")])]);
+    let statement = format!("UPDATE \"{}\" SET n = ? WHERE pk = ? AND sk = ?", env.table);
+    let update = |value: &str| {
+        run(env
+            .ddb()
+            .args(["sql", &statement, "--param", value])
+            .args(["--param", pk, "--param", "a"]))
+    };
+    let stored = || {
+        env.block_on(async {
+            let got = env.client().get_item().table_name(&env.table);
+            let got = got.key("pk", sv(pk)).key("sk", sv("a")).send().await;
+            got.unwrap().item.unwrap()["n"].clone()
+        })
+    };
+    for (param, want) in [
+        (digits, digits),
+        ("1E+125", big.as_str()),
+        ("-1E-130", tiny.as_str()),
+        (tenth, tenth),
+    ] {
+        update(param).ok();
+        let AttributeValue::N(held) = stored() else {
+            panic!("not a number")
+        };
+        assert_eq!(decimal(&held), decimal(want), "--param {param}: {held}");
+    }
+    // A filter on the exact value finds the item, and prints it with every digit.
+    update(digits).ok();
+    let values = format!(r#"{{":n": {digits}}}"#);
+    let found = query_json(&env, &[pk, "--filter", "n = :n", "--values", &values]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["n"].to_string(), digits);
+    // --explain shows the value as it would be sent.
+    let values = format!(r#"{{":n": {tenth}}}"#);
+    let shown = explain(
+        &env,
+        &["query", pk, "--filter", "n = :n", "--values", &values],
+    );
+    assert_eq!(
+        shown["request"]["ExpressionAttributeValues"][":n"],
+        json!({ "N": tenth }),
+        "{shown}"
+    );
+    // What DynamoDB cannot hold is refused before any request (a usage error), nothing sent.
+    for bad in [
+        "1e400",
+        "1E+126",
+        "-1E-131",
+        "123456789012345678901234567890123456789",
+    ] {
+        update(bad).assert_exit(2, &["--param 1: "]);
+        assert_eq!(stored(), AttributeValue::N(digits.into()), "{bad}");
+        let values = format!(r#"{{":n": {bad}}}"#);
+        let r = run(env
+            .ddb()
+            .args(["query", pk, "--filter", "n = :n", "--values", &values]));
+        r.assert_exit(2, &["--values :n: "]);
+    }
+}
+
+/// Issue 17, case 8: `scan -o table` on a table keyed by a number and a binary shows those
+/// keys in its key columns (it showed pk and sk, empty).
+#[test]
+fn scan_as_a_table_shows_the_tables_own_keys() {
+    let env = TestEnv::new("adhoc-scan-keys");
+    numeric_binary_table(&env);
+    let out = run(env.ddb().args(["scan", "--color", "never"])).ok();
+    let header = out
+        .lines()
+        .find(|l| l.contains("attributes"))
+        .expect("a header");
+    assert!(
+        header.contains("id") && header.contains("bin") && !header.contains("pk"),
+        "{out}"
+    );
+    // Each item's line: its id in the key column, only its other attributes as JSON.
+    for (id, note) in [("-1.5", "negative"), ("8", "other"), ("7", "e")] {
+        let needle = format!(r#"{{"note":"{note}"}}"#);
+        let row = out
+            .lines()
+            .find(|l| l.contains(&needle))
+            .unwrap_or_else(|| panic!("{needle} in {out}"));
+        assert!(row.contains(&format!(" {id} ")), "{row}");
+        assert!(!row.contains(r#""id""#), "{row}");
+    }
 }

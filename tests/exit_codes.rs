@@ -8,8 +8,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, KeySchemaElement, KeyType, ProvisionedThroughput, ScalarAttributeType,
@@ -493,22 +492,20 @@ fn credentials_in_the_endpoint_are_never_printed_even_verbose() {
 #[test]
 fn ctrl_c_is_130_with_one_line() {
     let env = TestEnv::with_table("exit-int");
+    // Every GetRecords answered empty at once (as DynamoDB Streams may): the proxy counts the
+    // follower's polls, so the interrupt comes once it is really polling, not after a guess.
+    let proxy = env.proxy(Faults {
+        empty_records: 1.0,
+        ..Faults::on(&["GetRecords"])
+    });
     let mut child = common::spawn(
-        Command::new(env!("CARGO_BIN_EXE_ddb"))
-            .args(["--endpoint-url", &env.endpoint, "--table", &env.table])
+        proxy
+            .ddb()
             .args(["simulate-stream", "--from", "latest", "--follow"])
-            .env("AWS_CONFIG_FILE", "/nonexistent/ddb-test-config")
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/ddb-test-credentials",
-            ),
+            .args(["--poll-interval", "50"]),
     );
-    // Let it reach the stream and poll.
-    let until = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < until {
-        assert!(child.try_wait().unwrap().is_none(), "ended before Ctrl-C");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let polled = || proxy.stats().empty_records >= 2;
+    common::wait_while_running(&mut child, Duration::from_secs(60), "two polls", polled);
     let out = common::interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let errors: Vec<&str> = stderr
@@ -516,4 +513,17 @@ fn ctrl_c_is_130_with_one_line() {
         .filter(|l| l.starts_with("error: "))
         .collect();
     assert_eq!(errors.len(), 1, "{stderr}");
+}
+
+/// Issue 17, case 8: an argument that is not UTF-8 is a usage error (exit 2, one line), not a
+/// panic.
+#[test]
+fn a_non_utf8_argument_is_a_usage_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = TestEnv::new("exit-utf8");
+    let bad = std::ffi::OsStr::from_bytes(b"MSG#\xff");
+    let r = run(env.ddb().args(["scan", "--pk-prefix"]).arg(bad));
+    r.assert_exit(2, &["UTF-8"]);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
 }

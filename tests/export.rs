@@ -50,15 +50,53 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
+fn normalized_item(item: &Item) -> Item {
+    item.iter()
+        .map(|(k, v)| (k.clone(), normalized(v)))
+        .collect()
+}
+
 /// A table's items, sets sorted, ordered by (pk, sk).
 fn contents(env: &TestEnv) -> Vec<Item> {
-    let mut items: Vec<Item> = env
-        .scan_all()
-        .iter()
-        .map(|i| i.iter().map(|(k, v)| (k.clone(), normalized(v))).collect())
-        .collect();
+    let mut items: Vec<Item> = env.scan_all().iter().map(normalized_item).collect();
     items.sort_by_key(|i| (format!("{:?}", i.get("pk")), format!("{:?}", i.get("sk"))));
     items
+}
+
+/// DynamoDB JSON (`{"S": "x"}`) into the SDK's value, written here after AWS's documented
+/// format (not with ddb's parser).
+fn typed_value(v: &serde_json::Value) -> AttributeValue {
+    let object = v.as_object().expect("a typed value");
+    assert_eq!(object.len(), 1, "{v}");
+    let (tag, inner) = object.iter().next().unwrap();
+    let text = |v: &serde_json::Value| v.as_str().expect("a string").to_string();
+    let texts = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array().expect("an array").iter().map(text).collect()
+    };
+    let blob = |v: &serde_json::Value| {
+        Blob::new(aws_smithy_types::base64::decode(v.as_str().unwrap()).expect("base64"))
+    };
+    match tag.as_str() {
+        "S" => AttributeValue::S(text(inner)),
+        "N" => AttributeValue::N(text(inner)),
+        "B" => AttributeValue::B(blob(inner)),
+        "BOOL" => AttributeValue::Bool(inner.as_bool().unwrap()),
+        "NULL" => AttributeValue::Null(true),
+        "SS" => AttributeValue::Ss(texts(inner)),
+        "NS" => AttributeValue::Ns(texts(inner)),
+        "BS" => AttributeValue::Bs(inner.as_array().unwrap().iter().map(blob).collect()),
+        "L" => AttributeValue::L(inner.as_array().unwrap().iter().map(typed_value).collect()),
+        "M" => AttributeValue::M(typed_item(inner)),
+        other => panic!("unknown type {other}"),
+    }
+}
+
+fn typed_item(v: &serde_json::Value) -> Item {
+    let object = v.as_object().expect("an item");
+    object
+        .iter()
+        .map(|(k, v)| (k.clone(), typed_value(v)))
+        .collect()
 }
 
 fn typed_items(lines: &[String]) -> Vec<Item> {
@@ -66,7 +104,7 @@ fn typed_items(lines: &[String]) -> Vec<Item> {
         .iter()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            ddb::model::item::item_from_typed(&v["Item"], "Item").unwrap()
+            normalized_item(&typed_item(&v["Item"]))
         })
         .collect();
     items.sort_by_key(|i| (format!("{:?}", i.get("pk")), format!("{:?}", i.get("sk"))));
@@ -546,4 +584,202 @@ fn ctrl_c_mid_export_leaves_nothing_behind() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(!exports.exists(), "the unfinished export was removed");
+}
+
+/// `depth` lists one inside the other around a string, as DynamoDB JSON.
+fn nested(depth: usize) -> String {
+    let mut v = r#"{"S":"leaf"}"#.to_string();
+    for _ in 0..depth {
+        v = format!(r#"{{"L":[{v}]}}"#);
+    }
+    v
+}
+
+/// Issue 17, case 6: item 1,500 of a 3,000-line file nested 32 levels deep (DynamoDB counts
+/// the item as the first of its 32 levels) is refused by the check: exit 8, nothing written.
+/// 31 levels are accepted and read back exactly.
+#[test]
+fn an_item_nested_past_dynamodbs_limit_is_refused_before_any_write() {
+    let env = TestEnv::with_table("import-deep");
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = lines(0, 3000);
+    all[1499] = line(
+        "MSG#deep",
+        "2026-01-01T00:00:00Z",
+        &format!(r#","deep":{}"#, nested(32)),
+    );
+    let file = dir.path().join("items.json");
+    std::fs::write(&file, all.join("\n")).unwrap();
+    refused(
+        &env,
+        &file,
+        &[":1500: deep", "nested deeper than DynamoDB's 32 levels"],
+    );
+    // One level less is what DynamoDB takes.
+    all[1499] = line(
+        "MSG#deep",
+        "2026-01-01T00:00:00Z",
+        &format!(r#","deep":{}"#, nested(31)),
+    );
+    std::fs::write(&file, all.join("\n")).unwrap();
+    let summary = run(env.ddb().args(["-o", "json", "import"]).arg(&file)).json();
+    assert_eq!(summary["items_written"], 3000, "{summary}");
+    assert_eq!(contents(&env), typed_items(&all));
+}
+
+/// What DynamoDB cannot hold is refused by the check too: numbers out of range or with more
+/// than 38 digits, empty map keys. Numbers it can hold keep every digit.
+#[test]
+fn numbers_and_map_keys_are_checked_as_dynamodb_does() {
+    let env = TestEnv::with_table("import-numbers");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("items.json");
+    for (bad, want) in [
+        (
+            r#","n":{"N":"1e400"}"#,
+            "n: '1e400' is out of DynamoDB's number range",
+        ),
+        (
+            r#","n":{"N":"123456789012345678901234567890123456789"}"#,
+            "39 significant digits",
+        ),
+        (
+            r#","m":{"M":{"":{"S":"x"}}}"#,
+            "m: a map key (attribute name) is empty",
+        ),
+    ] {
+        let mut all = lines(0, 30);
+        all[20] = line("MSG#n", "2026-01-01T00:00:00Z", bad);
+        std::fs::write(&file, all.join("\n")).unwrap();
+        refused(&env, &file, &[":21: ", want]);
+    }
+    let digits = "12345678901234567890123456789012345678";
+    let good = [
+        line("MSG#n", "big", r#","n":{"N":"1E+125"}"#),
+        line("MSG#n", "tiny", r#","n":{"N":"-1E-130"}"#),
+        line("MSG#n", "digits", &format!(r#","n":{{"N":"{digits}"}}"#)),
+    ];
+    std::fs::write(&file, good.join("\n")).unwrap();
+    run(env.ddb().arg("import").arg(&file)).ok();
+    let n = |sk: &str| {
+        env.query_pk("MSG#n")
+            .into_iter()
+            .find(|i| common::s(i, "sk") == sk)
+            .unwrap()["n"]
+            .clone()
+    };
+    // DynamoDB holds them with every digit written out.
+    assert_eq!(n("big"), AttributeValue::N(format!("1{}", "0".repeat(125))));
+    assert_eq!(
+        n("tiny"),
+        AttributeValue::N(format!("-0.{}1", "0".repeat(129)))
+    );
+    assert_eq!(n("digits"), AttributeValue::N(digits.into()));
+}
+
+/// A write that fails anyway (DynamoDB refuses a batch for good: the proxy answers
+/// ValidationException) stops with exit 7, in one line that names the count, no SDK dump; the
+/// summary counts exactly what is in the table.
+#[test]
+fn a_write_that_fails_anyway_is_one_line_naming_the_count() {
+    let env = TestEnv::with_table("import-refused");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("items.json");
+    std::fs::write(&file, lines(0, 3000).join("\n")).unwrap();
+    let proxy = env.proxy(Faults {
+        reject: 0.05,
+        seed: 5,
+        ..Faults::on(&["BatchWriteItem"])
+    });
+    let r = run(proxy
+        .ddb()
+        .args(["-o", "json", "import", "--concurrency", "1"])
+        .arg(&file));
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    assert!(proxy.stats().rejected > 0);
+    let summary: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let written = summary["items_written"].as_u64().unwrap();
+    assert!(written > 0 && written < 3000, "{summary}");
+    assert_eq!(
+        env.count() as u64,
+        written,
+        "the summary is what the table holds"
+    );
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    let want = format!("error: {} of 3000 items were NOT written", 3000 - written);
+    assert!(lines[0].starts_with(&want), "{}", lines[0]);
+    assert!(
+        lines[0]
+            .contains("ValidationException on BatchWriteItem: The request was refused for good."),
+        "{}",
+        lines[0]
+    );
+    for dump in ["Error {", "request_id", "ErrorMetadata", "extras"] {
+        assert!(!lines[0].contains(dump), "{dump}: {}", lines[0]);
+    }
+}
+
+/// Every checksum file next to a manifest is checked: a wrong .checksum is refused even when
+/// the .md5 beside it is right.
+#[test]
+fn a_wrong_checksum_file_is_refused_even_beside_a_right_md5() {
+    let env = TestEnv::with_table("import-checksum");
+    let dir = tempfile::tempdir().unwrap();
+    let export = write_export(dir.path(), &[data_file(&lines(0, 10))]);
+    std::fs::write(
+        export.join("manifest-summary.checksum"),
+        "AAAAAAAAAAAAAAAAAAAAAA==",
+    )
+    .unwrap();
+    refused(
+        &env,
+        dir.path(),
+        &["manifest-summary.checksum says AAAAAAAAAAAAAAAAAAAAAA=="],
+    );
+}
+
+/// Issue 17, case 4: seed, export, newer messages (the handler moves the rows), then the older
+/// export imported and the handler run again: one row per participant, at the newest message.
+#[test]
+fn importing_an_older_export_keeps_the_invariant() {
+    use common::invariant::{assert_invariant, carried};
+    let env = TestEnv::with_table("import-older");
+    run(env.ddb().args(["seed", "--now", "2026-01-01T12:00:00Z"])).ok();
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap");
+    run(env.ddb().arg("export").arg(&snap)).ok();
+    for i in 1..=5 {
+        let put = common::put_message(common::MAIN_GROUP, "bayko");
+        run(env
+            .ddb()
+            .args(put)
+            .args(["--message", &format!("newer {i}")]))
+        .ok();
+    }
+    let handler = |env: &TestEnv| {
+        let out = common::records::from_trim_horizon(env.ddb(), &[]).json();
+        assert_eq!(out["summary"]["failed"], 0, "{out:#}");
+    };
+    handler(&env);
+    assert_invariant(&env, "after the newer messages");
+    let before = env.count();
+    let summary = run(env.ddb().args(["-o", "json", "import"]).arg(&snap)).json();
+    let rows = assert_invariant(&env, "after importing the older export");
+    assert_eq!(carried(&rows, common::MAIN_GROUP).1, "newer 5");
+    assert_eq!(env.count(), before, "nothing duplicated");
+    assert_eq!(summary["conversations_settled"], 4, "{summary}");
+    assert_eq!(
+        summary["rows_deleted"], 2,
+        "the older export's two rows: {summary}"
+    );
+    handler(&env);
+    assert_invariant(&env, "after the handler");
+    assert_eq!(env.count(), before);
+    // Into an empty table the same export is already consistent: nothing to settle.
+    let copy = TestEnv::with_table("import-older-copy");
+    let summary = run(copy.ddb().args(["-o", "json", "import"]).arg(&snap)).json();
+    assert_invariant(&copy, "the export imported into an empty table");
+    assert_eq!(summary["conversations"], 4, "{summary}");
+    assert_eq!(summary["conversations_settled"], 0, "{summary}");
 }

@@ -195,18 +195,29 @@ fn describe_table_reports_the_same_differences_as_schema_load() {
     );
 }
 
-/// Seed overwrites and deletes stale items: a remote target needs --yes, refused before any
-/// request (here there are no credentials at all, so any request would fail with exit 3).
+/// Seed overwrites and removes what earlier seeds wrote: a remote target needs --yes, refused
+/// before any request (here there are no credentials at all, so any request would fail with
+/// exit 3); --reset (everything in the seeded conversations) says so.
 #[test]
 fn remote_seed_refuses_without_yes_before_any_request() {
-    for args in [vec!["seed"], vec!["seed", "--synthetic", "10"]] {
+    for (args, what) in [
+        (vec!["seed"], "removes messages earlier seeds wrote"),
+        (
+            vec!["seed", "--synthetic", "10"],
+            "removes messages earlier seeds wrote",
+        ),
+        (
+            vec!["seed", "--reset"],
+            "remove EVERYTHING in the seeded conversations first",
+        ),
+    ] {
         let r = run(bare_ddb()
             .args(["--region", "eu-west-1", "--table", "prod-messages"])
             .args(&args));
         assert_eq!(r.code, 6, "{args:?}: {}", r.stderr);
         for needle in [
             "refusing to seed table 'prod-messages'",
-            "deletes stale items",
+            what,
             "region eu-west-1",
             "--yes",
         ] {
@@ -222,4 +233,22 @@ fn remote_seed_refuses_without_yes_before_any_request() {
     let remote = ["--region", "eu-west-1", "--table", "prod-messages"];
     let r = run(bare_ddb().args(remote).args(["seed", "--yes"]));
     r.assert_exit(3, &["no AWS credentials for DescribeTable"]);
+}
+
+/// Issue 17, case 8: sql's refusal of a remote write names the table the statement writes,
+/// not --table's.
+#[test]
+fn a_remote_sql_write_is_refused_naming_the_statements_table() {
+    let statement = r#"DELETE FROM "orders-prod" WHERE pk = 'a' AND sk = 'b'"#;
+    let r = run(bare_ddb()
+        .args(["--region", "eu-west-1", "--table", "prod-messages"])
+        .args(["sql", statement]));
+    r.assert_exit(
+        6,
+        &[
+            "refusing to run a PartiQL DELETE on table 'orders-prod'",
+            "table orders-prod (remote)",
+        ],
+    );
+    assert!(!r.stderr.contains("prod-messages"), "{}", r.stderr);
 }

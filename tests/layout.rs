@@ -375,13 +375,29 @@ fn the_handlers_calls_name_their_entry_in_the_catalogue() {
     // catalogued call (`aws/calls.rs`) in the statement that makes it, and the only operation
     // sent otherwise is the transaction, whose items each carry one (`Role::call`). So the
     // template's role, generated from the catalogue, allows every call the handler can make.
+    // rows/seeded.rs and rows/fresh.rs are seed's and import's side of rows (the CLI's): the
+    // handler's code must never reach them, which is checked here too.
+    let cli_only = ["seeded.rs", "fresh.rs"];
     let mut files = Vec::new();
     rust_files(&src().join("rows"), &mut files);
+    files.retain(|f| !cli_only.iter().any(|c| f.ends_with(c)));
     files.push(src().join("stream/handler.rs"));
     let (mut reads, mut sends) = (0, 0);
     let mut wrong = Vec::new();
     for f in &files {
         let code = code_of(f);
+        for module in ["seeded", "fresh"] {
+            if crate_paths(&code)
+                .iter()
+                .any(|p| p.iter().any(|seg| seg == module))
+                || code.contains(&format!("{module}::"))
+            {
+                wrong.push(format!(
+                    "{}: the handler's code uses rows::{module}, which is seed's and import's only",
+                    f.display()
+                ));
+            }
+        }
         for (i, _) in code.match_indices("Pages::new(") {
             reads += 1;
             let statement = &code[i..i + code[i..].find(';').unwrap_or(code.len() - i)];

@@ -184,3 +184,94 @@ fn a_message_over_400_kb_exits_8_and_writes_nothing() {
     );
     assert_eq!(env.count(), 2);
 }
+
+/// Issue 17, case 5: a message whose item fits but whose GRP# rows would not (they hold a
+/// longer uuid attribute and the other participant's names) is refused before any write.
+#[test]
+fn a_message_whose_rows_would_not_fit_exits_8_and_writes_nothing() {
+    let env = with_conversation("put-rows-too-big");
+    // The message item's size without its text, as DynamoDB counts (names plus UTF-8 values):
+    // pk MSG#<36>, sk of 32 characters, message_uuid, user_uuid, bayko's names (Andrew Bayko,
+    // bayko).
+    let names: usize = ["pk", "sk", "message_uuid", "message", "user_uuid"]
+        .iter()
+        .chain(&["user_display_name", "user_handle"])
+        .map(|n| n.len())
+        .sum();
+    let values = 40 + 32 + 36 + 36 + "Andrew Bayko".len() + "bayko".len();
+    let text = "m".repeat(409_600 - names - values);
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::write_temp(dir.path(), "fits-alone.txt", &text);
+    let from_file = [&put_message(MAIN_GROUP, "bayko")[..], &["--message-file"]].concat();
+    let r = run(env.ddb().args(&from_file).arg(&path));
+    r.assert_exit(
+        8,
+        &[
+            "a GRP# row carrying this message would be",
+            "nothing was written",
+        ],
+    );
+    assert!(messages(&env, MAIN_GROUP).is_empty());
+    assert_eq!(env.count(), 2);
+    // A few bytes less for the rows' extra: written.
+    let path = common::write_temp(dir.path(), "fits.txt", &text[40..]);
+    run(env.ddb().args(&from_file).arg(&path)).ok();
+    assert_eq!(messages(&env, MAIN_GROUP).len(), 1);
+}
+
+/// Issue 17, case 8: `--user-uuid` of a participant the fixture does not have: the
+/// conversation's rows name them, so the message is theirs (with or without --force).
+#[test]
+fn user_uuid_takes_a_participant_named_by_the_rows() {
+    let env = TestEnv::with_table("put-participant");
+    let group = "0e4d2a9c-2222-4333-8444-955556666777";
+    let xena = "5a5a5a5a-0000-4000-8000-00000000000a";
+    let sk = "2026-01-01T00:00:00.000000+00:00";
+    let person = |uuid, name, handle| common::items::Person { uuid, name, handle };
+    env.put_items(vec![
+        common::items::group_row(ANDREW, group, sk, "hello", person(xena, "Xena Q", "xena")),
+        common::items::group_row(
+            xena,
+            group,
+            sk,
+            "hello",
+            person(ANDREW, "Andrew Brown", "andrewbrown"),
+        ),
+    ]);
+    for (text, force) in [("from xena", false), ("from xena, forced", true)] {
+        let mut cmd = env.ddb();
+        cmd.args([
+            "put-message",
+            "--group",
+            group,
+            "--user-uuid",
+            xena,
+            "--message",
+            text,
+        ]);
+        if force {
+            cmd.arg("--force");
+        }
+        run(&mut cmd).ok();
+    }
+    let stored = messages(&env, group);
+    assert_eq!(stored.len(), 2);
+    for m in &stored {
+        assert_eq!(
+            (
+                s(m, "user_uuid"),
+                s(m, "user_handle"),
+                s(m, "user_display_name")
+            ),
+            (xena.to_string(), "xena".to_string(), "Xena Q".to_string())
+        );
+    }
+    // Nobody knows this one: not in the fixture, not in the conversation.
+    let nobody = "5a5a5a5a-0000-4000-8000-0000000000ff";
+    let r = run(env
+        .ddb()
+        .args(["put-message", "--group", group, "--user-uuid", nobody])
+        .args(["--message", "who?", "--force"]));
+    r.assert_exit(8, &[nobody, "nor a participant of conversation"]);
+    assert_eq!(messages(&env, group).len(), 2);
+}

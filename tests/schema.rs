@@ -215,3 +215,83 @@ fn verbose_shows_the_target_and_the_sdk_detail() {
         r.stderr
     );
 }
+
+/// A schema file keyed `id` (N), named `name`.
+fn number_schema(name: &str) -> String {
+    serde_json::json!({
+        "TableName": name,
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "N"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST"
+    })
+    .to_string()
+}
+
+/// Issue 17, case 1: `schema-load --schema num.json --recreate` without --table works on the
+/// file's table (numtab) and never drops the default one (cruddur-messages).
+#[test]
+fn recreate_without_table_uses_the_schema_files_table_name() {
+    // Its own DynamoDB Local: the default table name is shared by every test otherwise.
+    let local = common::start_private_local();
+    let ddb = || {
+        let mut cmd = common::bare_ddb();
+        cmd.args(["--endpoint-url", &local.endpoint]);
+        cmd
+    };
+    let default = TestEnv::on(&local.endpoint, "cruddur-messages");
+    run(ddb().arg("schema-load")).ok();
+    run(ddb().args(["seed", "--now", "2026-01-01T12:00:00Z"])).ok();
+    let before = default.count();
+    assert!(before > 0);
+    let dir = tempfile::tempdir().unwrap();
+    let file = common::write_temp(dir.path(), "num.json", &number_schema("numtab"));
+    for _ in 0..2 {
+        // The second time the file's table exists: it is the one dropped and recreated.
+        let out = run(ddb()
+            .arg("schema-load")
+            .arg("--schema")
+            .arg(&file)
+            .arg("--recreate"))
+        .ok();
+        assert!(out.contains("numtab"), "{out}");
+    }
+    assert_eq!(default.count(), before, "cruddur-messages kept every item");
+    let keys = |name: &str| {
+        default.block_on(async {
+            let d = default
+                .client()
+                .describe_table()
+                .table_name(name)
+                .send()
+                .await;
+            let t = d.expect("describe").table.expect("table");
+            t.key_schema()
+                .iter()
+                .map(|k| k.attribute_name().to_string())
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(keys("numtab"), ["id"]);
+    assert_eq!(keys("cruddur-messages"), ["pk", "sk"]);
+    // --table still wins over the file's name.
+    let out = run(ddb()
+        .args(["--table", "other-numtab", "schema-load", "--schema"])
+        .arg(&file))
+    .ok();
+    assert!(out.contains("other-numtab"), "{out}");
+    assert_eq!(keys("other-numtab"), ["id"]);
+}
+
+/// A schema mismatch is one line: its differences separated by "; ", no escaped newline.
+#[test]
+fn schema_differences_are_one_line() {
+    let env = TestEnv::new("schema-oneline");
+    env.block_on(create_bare_table(&env, &env.table, &["pk", "sk"]));
+    let r = run(env.ddb().arg("schema-load"));
+    r.assert_exit(
+        5,
+        &["missing from the table", "; stream: the built-in schema"],
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(!r.stderr.contains("\\n"), "{}", r.stderr);
+}

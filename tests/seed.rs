@@ -5,6 +5,9 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::invariant::{assert_invariant, carried};
+use common::items::{message, Person};
 use common::{put_message, run, s, Item, TestEnv, ANDREW, BAYKO, MAIN_GROUP};
 use serde_json::Value;
 
@@ -39,6 +42,11 @@ fn key(item: &Item) -> (String, String) {
 
 /// Every MSG# item and both GRP# rows per conversation, checked against the fixture file.
 fn assert_table_matches_fixture(env: &TestEnv, now: &str) {
+    assert_table_matches_fixture_plus(env, now, 0);
+}
+
+/// `assert_table_matches_fixture`, with `extra` items of other conversations in the table.
+fn assert_table_matches_fixture_plus(env: &TestEnv, now: &str, extra: usize) {
     let fx = fixture_json();
     let users: HashMap<&str, &Value> = fx["users"]
         .as_array()
@@ -74,7 +82,10 @@ fn assert_table_matches_fixture(env: &TestEnv, now: &str) {
             let id = s(item, "message_uuid");
             assert!(is_uuid(&id), "{id}");
             assert!(message_uuids.insert(id), "message uuids are unique");
-            assert_eq!(item.len(), 7, "exactly the model's attributes: {item:?}");
+            // The model's attributes and the seed's marker (reseeds remove only what a seed
+            // wrote).
+            assert_eq!(item.get("seeded"), Some(&AttributeValue::Bool(true)));
+            assert_eq!(item.len(), 8, "exactly the model's attributes: {item:?}");
         }
         let last = items.last().unwrap();
         let handles: Vec<&str> = c["participants"]
@@ -108,7 +119,11 @@ fn assert_table_matches_fixture(env: &TestEnv, now: &str) {
         }
         expected_items += messages.len() + 2;
     }
-    assert_eq!(env.count(), expected_items, "nothing else in the table");
+    assert_eq!(
+        env.count(),
+        expected_items + extra,
+        "nothing else in the table"
+    );
 }
 
 fn fixture_item_count() -> u64 {
@@ -162,25 +177,93 @@ fn reseed_replaces_instead_of_duplicating() {
     assert_eq!(env.count() as u64, fixture_item_count());
 }
 
+/// Issue 17, case 7: a reseed removes only what a seed wrote. Messages put-message and the
+/// app wrote into a fixture conversation survive it, the rows settle on the newest existing
+/// message, and the summary says what was removed and kept; `--reset` removes everything in
+/// the fixture's conversations (and nothing else).
 #[test]
-fn reseed_removes_messages_added_since_and_keeps_other_conversations() {
+fn reseed_removes_only_what_a_seed_wrote() {
     let env = TestEnv::with_table("seed-sync");
     run(env.ddb().args(["seed", "--now", NOW_A])).ok();
+    let fixture_messages = fixture_item_count() - 8;
+    let main = format!("MSG#{MAIN_GROUP}");
+    let in_main = env.query_pk(&main).len();
     let put = put_message(MAIN_GROUP, "bayko");
     run(env.ddb().args(put).args(["--message", "extra"])).ok();
-    // A conversation not in the fixture is not the seed's business.
+    // The app's own write: a random (v4) uuid, a timestamp without an offset.
+    let andrew = Person {
+        uuid: ANDREW,
+        name: "Andrew Brown",
+        handle: "andrewbrown",
+    };
+    let app_id = "6f1c2c8e-3b1a-4d2e-9f00-0123456789ab";
+    let app = message(
+        MAIN_GROUP,
+        "2026-03-05T10:00:00.5",
+        app_id,
+        "from the app",
+        andrew,
+    );
+    // A conversation the fixture does not have, consistent as the app leaves it.
     let other = "0e4d2a9c-1111-4222-8333-944445555666";
-    let put = put_message(other, "bayko");
-    // No GRP# rows: deliberate test data (--force).
-    run(env
-        .ddb()
-        .args(put)
-        .args(["--message", "keep me", "--force"]))
-    .ok();
-    assert_eq!(env.count() as u64, fixture_item_count() + 2);
-    run(env.ddb().args(["seed", "--now", NOW_A])).ok();
+    let sk = "2026-01-01T00:00:00.000000+00:00";
+    let bayko = Person {
+        uuid: BAYKO,
+        name: "Andrew Bayko",
+        handle: "bayko",
+    };
+    let mut others = common::group_rows(other, ANDREW, BAYKO, sk);
+    others.push(message(
+        other,
+        sk,
+        app_id.replace("6f", "7f").as_str(),
+        "hello",
+        bayko,
+    ));
+    others.push(app);
+    env.put_items(others);
+    let before = env.count() as u64;
+    assert_eq!(before, fixture_item_count() + 2 + 3);
+
+    // Another "now": every message of the first seed is at another time and goes; the two
+    // messages others wrote stay; the rows carry the newest message that exists (put-message's).
+    let out = run(env.ddb().args(["-o", "json", "seed", "--now", NOW_B])).json();
+    let texts: Vec<String> = env
+        .query_pk(&main)
+        .iter()
+        .map(|m| s(m, "message"))
+        .collect();
+    assert!(texts.contains(&"extra".to_string()) && texts.contains(&"from the app".to_string()));
+    assert_eq!(texts.len(), in_main + 2, "{texts:?}");
+    assert_eq!(env.count() as u64, before);
+    let rows = assert_invariant(&env, "after the reseed");
+    assert_eq!(carried(&rows, MAIN_GROUP).1, "extra");
     assert_eq!(env.query_pk(&format!("MSG#{other}")).len(), 1);
-    assert_eq!(env.count() as u64, fixture_item_count() + 1);
+    assert_eq!(out["removed_earlier_seed"], fixture_messages, "{out}");
+    assert_eq!(out["kept_others"], 2, "{out}");
+    assert_eq!(out["removed_reset"], 0, "{out}");
+
+    // The same seed again: nothing removed, and the summary says why the others are there.
+    let out = run(env.ddb().args(["seed", "--now", NOW_B])).ok();
+    assert!(!out.contains("removed"), "{out}");
+    assert!(
+        out.contains(
+            "kept 2 messages others wrote in these conversations (seed --reset removes them)"
+        ),
+        "{out}"
+    );
+
+    // --reset: everything in the fixture's conversations is the fixture's again; the other
+    // conversation is not the seed's business.
+    let out = run(env
+        .ddb()
+        .args(["-o", "json", "seed", "--reset", "--now", NOW_B]))
+    .json();
+    assert_eq!(out["removed_reset"], fixture_item_count() + 2, "{out}");
+    assert_eq!(out["kept_others"], 0, "{out}");
+    assert_table_matches_fixture_plus(&env, NOW_B, 3);
+    assert_eq!(env.query_pk(&format!("MSG#{other}")).len(), 1);
+    assert_invariant(&env, "after --reset");
 }
 
 /// Each bad fixture fails with exit code 8 and a message naming where, and writes nothing.

@@ -346,3 +346,26 @@ fn get_item_and_sql_tables_fit_80_columns_keys_first() {
         assert!(display_width(line) <= 80, "wider than 80: {line}\n{out}");
     }
 }
+
+/// Issue 17, case 8: an event's eventName comes from the event file as it is: `-v` shows it
+/// terminal-safe, never raw.
+#[test]
+fn an_event_name_never_reaches_the_terminal_raw() {
+    let env = TestEnv::with_table("term-event");
+    let record = serde_json::json!({
+        "eventID": "1", "eventName": ATTACK, "eventSource": "aws:dynamodb",
+        "dynamodb": {"Keys": {"pk": {"S": "MSG#g"}, "sk": {"S": "2026-01-01T00:00:00Z"}},
+                     "SequenceNumber": "1", "StreamViewType": "NEW_IMAGE"}
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let event = serde_json::json!({ "Records": [record] }).to_string();
+    let path = common::write_temp(dir.path(), "event.json", &event);
+    let r = run(env
+        .ddb()
+        .args(["simulate-stream", "-v", "--color", "never", "--event"])
+        .arg(&path));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_inert("simulate-stream -v", &r.stdout);
+    assert_inert("simulate-stream -v (stderr)", &r.stderr);
+    assert!(r.stdout.contains(SHOWN), "{}", r.stdout);
+}

@@ -79,6 +79,19 @@ pub async fn check_model(db: &Db, needs: Needs) -> Result<TableDescription> {
     .into())
 }
 
+/// The table holds no item: a consistent Scan of one item finds none.
+pub async fn is_empty(db: &Db) -> Result<bool> {
+    let scan = db
+        .dynamodb
+        .scan()
+        .table_name(&db.table)
+        .limit(1)
+        .consistent_read(true);
+    let mut pages = crate::aws::pages::Pages::new(db, scan).max_pages(1);
+    let first = pages.next().await?;
+    Ok(first.is_none_or(|page| page.items().is_empty()) && !pages.more())
+}
+
 /// CreateTable from `schema` under this handle's table name. Remote tables get deletion
 /// protection: a shared environment's table should survive a stray delete.
 pub async fn create(db: &Db, schema: &Schema) -> Result<()> {

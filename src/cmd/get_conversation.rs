@@ -4,6 +4,7 @@
 use anyhow::Result;
 
 use super::Ctx;
+use crate::aws::pages::Pages;
 use crate::aws::table;
 use crate::errors::Failure;
 use crate::model::checked;
@@ -106,7 +107,10 @@ pub fn explain(args: &Args, table: &str) -> Result<Explain> {
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let range = args.range()?;
     table::check_model(&ctx.db, Needs::Keys).await?;
-    let limit = (!args.all).then_some(args.limit as usize);
+    if args.all {
+        return all(ctx, &args, &range).await;
+    }
+    let limit = Some(args.limit as usize);
     let conversation = fetch(ctx, &args.group, &range, limit, args.capacity).await?;
     if let Some(units) = conversation.capacity {
         output::note(format!(
@@ -127,12 +131,63 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
             range.describe()
         ));
     }
-    output::line(render_chat(&ctx.style, &chat))?;
+    output::line(Chat::default().render(&ctx.style, &chat))?;
     if conversation.more {
         output::note(format!(
             "showing the {} most recent; older messages may exist (--limit N or --all)",
             chat.len()
         ));
+    }
+    Ok(())
+}
+
+/// `--all`: the conversation oldest first, each page printed as it arrives (memory flat in
+/// the conversation's length): one JSON array written incrementally, one row per line, or
+/// the chat, its handle column as wide as the first page needs.
+async fn all(ctx: &Ctx, args: &Args, range: &SkRange) -> Result<()> {
+    let request =
+        partition::chat_order_request(&ctx.db.table, &msg_pk(&args.group), range, args.capacity);
+    let mut pages = Pages::new(&ctx.db, request.builder(&ctx.db.dynamodb));
+    let mut rows = render::RowWriter::new(ctx.style.format);
+    let mut chat = Chat::default();
+    let mut capacity = 0.0;
+    while let Some(page) = pages.next().await? {
+        capacity += page
+            .consumed_capacity()
+            .and_then(|c| c.capacity_units())
+            .unwrap_or(0.0);
+        let messages = page
+            .items()
+            .iter()
+            .map(Message::from_item)
+            .collect::<Result<Vec<_>>>()?;
+        if ctx.style.is_json() {
+            for m in &messages {
+                rows.row(&row(m))?;
+            }
+        } else if !messages.is_empty() {
+            let chunk: Vec<&Message> = messages.iter().collect();
+            output::line(chat.render(&ctx.style, &chunk))?;
+        }
+        if output::stdout_closed() {
+            break;
+        }
+    }
+    if args.capacity {
+        output::note(format!(
+            "consumed capacity: {capacity} RCU over {} page(s)",
+            pages.pages()
+        ));
+    }
+    if ctx.style.is_json() {
+        return rows.finish();
+    }
+    if chat.is_empty() {
+        output::line(format!(
+            "no messages in conversation {}{}",
+            args.group,
+            range.describe()
+        ))?;
     }
     Ok(())
 }
@@ -169,60 +224,73 @@ fn row(m: &Message) -> Row {
     }
 }
 
-/// Messages as a chat: a date line when the local date changes, then
-/// `handle  HH:MM  message` with the message wrapped under itself.
-fn render_chat(style: &Style, chat: &[&Message]) -> String {
-    let handle_width = chat
-        .iter()
-        .map(|m| m.user_handle.chars().count())
-        .max()
-        .unwrap_or(0)
-        .clamp(1, 24);
-    // handle, two spaces, HH:MM, two spaces.
-    let indent = handle_width + 2 + 5 + 2;
-    let text_width = style.width().saturating_sub(indent).max(20);
-    let wrap = textwrap::Options::new(text_width);
-    let mut out = String::new();
-    let mut last_date = None;
-    for m in chat {
-        let local = render::local_time(&m.created_at);
-        let date = local.map(|t| t.date_naive());
-        if date != last_date || out.is_empty() {
-            let label = local.map_or_else(
-                || terminal_safe(&m.created_at).into_owned(),
-                |t| t.format("%a %Y-%m-%d").to_string(),
-            );
-            if !out.is_empty() {
+/// Messages as a chat, page by page: a date line when the local date changes, then
+/// `handle  HH:MM  message` with the message wrapped under itself. What carries over between
+/// pages: the last date shown and the handle column's width (set by the first page).
+#[derive(Default)]
+struct Chat {
+    handle_width: Option<usize>,
+    last_date: Option<Option<chrono::NaiveDate>>,
+}
+
+impl Chat {
+    fn is_empty(&self) -> bool {
+        self.handle_width.is_none()
+    }
+
+    fn render(&mut self, style: &Style, chat: &[&Message]) -> String {
+        let handle_width = *self.handle_width.get_or_insert_with(|| {
+            chat.iter()
+                .map(|m| m.user_handle.chars().count())
+                .max()
+                .unwrap_or(0)
+                .clamp(1, 24)
+        });
+        // handle, two spaces, HH:MM, two spaces.
+        let indent = handle_width + 2 + 5 + 2;
+        let text_width = style.width().saturating_sub(indent).max(20);
+        let wrap = textwrap::Options::new(text_width);
+        let mut out = String::new();
+        for m in chat {
+            let local = render::local_time(&m.created_at);
+            let date = local.map(|t| t.date_naive());
+            if self.last_date != Some(date) {
+                let label = local.map_or_else(
+                    || terminal_safe(&m.created_at).into_owned(),
+                    |t| t.format("%a %Y-%m-%d").to_string(),
+                );
+                if self.last_date.is_some() {
+                    out.push('\n');
+                }
+                out.push_str(&style.dim(&format!("── {label} ──")));
+                out.push('\n');
+                self.last_date = Some(date);
+            }
+            let time = local.map_or_else(|| "--:--".to_string(), |t| t.format("%H:%M").to_string());
+            let handle = safe::truncate(&m.user_handle, handle_width);
+            let pad = handle_width - handle.chars().count();
+            out.push_str(&style.bold(&handle));
+            out.push_str(&" ".repeat(pad + 2));
+            out.push_str(&style.dim(&time));
+            out.push_str("  ");
+            // The message's own line breaks stay; every other control character is made visible.
+            let lines: Vec<String> = terminal_safe_lines(&m.message)
+                .iter()
+                .flat_map(|l| textwrap::wrap(l, &wrap))
+                .map(|l| l.into_owned())
+                .collect();
+            for (i, l) in lines.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(&" ".repeat(indent));
+                }
+                out.push_str(l.trim_end());
                 out.push('\n');
             }
-            out.push_str(&style.dim(&format!("── {label} ──")));
-            out.push('\n');
-            last_date = date;
-        }
-        let time = local.map_or_else(|| "--:--".to_string(), |t| t.format("%H:%M").to_string());
-        let handle = safe::truncate(&m.user_handle, handle_width);
-        let pad = handle_width - handle.chars().count();
-        out.push_str(&style.bold(&handle));
-        out.push_str(&" ".repeat(pad + 2));
-        out.push_str(&style.dim(&time));
-        out.push_str("  ");
-        // The message's own line breaks stay; every other control character is made visible.
-        let lines: Vec<String> = terminal_safe_lines(&m.message)
-            .iter()
-            .flat_map(|l| textwrap::wrap(l, &wrap))
-            .map(|l| l.into_owned())
-            .collect();
-        for (i, l) in lines.iter().enumerate() {
-            if i > 0 {
-                out.push_str(&" ".repeat(indent));
+            if lines.is_empty() {
+                out.push('\n');
             }
-            out.push_str(l.trim_end());
-            out.push('\n');
         }
-        if lines.is_empty() {
-            out.push('\n');
-        }
+        out.truncate(out.trim_end().len());
+        out
     }
-    out.truncate(out.trim_end().len());
-    out
 }

@@ -1,7 +1,11 @@
 //! `ddb import PATH`: load an export in AWS's export-to-S3 layout (or one data file of
 //! `{"Item": …}` lines) into the table. Two streaming passes: the first checks everything and
-//! writes nothing if anything is wrong; the second writes with the batch writer.
+//! writes nothing if anything is wrong; the second writes with the batch writer. Then, on the
+//! messages table, the GRP# rows of every conversation the import touched are settled on its
+//! newest existing message with seed's primitive (an older export's rows are stale once newer
+//! messages exist).
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -11,11 +15,13 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::aws::table;
-use crate::errors::Failure;
+use crate::errors::{causes, Failure};
+use crate::rows::seeded::{self, RowsReport};
 use crate::term::output;
 use crate::term::{plural, plural_of};
 use crate::transfer::export_read::{self, Checked, ItemStream};
 use crate::transfer::import_check::ItemRules;
+use crate::transfer::touched::Touched;
 use crate::transfer::write::{self, WriteOptions, WriteReport};
 
 #[derive(Debug, clap::Args)]
@@ -55,6 +61,14 @@ pub struct Summary {
     pub elapsed_ms: u64,
     /// Items written per second of the whole command.
     pub items_per_sec: f64,
+    /// Conversations written to (messages table only).
+    pub conversations: u64,
+    /// Of those, the ones whose GRP# rows were settled after the write (the rest, imported
+    /// into an empty table, already carried their newest message).
+    pub conversations_settled: u64,
+    /// GRP# rows put, and removed, by settling them.
+    pub rows_put: u64,
+    pub rows_deleted: u64,
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
@@ -81,17 +95,28 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         // The run's pace and budget (--max-attempts).
         backoff: ctx.db.backoff,
     };
+    let messages_table = rules.is_message_table();
+    // Into a table that was empty, a conversation whose rows the export carries at its newest
+    // message is already as it should be; into any other, every conversation written to is
+    // settled (an older export's rows are stale there).
+    let was_empty = messages_table && table::is_empty(&ctx.db).await?;
     let bar = ctx.style.progress(checked.items, "items");
     let mut items = ItemStream::new(&source);
+    let mut touched = Touched::default();
     // Stop reading at Ctrl-C: the writer counts what it was not given by draining the
     // iterator, and the summary counts from the checked total instead.
     let requests = items
         .by_ref()
         .take_while(|_| !ctx.db.cancelled())
+        .inspect(|item| {
+            if messages_table {
+                touched.note(item);
+            }
+        })
         .map(write::put);
     let outcome = write::write_all(&ctx.db, requests, &opts, &|n| bar.inc(n)).await;
     bar.finish_and_clear();
-    let summary = summarize(&checked, &outcome.report, false, check_time, start);
+    let mut summary = summarize(&checked, &outcome.report, false, check_time, start);
     let total = checked.items;
     // Ctrl-C first: a batch stopped in its retry pause reports an error too, but the run was
     // interrupted, not failed (exit 130, with exactly what landed).
@@ -112,8 +137,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         print_summary(ctx, &summary)?;
         return Err(Failure::Partial(format!(
-            "{} of {total} items were NOT written to '{}' ({} written, {} retries): {err:#}; importing again is safe (it puts the same items)",
-            summary.failed_items, ctx.db.table, summary.items_written, summary.retries
+            "{} of {total} items were NOT written to '{}' ({} written, {} retries): {}; importing again is safe (it puts the same items)",
+            summary.failed_items, ctx.db.table, summary.items_written, summary.retries,
+            causes(err.as_ref())
         ))
         .into());
     }
@@ -125,7 +151,54 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         ))
         .into());
     }
-    print_summary(ctx, &summary)
+    summary.conversations = touched.conversations.len() as u64;
+    let to_settle: Vec<(String, BTreeSet<String>)> = touched
+        .conversations
+        .into_iter()
+        .filter(|(_, written)| !(was_empty && written.consistent()))
+        .map(|(group, written)| (group, written.owners()))
+        .collect();
+    let conversations = to_settle.len() as u64;
+    let rows = settle(ctx, to_settle, args.concurrency).await;
+    summary.conversations_settled = rows.conversations;
+    summary.rows_put = rows.rows_put;
+    summary.rows_deleted = rows.rows_deleted;
+    summary.retries += rows.retries;
+    // The whole command: both passes and the rows.
+    let elapsed = start.elapsed();
+    summary.elapsed_ms = elapsed.as_millis() as u64;
+    summary.items_per_sec =
+        (summary.items_written as f64 / elapsed.as_secs_f64().max(1e-9) * 10.0).round() / 10.0;
+    print_summary(ctx, &summary)?;
+    if rows.cancelled {
+        return Err(Failure::Interrupted(format!(
+            "interrupted: all {total} items were imported, but the GRP# rows of {} of {conversations} conversations were not settled; run the same import again to finish",
+            conversations - rows.conversations
+        ))
+        .into());
+    }
+    if rows.failed_count > 0 {
+        return Err(Failure::Partial(format!(
+            "all {total} items were imported, but the GRP# rows of {} of {conversations} conversations could not be settled on their newest message ({})",
+            rows.failed_count,
+            rows.reasons()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Settle the rows of every conversation the import touched, with a progress bar.
+async fn settle(
+    ctx: &Ctx,
+    touched: Vec<(String, BTreeSet<String>)>,
+    concurrency: usize,
+) -> RowsReport {
+    let bar = ctx.style.progress(touched.len() as u64, "conversations");
+    let conversations = touched.into_iter();
+    let report = seeded::settle_touched(&ctx.db, conversations, concurrency, &|| bar.inc(1)).await;
+    bar.finish_and_clear();
+    report
 }
 
 /// The first pass, with a spinner; any problem is invalid input and nothing has been written.
@@ -176,6 +249,10 @@ fn summarize(
         } else {
             0.0
         },
+        conversations: 0,
+        conversations_settled: 0,
+        rows_put: 0,
+        rows_deleted: 0,
     }
 }
 
@@ -207,5 +284,17 @@ fn print_summary(ctx: &Ctx, s: &Summary) -> Result<()> {
         }
         line
     };
-    output::line(ctx.style.bold(&line))
+    output::line(ctx.style.bold(&line))?;
+    if s.conversations_settled > 0 {
+        output::line(format!(
+            "settled the GRP# rows of {} of {} conversations on their newest message: {} rows put, {} removed",
+            s.conversations_settled, s.conversations, s.rows_put, s.rows_deleted
+        ))?;
+    } else if s.conversations > 0 {
+        output::line(format!(
+            "the GRP# rows of all {} conversations carry their newest message (imported into an empty table)",
+            s.conversations
+        ))?;
+    }
+    Ok(())
 }

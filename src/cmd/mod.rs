@@ -42,6 +42,8 @@ pub mod tail;
 pub struct Global {
     pub target: TargetOptions,
     pub table: String,
+    /// `--table` (or `DDB_TABLE`) was given rather than defaulted.
+    pub table_given: bool,
     pub style: Style,
     pub verbose: u8,
     /// Attempts per AWS call, the first included (`--max-attempts`).
@@ -93,6 +95,8 @@ pub struct Ctx {
     pub db: Db,
     pub style: Style,
     pub verbose: u8,
+    /// `--table` (or `DDB_TABLE`) was given rather than defaulted.
+    pub table_given: bool,
 }
 
 impl Ctx {
@@ -105,11 +109,22 @@ impl Ctx {
             db,
             style: global.style,
             verbose: global.verbose,
+            table_given: global.table_given,
         };
         if ctx.verbose > 0 {
             output::note(format!("ddb: {}", ctx.db.describe()));
         }
         Ok(ctx)
+    }
+
+    /// The same context on another table (schema-load's schema file names its own).
+    pub fn with_table(&self, table: &str) -> Ctx {
+        Ctx {
+            db: self.db.with_table(table),
+            style: self.style,
+            verbose: self.verbose,
+            table_given: true,
+        }
     }
 
     /// Guard for destructive commands: local targets go ahead; remote ones need `--yes`, or a
@@ -118,9 +133,25 @@ impl Ctx {
         if self.db.target.local || yes {
             return Ok(());
         }
-        let what = format!("{action} on a remote target: {}", self.db.describe());
-        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-        if !interactive {
+        self.ask(&format!(
+            "{action} on a remote target: {}",
+            self.db.describe()
+        ))
+    }
+
+    /// Guard for what deletes data others wrote even on a local target (`seed --reset`): on
+    /// an interactive terminal it is always asked (unless `--yes`); otherwise local targets go
+    /// ahead and remote ones need `--yes`.
+    pub fn confirm_on_terminal(&self, action: &str, yes: bool) -> Result<()> {
+        if yes || (self.db.target.local && !interactive()) {
+            return Ok(());
+        }
+        self.ask(&format!("{action}: {}", self.db.describe()))
+    }
+
+    /// The typed confirmation of the table name on a terminal; refused without one.
+    fn ask(&self, what: &str) -> Result<()> {
+        if !interactive() {
             return Err(
                 Failure::Refused(format!("refusing to {what}; pass --yes to proceed")).into(),
             );
@@ -137,4 +168,9 @@ impl Ctx {
             Err(Failure::Refused(format!("not confirmed; nothing was done ({what})")).into())
         }
     }
+}
+
+/// Both stdin and stderr are a terminal: a person can be asked.
+fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }

@@ -21,10 +21,10 @@ use crate::aws::retry::{is_retryable, Stop, Tries};
 use crate::aws::table;
 use crate::errors::Failure;
 use crate::model::fixture;
-use crate::model::item::{get_s, item_size, item_to_plain, to_plain, Item};
+use crate::model::item::{get_s, item_size, item_to_plain, to_plain, Item, MAX_ITEM_BYTES};
 use crate::model::schema::Needs;
-use crate::model::seed_plan::MAX_ITEM_BYTES;
-use crate::model::{msg_pk, timestamp, Message, User, GROUP_INDEX, GRP_PREFIX};
+use crate::model::{msg_pk, timestamp, Message, MessageGroup, User, GROUP_INDEX, GRP_PREFIX};
+use crate::rows::plan::{whole_row_size, Target};
 use crate::stream::follow::Follower;
 use crate::term::output;
 use crate::term::safe::terminal_safe;
@@ -91,11 +91,35 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         return Err(invalid(format!("{option}: empty message")));
     }
     let (fixture, name) = fixture::load_chosen(args.fixture)?;
-    let sender = match (&args.handle, &args.user_uuid) {
-        (Some(handle), _) => fixture::resolve_handle(&fixture, &name, handle)?,
-        (None, Some(uuid)) => by_uuid(&fixture, &name, uuid)?,
+    let known = match (&args.handle, &args.user_uuid) {
+        (Some(handle), _) => Some(fixture::resolve_handle(&fixture, &name, handle)?),
+        (None, Some(uuid)) => by_uuid(&fixture, uuid),
         (None, None) => unreachable!("clap requires one of --handle, --user-uuid"),
     };
+    let needs = if args.force {
+        Needs::Keys
+    } else {
+        Needs::KeysAndGroupIndex
+    };
+    let desc = table::check_model(&ctx.db, needs).await?;
+    let indexed = desc
+        .global_secondary_indexes()
+        .iter()
+        .any(|g| g.index_name() == Some(GROUP_INDEX));
+    let rows = if indexed {
+        group_rows(ctx, &args.group).await?
+    } else {
+        Vec::new()
+    };
+    // A sender not in the fixture is known by the conversation's rows: the other participant's
+    // row names them.
+    let sender = match known.or_else(|| named_by_rows(&rows, args.user_uuid.as_deref()?)) {
+        Some(sender) => sender,
+        None => return Err(not_a_user(&fixture, &name, &args.group, args.user_uuid)),
+    };
+    if !args.force {
+        check_participant(ctx, &args.group, &rows, &sender)?;
+    }
     let message = Message {
         message_group_uuid: args.group.clone(),
         created_at: timestamp(Utc::now()),
@@ -105,25 +129,44 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         user_display_name: sender.display_name.clone(),
         user_handle: sender.handle.clone(),
     };
-    // Every later attempt has the same size: the timestamp keeps its width.
+    check_size(&message, &rows, &sender, option)?;
+    let message = put(ctx, message).await?;
+    render(ctx, &message)?;
+    note_without_handler(ctx);
+    Ok(())
+}
+
+/// The message item, and each GRP# row carrying its whole text (the rows found; without any,
+/// the row that would name the sender), must fit DynamoDB's 400 KB: the handler would otherwise
+/// carry only a preview. Every later attempt has the same sizes (the timestamp keeps its width).
+fn check_size(message: &Message, rows: &[Item], sender: &User, option: &str) -> Result<()> {
     let size = item_size(&message.to_item());
     if size > MAX_ITEM_BYTES {
         return Err(invalid(format!(
             "{option}: the item would be {size} bytes, over DynamoDB's 400 KB ({MAX_ITEM_BYTES} bytes) item limit; nothing was written"
         )));
     }
-    let needs = if args.force {
-        Needs::Keys
-    } else {
-        Needs::KeysAndGroupIndex
+    let target = Target {
+        sk: message.created_at.clone(),
+        message: message.message.clone(),
     };
-    table::check_model(&ctx.db, needs).await?;
-    if !args.force {
-        check_participant(ctx, &message.message_group_uuid, &sender).await?;
+    let assumed = MessageGroup::pair(&message.message_group_uuid, sender, sender, "", "");
+    let assumed = assumed[0].to_item();
+    let bases: Vec<&Item> = if rows.is_empty() {
+        vec![&assumed]
+    } else {
+        rows.iter().collect()
+    };
+    let largest = bases
+        .iter()
+        .map(|row| whole_row_size(row, &target))
+        .max()
+        .unwrap_or(0);
+    if largest > MAX_ITEM_BYTES {
+        return Err(invalid(format!(
+            "{option}: a GRP# row carrying this message would be {largest} bytes, over DynamoDB's 400 KB ({MAX_ITEM_BYTES} bytes) item limit (the rows also hold the other participant's names); nothing was written"
+        )));
     }
-    let message = put(ctx, message).await?;
-    render(ctx, &message)?;
-    note_without_handler(ctx);
     Ok(())
 }
 
@@ -173,29 +216,49 @@ fn read_message(path: &Path) -> Result<String> {
     Ok(text)
 }
 
-fn by_uuid(fixture: &fixture::Fixture, name: &str, uuid: &str) -> Result<User> {
-    match fixture
+/// The fixture's user with this uuid, if any.
+fn by_uuid(fixture: &fixture::Fixture, uuid: &str) -> Option<User> {
+    fixture
         .users
         .iter()
         .find(|u| u.uuid.eq_ignore_ascii_case(uuid))
-    {
-        Some(u) => Ok(u.to_user()),
-        None => Err(invalid(format!(
-            "--user-uuid: '{uuid}' is not a user in {name} (users: {})",
-            fixture
-                .users
-                .iter()
-                .map(|u| format!("{} {}", u.handle, u.uuid))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
+        .map(|u| u.to_user())
+}
+
+/// The participant `uuid` as a row of the conversation names them (the other participant's
+/// row carries their handle and display name).
+fn named_by_rows(rows: &[Item], uuid: &str) -> Option<User> {
+    rows.iter()
+        .find(|r| get_s(r, "user_uuid").is_some_and(|u| u.eq_ignore_ascii_case(uuid)))
+        .map(|r| User {
+            uuid: uuid.to_string(),
+            handle: get_s(r, "user_handle").unwrap_or("").to_string(),
+            display_name: get_s(r, "user_display_name").unwrap_or("").to_string(),
+        })
+}
+
+/// `--user-uuid` names nobody we know: not in the fixture, not a participant in the table.
+fn not_a_user(
+    fixture: &fixture::Fixture,
+    name: &str,
+    group: &str,
+    uuid: Option<String>,
+) -> anyhow::Error {
+    invalid(format!(
+        "--user-uuid: '{}' is not a user in {name} (users: {}) nor a participant of conversation {group} in the table",
+        uuid.unwrap_or_default(),
+        fixture
+            .users
+            .iter()
+            .map(|u| format!("{} {}", u.handle, u.uuid))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// The conversation must exist (its GRP# rows, found through the group index) and the sender
 /// must be one of its participants: the rows' owners and the "other user" they name.
-async fn check_participant(ctx: &Ctx, group: &str, sender: &User) -> Result<()> {
-    let rows = group_rows(ctx, group).await?;
+fn check_participant(ctx: &Ctx, group: &str, rows: &[Item], sender: &User) -> Result<()> {
     if rows.is_empty() {
         return Err(Failure::NotFound(format!(
             "conversation {group} has no GRP# rows in table '{}': it does not exist (seed it first, or pass --force to write test data anyway)",
@@ -204,7 +267,7 @@ async fn check_participant(ctx: &Ctx, group: &str, sender: &User) -> Result<()> 
         .into());
     }
     let mut participants: Vec<String> = Vec::new();
-    for row in &rows {
+    for row in rows {
         let owner = get_s(row, "pk").and_then(|pk| pk.strip_prefix(GRP_PREFIX));
         for uuid in [owner, get_s(row, "user_uuid")].into_iter().flatten() {
             let uuid = uuid.to_lowercase();

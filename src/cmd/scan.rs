@@ -134,6 +134,14 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         .collect();
     let mut pages = Pages::merged(reads);
     let mut sink = Sink::new(ctx.style, args.raw);
+    if ctx.style.format == OutputFormat::Table {
+        // The table's own key names for the key columns (a table keyed other than pk/sk, by
+        // numbers say); without DescribeTable, pk and sk.
+        if let Ok(keys) = crate::read::keys::describe(&ctx.db).await {
+            let sort = keys.table.sort.as_ref().map(|k| k.name.as_str());
+            sink = sink.with_keys(&keys.table.partition.name, sort);
+        }
+    }
     let mut left = Left::new(args.limit);
     let mut page_count = 0usize;
     while !left.done() {

@@ -52,6 +52,12 @@ struct Summary {
 pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     // Validate the file before anything touches the network.
     let (schema, schema_name) = schema::load_or_builtin(args.schema.as_deref())?;
+    // The table is the schema file's TableName unless --table (or DDB_TABLE) names another:
+    // a --recreate never drops a table the file does not name.
+    let ctx = &match &args.schema {
+        Some(_) if !ctx.table_given => ctx.with_table(&schema.table_name),
+        _ => ctx.with_table(&ctx.db.table),
+    };
     let timeout = Duration::from_secs(args.wait_timeout);
     if args.recreate {
         ctx.confirm_destructive(
@@ -70,12 +76,13 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
         Some(desc) => {
             let differences = schema::diff(&schema.shape(), &schema::shape_of(&desc), &schema_name);
             if !differences.is_empty() {
+                // One line (errors are): the differences separated by "; ".
                 return Err(Failure::Mismatch(format!(
-                    "table '{}' exists at {} but differs from {}:\n  {}\n(use --recreate to drop and recreate it)",
+                    "table '{}' exists at {} but differs from {}: {} (use --recreate to drop and recreate it)",
                     ctx.db.table,
                     ctx.db.target.endpoint_label(),
                     schema_name,
-                    differences.join("\n  ")
+                    differences.join("; ")
                 ))
                 .into());
             }

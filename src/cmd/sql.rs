@@ -7,6 +7,7 @@ use super::Ctx;
 use crate::aws::pages::Pages;
 use crate::errors::Failure;
 use crate::model::item::from_plain;
+use crate::model::number::check_number;
 use crate::read::explain::Explain;
 use crate::read::request::StatementRequest;
 use crate::read::sink::{Left, Sink};
@@ -23,7 +24,7 @@ pub struct Args {
     /// A value for the next ?: JSON if it parses, else text
     ///
     /// For example 42, true, "42", {"a": 1}.
-    #[arg(long = "param", value_name = "VALUE")]
+    #[arg(long = "param", value_name = "VALUE", allow_hyphen_values = true)]
     pub params: Vec<String>,
 
     /// Stop after N items (pages are read until N are out)
@@ -49,11 +50,26 @@ pub struct Args {
     pub explain: bool,
 }
 
-/// A `--param` value: JSON when it parses as JSON, else the text as a string.
-pub fn param(text: &str) -> AttributeValue {
+/// The `n`th `--param` value: JSON when it parses as JSON (numbers keep their digits), else
+/// the text as a string. A number DynamoDB cannot hold is a usage error, before any request.
+pub fn param(text: &str, n: usize) -> Result<AttributeValue> {
     match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(v) => from_plain(&v),
-        Err(_) => AttributeValue::S(text.to_string()),
+        // A number is sent as typed (1E+125 stays 1E+125), once DynamoDB's rule passes it.
+        Ok(serde_json::Value::Number(_)) => check_number(text.trim())
+            .map(|_| AttributeValue::N(text.trim().to_string()))
+            .map_err(|e| {
+                Failure::Usage(format!(
+                    "--param {n}: {e} (quote it as a JSON string, '\"{text}\"', to send text)"
+                ))
+                .into()
+            }),
+        Ok(v) => from_plain(&v, &format!("--param {n}")).map_err(|e| {
+            Failure::Usage(format!(
+                "{e} (quote it as a JSON string, '\"{text}\"', to send text)"
+            ))
+            .into()
+        }),
+        Err(_) => Ok(AttributeValue::S(text.to_string())),
     }
 }
 
@@ -70,6 +86,42 @@ pub fn placeholders(statement: &str) -> usize {
         }
     }
     count
+}
+
+/// The table a statement names: the name after UPDATE, INTO (INSERT) or FROM (DELETE,
+/// SELECT), "quoted" or bare, without an index part (`"t"."index"`).
+pub fn statement_table(statement: &str) -> Option<String> {
+    let mut rest = statement.trim_start();
+    let mut previous = String::new();
+    while !rest.is_empty() {
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let end = quoted.find('"')?;
+            if ["UPDATE", "INTO", "FROM"].contains(&previous.as_str()) {
+                return Some(quoted[..end].to_string());
+            }
+            previous.clear();
+            rest = quoted[end + 1..].trim_start();
+            continue;
+        }
+        if let Some(literal) = rest.strip_prefix('\'') {
+            rest = literal
+                .find('\'')
+                .map_or("", |end| &literal[end + 1..])
+                .trim_start();
+            previous.clear();
+            continue;
+        }
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(rest.len());
+        let word = &rest[..end];
+        if ["UPDATE", "INTO", "FROM"].contains(&previous.as_str()) {
+            return word.split('.').next().map(str::to_string);
+        }
+        previous = word.to_ascii_uppercase();
+        rest = rest[end..].trim_start();
+    }
+    None
 }
 
 /// The statement's verb, upper-cased: SELECT reads; anything else may write.
@@ -99,7 +151,12 @@ fn plan(args: &Args) -> Result<StatementRequest> {
     }
     Ok(StatementRequest {
         statement: args.statement.clone(),
-        parameters: args.params.iter().map(|p| param(p)).collect(),
+        parameters: args
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| param(p, i + 1))
+            .collect::<Result<_>>()?,
         consistent: args.consistent,
         ..StatementRequest::default()
     })
@@ -117,7 +174,12 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let verb = verb(&args.statement);
     let writes = verb != "SELECT";
     if writes {
-        ctx.confirm_destructive(&format!("run a PartiQL {verb}"), args.yes)?;
+        // The table the statement writes, not --table's.
+        let table = statement_table(&args.statement).unwrap_or_else(|| ctx.db.table.clone());
+        ctx.with_table(&table).confirm_destructive(
+            &format!("run a PartiQL {verb} on table '{table}'"),
+            args.yes,
+        )?;
     }
     let mut sink = Sink::new(ctx.style, args.raw);
     let mut left = Left::new(args.limit);
@@ -164,10 +226,20 @@ mod tests {
 
     #[test]
     fn params_are_json_or_text() {
-        assert_eq!(param("42"), AttributeValue::N("42".into()));
-        assert_eq!(param("\"42\""), AttributeValue::S("42".into()));
-        assert_eq!(param("GRP#abc"), AttributeValue::S("GRP#abc".into()));
-        assert_eq!(param("true"), AttributeValue::Bool(true));
+        let p = |t: &str| param(t, 1).unwrap();
+        assert_eq!(p("42"), AttributeValue::N("42".into()));
+        assert_eq!(p("\"42\""), AttributeValue::S("42".into()));
+        assert_eq!(p("GRP#abc"), AttributeValue::S("GRP#abc".into()));
+        assert_eq!(p("true"), AttributeValue::Bool(true));
+        // Every digit kept; what DynamoDB cannot hold is refused, not sent as text.
+        let digits = "12345678901234567890123456789012345678";
+        assert_eq!(p(digits), AttributeValue::N(digits.into()));
+        assert_eq!(p("1E+125"), AttributeValue::N("1E+125".into()));
+        let e = param("1e400", 2).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--param 2: '1e400' is out of DynamoDB's number range"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -179,5 +251,28 @@ mod tests {
         );
         assert_eq!(verb("  select * from t"), "SELECT");
         assert_eq!(verb("DELETE FROM t WHERE pk = 'a'"), "DELETE");
+    }
+
+    #[test]
+    fn the_statement_names_its_table() {
+        let table = |s: &str| statement_table(s);
+        assert_eq!(
+            table(r#"DELETE FROM "other-t" WHERE pk = 'FROM x'"#).as_deref(),
+            Some("other-t")
+        );
+        assert_eq!(
+            table("update scratch SET n = ? WHERE pk = ?").as_deref(),
+            Some("scratch")
+        );
+        assert_eq!(
+            table(r#"INSERT INTO "a b" VALUE {'pk': 'x'}"#).as_deref(),
+            Some("a b")
+        );
+        assert_eq!(
+            table(r#"SELECT * FROM "t"."message-group-sk-index""#).as_deref(),
+            Some("t")
+        );
+        assert_eq!(table("SELECT * FROM t.idx").as_deref(), Some("t"));
+        assert_eq!(table("EXISTS").as_deref(), None);
     }
 }

@@ -9,6 +9,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::base64;
 use serde_json::{Map, Number, Value};
 
+use crate::model::invalid::Invalid;
+use crate::model::number::check_number;
+
 pub type Item = HashMap<String, AttributeValue>;
 
 /// Plain JSON: numbers become JSON numbers when they fit exactly, binary becomes base64,
@@ -54,36 +57,39 @@ fn key_rank(k: &str) -> u8 {
     }
 }
 
-/// DynamoDB numbers are decimal strings up to 38 digits; keep them exact as JSON numbers when
-/// serde_json can, else as strings rather than lose precision.
+/// A DynamoDB number as a JSON number with exactly its digits (serde_json keeps a number's
+/// text, `arbitrary_precision`): never rounded through f64. Text JSON cannot spell as a
+/// number (`.5`, `5.`, `+5`, which DynamoDB never returns) stays a string.
 fn number(n: &str) -> Value {
-    if let Ok(i) = n.parse::<i64>() {
-        return Value::Number(i.into());
-    }
-    if let Ok(u) = n.parse::<u64>() {
-        return Value::Number(u.into());
-    }
-    match n.parse::<f64>() {
-        Ok(f) if f.is_finite() && f.to_string() == n => {
-            Number::from_f64(f).map_or_else(|| Value::String(n.to_string()), Value::Number)
-        }
-        _ => Value::String(n.to_string()),
-    }
+    n.parse::<Number>()
+        .map_or_else(|_| Value::String(n.to_string()), Value::Number)
 }
 
-/// Plain JSON into an AttributeValue: strings S, numbers N, bools BOOL, null NULL, arrays L,
-/// objects M.
-pub fn from_plain(v: &Value) -> AttributeValue {
-    match v {
+/// Plain JSON into an AttributeValue: strings S, numbers N (their text as written, checked
+/// against DynamoDB's limits), bools BOOL, null NULL, arrays L, objects M. `at` names the
+/// value in an error (`--values :n`, `--param 2`), with the path inside it appended.
+pub fn from_plain(v: &Value, at: &str) -> Result<AttributeValue, Invalid> {
+    Ok(match v {
         Value::String(s) => AttributeValue::S(s.clone()),
-        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::Number(n) => {
+            let text = n.to_string();
+            check_number(&text).map_err(|e| Invalid::new(at, e.to_string()))?;
+            AttributeValue::N(text)
+        }
         Value::Bool(b) => AttributeValue::Bool(*b),
         Value::Null => AttributeValue::Null(true),
-        Value::Array(a) => AttributeValue::L(a.iter().map(from_plain).collect()),
-        Value::Object(o) => {
-            AttributeValue::M(o.iter().map(|(k, v)| (k.clone(), from_plain(v))).collect())
-        }
-    }
+        Value::Array(a) => AttributeValue::L(
+            a.iter()
+                .enumerate()
+                .map(|(i, v)| from_plain(v, &format!("{at}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(o) => AttributeValue::M(
+            o.iter()
+                .map(|(k, v)| Ok((k.clone(), from_plain(v, &format!("{at}.{k}"))?)))
+                .collect::<Result<_, Invalid>>()?,
+        ),
+    })
 }
 
 /// DynamoDB-typed JSON (`{"S":"x"}`), as in `--raw` output and stream records.
@@ -170,9 +176,7 @@ pub fn from_typed(v: &Value, path: &str) -> Result<AttributeValue> {
         "S" => AttributeValue::S(str_of(inner)?),
         "N" => {
             let n = str_of(inner)?;
-            if n.parse::<f64>().is_err() {
-                bail!("{path}.N: '{n}' is not a number");
-            }
+            check_number(&n).map_err(|e| anyhow!("{path}.N: {e}"))?;
             AttributeValue::N(n)
         }
         "BOOL" => AttributeValue::Bool(
@@ -212,6 +216,9 @@ pub fn item_from_typed(v: &Value, path: &str) -> Result<Item> {
         .map(|(k, v)| Ok((k.clone(), from_typed(v, &format!("{path}.{k}"))?)))
         .collect()
 }
+
+/// DynamoDB's maximum item size (names and values), 400 KB.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
 /// DynamoDB's size of an item: attribute names plus values, as the 400 KB limit counts it
 /// (close enough for validation: strings and names by UTF-8 length, numbers by digits).
@@ -256,18 +263,47 @@ mod tests {
     fn plain_round_trip() {
         let v = json!({"s": "héllo", "n": 42, "f": 1.5, "b": true, "z": null,
                        "l": [1, "two", [false]], "m": {"inner": {"x": -7}}});
-        let av = from_plain(&v);
+        let av = from_plain(&v, "v").unwrap();
         assert_eq!(to_plain(&av), v);
     }
 
     #[test]
-    fn big_numbers_stay_exact() {
-        let n = "12345678901234567890123456789012345678";
-        assert_eq!(
-            to_plain(&AttributeValue::N(n.into())),
-            Value::String(n.into())
-        );
+    fn numbers_keep_their_digits_both_ways() {
+        // What DynamoDB Local returns for 1E+125 and -1E-130: every digit.
+        let big = format!("1{}", "0".repeat(125));
+        let tiny = format!("-0.{}1", "0".repeat(129));
+        for n in [
+            "12345678901234567890123456789012345678",
+            "0.1000000000000000055511151231257827",
+            big.as_str(),
+            tiny.as_str(),
+        ] {
+            let out = serde_json::to_string(&to_plain(&AttributeValue::N(n.into()))).unwrap();
+            assert_eq!(out, n, "printed with its own digits");
+            let back: Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(from_plain(&back, "n"), Ok(AttributeValue::N(n.into())));
+        }
+        // As typed on a command line: serde_json spells the exponent its own way (1e+125),
+        // the value is the same to the digit.
+        for (typed, sent) in [("1E+125", "1e+125"), ("-1E-130", "-1e-130")] {
+            let v: Value = serde_json::from_str(typed).unwrap();
+            let n = from_plain(&v, "n").unwrap();
+            assert_eq!(n, AttributeValue::N(sent.into()));
+            assert_eq!(check_number(sent), check_number(typed));
+        }
         assert_eq!(to_plain(&AttributeValue::N("0.1".into())), json!(0.1));
+        // JSON cannot spell these as numbers; DynamoDB never returns them.
+        assert_eq!(to_plain(&AttributeValue::N(".5".into())), json!(".5"));
+        // What DynamoDB cannot hold is refused, naming where it is.
+        let v: Value = serde_json::from_str(r#"{"a": [1, 1e400]}"#).unwrap();
+        let e = from_plain(&v, "--values :x").unwrap_err();
+        assert_eq!(e.at, "--values :x.a[1]");
+        assert!(e.problem.contains("out of DynamoDB's number range"), "{e}");
+        let e = item_from_typed(&json!({"n": {"N": "1e400"}}), "Item").unwrap_err();
+        assert!(
+            e.to_string().starts_with("Item.n.N: '1e400' is out of"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -32,9 +32,15 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 
 /// Parse a timestamp as the app writes them: RFC 3339 with `Z` or any offset, or ISO 8601
 /// without an offset (Python's `datetime.now().isoformat()`), which is taken as UTC; with or
-/// without fractions of a second, `T` or a space between date and time.
+/// without fractions of a second, `T` or a space between date and time. Exactly as stored:
+/// a sort key with a leading or trailing space is not a timestamp (it sorts apart from every
+/// timestamp, so treating it as one would put it where a newest-first read never looks).
 pub fn parse_timestamp(s: &str) -> Result<DateTime<Utc>> {
-    let t = s.trim();
+    let t = s;
+    // chrono's parsers skip spaces before a field: refuse them here.
+    if !as_stored(t) {
+        anyhow::bail!("'{s}' is not an RFC 3339 timestamp: it starts or ends with something other than a digit or an offset");
+    }
     if let Ok(with_offset) = DateTime::parse_from_rfc3339(t) {
         return Ok(with_offset.with_timezone(&Utc));
     }
@@ -63,15 +69,25 @@ pub fn is_newer(a: &str, b: &str) -> bool {
 /// reads 08:00): string order of sort keys follows this reading, and the true instant is within
 /// a day of it, which lets a descending query stop early.
 pub fn wall_clock(s: &str) -> Option<NaiveDateTime> {
-    let head = s.trim().get(..19)?;
+    if !as_stored(s) {
+        return None;
+    }
+    let head = s.get(..19)?;
     NaiveDateTime::parse_from_str(head, "%Y-%m-%dT%H:%M:%S")
         .or_else(|_| NaiveDateTime::parse_from_str(head, "%Y-%m-%d %H:%M:%S"))
         .ok()
 }
 
-/// Normalise a user-supplied timestamp to the sort-key form.
+/// A timestamp as stored starts with a digit (the year) and ends with one or an offset's
+/// letter: no space around it.
+fn as_stored(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_digit()) && !s.ends_with(char::is_whitespace)
+}
+
+/// Normalise a user-supplied timestamp (an option, a fixture's time; spaces around it are
+/// dropped) to the sort-key form.
 pub fn normalize_timestamp(s: &str) -> Result<String> {
-    parse_timestamp(s).map(timestamp)
+    parse_timestamp(s.trim()).map(timestamp)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -233,6 +249,16 @@ mod tests {
             utc("2026-11-25T15:13:25.500+00:00")
         );
         assert!(parse_timestamp("2026-13-01T00:00:00").is_err());
+        // A sort key is a timestamp exactly as stored: with a space around it, it is not one
+        // (it sorts before every timestamp, as compare_sk says), whatever it reads as.
+        assert!(parse_timestamp(" 2026-11-25T15:13:25Z").is_err());
+        assert!(parse_timestamp("2026-11-25T15:13:25Z ").is_err());
+        assert!(is_newer("2020-01-01T00:00:00Z", " 2030-01-01T00:00:00Z"));
+        assert_eq!(wall_clock(" 2026-11-25T15:13:25"), None);
+        assert_eq!(
+            normalize_timestamp(" 2026-11-25T15:13:25Z ").unwrap(),
+            "2026-11-25T15:13:25.000000+00:00"
+        );
         // Newer by instant, not by string: 12:00-04:00 is 16:00 UTC.
         assert!(is_newer(
             "2026-11-25T12:00:00-04:00",

@@ -5,16 +5,14 @@
 
 use std::collections::{HashMap, HashSet};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::model::fixture::Fixture;
 use crate::model::ids::{hash, stable_uuid};
 use crate::model::invalid::Invalid;
-use crate::model::item::{item_size, Item};
+use crate::model::item::{get_s, item_size, Item, MAX_ITEM_BYTES};
 use crate::model::{normalize_timestamp, timestamp, Message, MessageGroup};
-
-/// DynamoDB's maximum item size.
-pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
 /// One conversation as written: its messages and its two GRP# rows.
 #[derive(Clone, Debug)]
@@ -29,6 +27,74 @@ pub struct Plan {
     pub conversations: Vec<PlannedConversation>,
 }
 
+/// The attribute every message a seed writes carries (BOOL true). Reseeding removes only
+/// messages a seed wrote, never the app's or put-message's.
+pub const SEEDED: &str = "seeded";
+
+/// A message as seed writes it: its item and the `SEEDED` marker.
+pub fn seeded_item(message: &Message) -> Item {
+    let mut item = message.to_item();
+    item.insert(SEEDED.into(), AttributeValue::Bool(true));
+    item
+}
+
+/// A message item a seed wrote: it carries the `SEEDED` marker, or (seeds before the marker)
+/// a message_uuid of ddb's stable ids, which are RFC 9562 version 8; the app and put-message
+/// write random version 4 uuids.
+pub fn written_by_a_seed(item: &Item) -> bool {
+    if item.get(SEEDED) == Some(&AttributeValue::Bool(true)) {
+        return true;
+    }
+    get_s(item, "message_uuid")
+        .and_then(|id| uuid::Uuid::parse_str(id).ok())
+        .is_some_and(|id| id.get_version_num() == 8)
+}
+
+/// Of a conversation's messages as stored (`written_by_a_seed` needs message_uuid and the
+/// marker), the keys a reseed removes: those a seed wrote at a time this seed does not write
+/// (`writes`: the sort keys it writes). Returns them, and how many messages others wrote are
+/// kept.
+pub fn left_by_an_earlier_seed(stored: &[Item], writes: &HashSet<String>) -> (Vec<Item>, u64) {
+    let mut stale = Vec::new();
+    let mut others = 0;
+    for item in stored {
+        if get_s(item, "sk").is_some_and(|sk| writes.contains(sk)) {
+            continue;
+        }
+        if written_by_a_seed(item) {
+            let key = ["pk", "sk"]
+                .iter()
+                .filter_map(|k| Some((k.to_string(), item.get(*k)?.clone())))
+                .collect();
+            stale.push(key);
+        } else {
+            others += 1;
+        }
+    }
+    (stale, others)
+}
+
+/// One conversation as seed writes it, for the pipeline that writes it, removes what an
+/// earlier seed left and settles its rows (transfer::seeding).
+#[derive(Clone, Debug)]
+pub struct SeedConversation {
+    pub group: String,
+    /// Its message items, with the `SEEDED` marker.
+    pub messages: Vec<Item>,
+    /// Its two GRP# rows as they should be.
+    pub template: Vec<Item>,
+}
+
+impl PlannedConversation {
+    pub fn to_seed(&self) -> SeedConversation {
+        SeedConversation {
+            group: self.message_group_uuid.clone(),
+            messages: self.messages.iter().map(seeded_item).collect(),
+            template: self.rows.iter().map(MessageGroup::to_item).collect(),
+        }
+    }
+}
+
 impl Plan {
     pub fn message_count(&self) -> usize {
         self.conversations.iter().map(|c| c.messages.len()).sum()
@@ -38,29 +104,15 @@ impl Plan {
         self.message_count() + 2 * self.conversations.len()
     }
 
-    /// Every message item (seed writes these; the GRP# rows are settled after them).
-    pub fn messages(&self) -> impl Iterator<Item = Item> + '_ {
-        self.conversations
-            .iter()
-            .flat_map(|c| c.messages.iter().map(Message::to_item))
-    }
-
-    /// Each conversation's group uuid and its two GRP# rows as they should be.
-    pub fn row_templates(&self) -> impl Iterator<Item = (String, Vec<Item>)> + '_ {
-        self.conversations.iter().map(|c| {
-            let rows = c.rows.iter().map(MessageGroup::to_item).collect();
-            (c.message_group_uuid.clone(), rows)
-        })
+    /// Each conversation as seed writes it.
+    pub fn seed_conversations(&self) -> impl Iterator<Item = SeedConversation> + '_ {
+        self.conversations.iter().map(PlannedConversation::to_seed)
     }
 
     /// Messages, then GRP# rows, per conversation.
     pub fn items(&self) -> impl Iterator<Item = Item> + '_ {
-        self.conversations.iter().flat_map(|c| {
-            c.messages
-                .iter()
-                .map(Message::to_item)
-                .chain(c.rows.iter().map(MessageGroup::to_item))
-        })
+        self.seed_conversations()
+            .flat_map(|c| c.messages.into_iter().chain(c.template))
     }
 }
 
@@ -135,7 +187,7 @@ pub fn plan(fixture: &Fixture, now: DateTime<Utc>) -> Result<Plan, Invalid> {
                 user_display_name: user.display_name.clone(),
                 user_handle: user.handle.clone(),
             };
-            check_size(&message.to_item(), &format!("{at}.message"), "message")?;
+            check_size(&seeded_item(&message), &format!("{at}.message"), "message")?;
             messages.push(message);
         }
         let last = messages
@@ -268,6 +320,52 @@ mod tests {
             c.rows[1].message, "three",
             "the true last message, not the last listed"
         );
+    }
+
+    #[test]
+    fn messages_a_seed_wrote_are_recognised_and_no_others() {
+        let p = plan(&fixture(""), now()).unwrap();
+        let items: Vec<Item> = p.items().collect();
+        let messages: Vec<&Item> = items
+            .iter()
+            .filter(|i| get_s(i, "pk").is_some_and(|pk| pk.starts_with("MSG#")))
+            .collect();
+        assert_eq!(messages.len(), 4);
+        assert!(messages.iter().all(|m| written_by_a_seed(m)));
+        // A seed before the marker: recognised by its stable (version 8) uuid.
+        let mut legacy = p.conversations[0].messages[0].to_item();
+        assert!(!legacy.contains_key(SEEDED));
+        assert!(written_by_a_seed(&legacy));
+        // The app's and put-message's messages: random version 4 uuids, no marker.
+        legacy.insert(
+            "message_uuid".into(),
+            AttributeValue::S("6f1c2c8e-3b1a-4d2e-9f00-0123456789ab".into()),
+        );
+        assert!(!written_by_a_seed(&legacy));
+        legacy.insert(SEEDED.into(), AttributeValue::Bool(false));
+        assert!(!written_by_a_seed(&legacy));
+        // Of what is stored, a reseed removes what a seed wrote at another time, and keeps
+        // (counts) the others' messages.
+        let mut earlier = p.conversations[0].messages[1].clone();
+        earlier.created_at = "2020-01-01T00:00:00.000000+00:00".into();
+        legacy.insert(
+            "sk".into(),
+            AttributeValue::S("2026-03-04T11:59:00Z".into()),
+        );
+        let stored = [
+            seeded_item(&p.conversations[0].messages[0]),
+            seeded_item(&earlier),
+            legacy.clone(),
+        ];
+        let writes: HashSet<String> = [p.conversations[0].messages[0].created_at.clone()].into();
+        let (stale, others) = left_by_an_earlier_seed(&stored, &writes);
+        assert_eq!(others, 1);
+        assert_eq!(stale.len(), 1);
+        assert_eq!(
+            get_s(&stale[0], "sk"),
+            Some("2020-01-01T00:00:00.000000+00:00")
+        );
+        assert_eq!(stale[0].len(), 2, "keys only");
     }
 
     #[test]

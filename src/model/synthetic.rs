@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crate::model::ids::{hash, stable_uuid};
 use crate::model::invalid::Invalid;
 use crate::model::item::Item;
+use crate::model::seed_plan::{seeded_item, SeedConversation};
 use crate::model::{timestamp, Message, MessageGroup, User};
 
 /// Timestamps end here unless `--now` is given, so two runs with the same arguments write the
@@ -112,8 +113,12 @@ impl Spec {
         }
     }
 
+    /// Conversation `g`'s uuid, from the generator's seed and its number of users: a run with
+    /// other `--users` pairs other users, so it writes other conversations (never a third
+    /// participant into one).
     pub fn group_uuid(&self, g: u64) -> String {
-        stable_uuid("synthetic-group", &self.seed.to_string(), g)
+        let key = format!("{}/{}", self.seed, self.users);
+        stable_uuid("synthetic-group", &key, g)
     }
 
     /// The two participants of conversation `g`, always different users.
@@ -163,24 +168,33 @@ impl Spec {
         )
     }
 
-    /// Every message item, generated as it is pulled (seed writes these, then settles rows).
-    pub fn message_items(&self) -> impl Iterator<Item = Item> + '_ {
-        (0..self.messages).map(|i| self.message(i).to_item())
+    /// Messages of conversation `g`: indexes g, g + groups, g + 2 * groups, ...
+    fn indexes_of(&self, g: u64) -> impl Iterator<Item = u64> {
+        (g..self.messages).step_by(usize::try_from(self.groups).unwrap_or(usize::MAX))
     }
 
-    /// Each conversation's group uuid and its two GRP# rows as they should be.
-    pub fn row_templates(&self) -> impl Iterator<Item = (String, Vec<Item>)> + '_ {
-        (0..self.groups).map(|g| {
-            let rows = self.group_rows(g).map(|r| r.to_item()).to_vec();
-            (self.group_uuid(g), rows)
-        })
+    /// Conversation `g` as seed writes it: its messages (with the seed marker) and its two
+    /// rows as they should be.
+    pub fn conversation(&self, g: u64) -> SeedConversation {
+        SeedConversation {
+            group: self.group_uuid(g),
+            messages: self
+                .indexes_of(g)
+                .map(|i| seeded_item(&self.message(i)))
+                .collect(),
+            template: self.group_rows(g).map(|r| r.to_item()).to_vec(),
+        }
     }
 
-    /// Every item, generated as it is pulled: the messages, then the GRP# rows.
+    /// Every conversation, generated as it is pulled (memory flat in the number of them).
+    pub fn conversations(&self) -> impl Iterator<Item = SeedConversation> + '_ {
+        (0..self.groups).map(|g| self.conversation(g))
+    }
+
+    /// Every item, generated as it is pulled: each conversation's messages, then its rows.
     pub fn items(&self) -> impl Iterator<Item = Item> + '_ {
-        let messages = (0..self.messages).map(|i| self.message(i).to_item());
-        let rows = (0..self.groups).flat_map(|g| self.group_rows(g).map(|r| r.to_item()));
-        messages.chain(rows)
+        self.conversations()
+            .flat_map(|c| c.messages.into_iter().chain(c.template))
     }
 }
 

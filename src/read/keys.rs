@@ -15,6 +15,7 @@ use aws_smithy_types::base64;
 use crate::aws::db::Db;
 use crate::aws::table;
 use crate::errors::Failure;
+use crate::model::number::check_number;
 use crate::model::GROUP_INDEX;
 
 /// DescribeTable (through the table module, with its retries), reduced to the keys: the one
@@ -84,9 +85,10 @@ impl KeyAttr {
         match self.scalar {
             Scalar::S if text.is_empty() => Err(bad("key strings cannot be empty".into())),
             Scalar::S => Ok(AttributeValue::S(text.to_string())),
+            // DynamoDB's own rule (model::number), so nothing it cannot hold is sent.
             Scalar::N => check_number(text)
-                .map(|()| AttributeValue::N(text.to_string()))
-                .map_err(|e| bad(e.to_string())),
+                .map(|_| AttributeValue::N(text.to_string()))
+                .map_err(|e| bad(e.why())),
             Scalar::B => match base64::decode(text) {
                 Ok(bytes) if !bytes.is_empty() => Ok(AttributeValue::B(Blob::new(bytes))),
                 Ok(_) => Err(bad("key binaries cannot be empty".into())),
@@ -94,44 +96,6 @@ impl KeyAttr {
             },
         }
     }
-}
-
-/// Why command-line text is not a DynamoDB number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum NotANumber {
-    #[error("expected a number like 42, -7.5 or 1e3")]
-    Syntax,
-    #[error("the exponent is not a whole number")]
-    Exponent,
-    #[error("more than 38 significant digits")]
-    TooManyDigits,
-}
-
-/// A DynamoDB number: optional sign, digits with an optional fraction, an optional exponent,
-/// at most 38 significant digits.
-fn check_number(text: &str) -> Result<(), NotANumber> {
-    let body = text.strip_prefix(['+', '-']).unwrap_or(text);
-    let (mantissa, exponent) = match body.find(['e', 'E']) {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    if int.is_empty() && frac.is_empty() || !digits(int) || !digits(frac) {
-        return Err(NotANumber::Syntax);
-    }
-    if let Some(e) = exponent {
-        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-        if e.is_empty() || !digits(e) {
-            return Err(NotANumber::Exponent);
-        }
-    }
-    let significant = format!("{int}{frac}");
-    let significant = significant.trim_start_matches('0').trim_end_matches('0');
-    if significant.len() > 38 {
-        return Err(NotANumber::TooManyDigits);
-    }
-    Ok(())
 }
 
 impl KeySchema {
@@ -239,23 +203,30 @@ mod tests {
     }
 
     #[test]
-    fn numbers_are_checked_like_dynamodb_does() {
+    fn number_keys_follow_dynamodb_limits() {
+        let n = key(Scalar::N);
+        let value = |t: &str| n.value(t, "PK").map_err(|e| e.to_string());
         for ok in [
             "0", "42", "-7.5", "+3", ".5", "5.", "1e3", "-1.25E-7", "00012",
         ] {
-            assert!(check_number(ok).is_ok(), "{ok} should be a number");
+            assert_eq!(value(ok).unwrap(), AttributeValue::N(ok.into()), "{ok}");
         }
-        for bad in ["", "abc", "1.2.3", "1e", "e5", "--1", "0x10", "1 ", "NaN"] {
-            assert!(check_number(bad).is_err(), "{bad} should not be a number");
-        }
-        assert!(check_number(&"9".repeat(38)).is_ok());
+        assert!(value(&"9".repeat(38)).is_ok());
         assert_eq!(
-            check_number(&"9".repeat(39)),
-            Err(NotANumber::TooManyDigits)
+            value(&"9".repeat(39)).unwrap_err(),
+            format!(
+                "PK: '{}' does not fit key attribute 'id' of type N: 39 significant digits; DynamoDB keeps at most 38",
+                "9".repeat(39)
+            )
         );
-        assert_eq!(check_number("1e+"), Err(NotANumber::Exponent));
-        assert_eq!(check_number("1.2.3"), Err(NotANumber::Syntax));
-        assert!(check_number(&format!("1{}", "0".repeat(60))).is_ok());
+        assert!(value("1e400")
+            .unwrap_err()
+            .ends_with("out of DynamoDB's number range (1E-130 to 9.99…E+125 in magnitude)"));
+        for bad in [
+            "", "abc", "1.2.3", "1e", "e5", "--1", "0x10", "1 ", "NaN", "1e+",
+        ] {
+            assert!(value(bad).is_err(), "{bad} should not be a number");
+        }
     }
 
     #[test]

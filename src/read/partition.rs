@@ -98,6 +98,15 @@ pub fn newest_first_request(
     }
 }
 
+/// The first Query of a whole partition read oldest first (a conversation in chat order, page
+/// by page); later pages set ExclusiveStartKey.
+pub fn chat_order_request(table: &str, pk: &str, range: &SkRange, capacity: bool) -> QueryRequest {
+    QueryRequest {
+        forward: true,
+        ..newest_first_request(table, pk, range, None, capacity)
+    }
+}
+
 /// Query `pk` newest first. `limit = None` pages through the whole partition; `Some(n)` stops
 /// once `n` items are collected and asks DynamoDB for no more than are still missing.
 pub async fn newest_first(

@@ -75,7 +75,9 @@ pub fn parse_values(text: &str) -> Result<Vec<(String, AttributeValue)>> {
                     "--values: key '{k}' must start with ':' (as the filter refers to it)"
                 )));
             }
-            Ok((k.clone(), from_plain(v)))
+            let value =
+                from_plain(v, &format!("--values {k}")).map_err(|e| usage(e.to_string()))?;
+            Ok((k.clone(), value))
         })
         .collect()
 }

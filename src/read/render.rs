@@ -43,6 +43,56 @@ pub fn print_rows<T: Serialize>(format: OutputFormat, rows: &[T]) -> Result<()> 
     })
 }
 
+/// Rows written as they come, byte for byte what `print_rows` writes for all of them at once
+/// (a pretty JSON array, or one object per line): for reads that never hold every row.
+pub struct RowWriter {
+    format: OutputFormat,
+    written: u64,
+}
+
+impl RowWriter {
+    pub fn new(format: OutputFormat) -> RowWriter {
+        RowWriter { format, written: 0 }
+    }
+
+    pub fn row<T: Serialize>(&mut self, row: &T) -> Result<()> {
+        let text = self.piece(row)?;
+        output::with_stdout(|out| out.write_all(text.as_bytes()))
+    }
+
+    /// What `row` writes.
+    fn piece<T: Serialize>(&mut self, row: &T) -> Result<String> {
+        let mut text = if self.format == OutputFormat::Ndjson {
+            serde_json::to_string(row)?
+        } else {
+            // An element of a pretty array: indented two more, after "[" or ",".
+            let pretty = serde_json::to_string_pretty(row)?;
+            let indented = pretty.replace('\n', "\n  ");
+            let lead = if self.written == 0 { "[\n  " } else { ",\n  " };
+            format!("{lead}{indented}")
+        };
+        if self.format == OutputFormat::Ndjson {
+            text.push('\n');
+        }
+        self.written += 1;
+        Ok(text)
+    }
+
+    /// Close the array (`[]` when there was no row).
+    pub fn finish(self) -> Result<()> {
+        let end = self.end();
+        output::with_stdout(|out| out.write_all(end))
+    }
+
+    fn end(&self) -> &'static [u8] {
+        match (self.format, self.written) {
+            (OutputFormat::Ndjson, _) => b"",
+            (_, 0) => b"[]\n",
+            _ => b"\n]\n",
+        }
+    }
+}
+
 /// A sort-key timestamp in the local time zone; `None` when it does not parse (then callers
 /// show the stored text as it is).
 pub fn local_time(sk: &str) -> Option<DateTime<Local>> {
@@ -99,6 +149,37 @@ mod tests {
         );
         assert!(short_when("2025-06-02T11:30:00+00:00", now).starts_with("2025-06-0"));
         assert_eq!(short_when("not a time", now), "not a time");
+    }
+
+    #[test]
+    fn rows_written_one_by_one_are_the_array_written_at_once() {
+        let row = |n: &str| Row {
+            uuid: n.into(),
+            display_name: "d".into(),
+            handle: "h".into(),
+            message: "two\nlines".into(),
+            created_at: "c".into(),
+        };
+        let rows = [row("1"), row("2"), row("3")];
+        for (format, whole) in [
+            (
+                OutputFormat::Json,
+                serde_json::to_string_pretty(&rows).unwrap() + "\n",
+            ),
+            (
+                OutputFormat::Ndjson,
+                rows.iter()
+                    .map(|r| serde_json::to_string(r).unwrap() + "\n")
+                    .collect(),
+            ),
+        ] {
+            let mut w = RowWriter::new(format);
+            let mut out: String = rows.iter().map(|r| w.piece(r).unwrap()).collect();
+            out.push_str(std::str::from_utf8(w.end()).unwrap());
+            assert_eq!(out, whole, "{format:?}");
+        }
+        let none = RowWriter::new(OutputFormat::Json);
+        assert_eq!(none.end(), b"[]\n");
     }
 
     #[test]

@@ -3,33 +3,30 @@
 //! rows and messages, asks here, and sends the answer (`transaction.rs` turns it into one
 //! guarded TransactWriteItems).
 //!
-//! Two modes: a new message (`Forward`, the stream handler) only ever moves rows forward; the
-//! newest existing message (`Exact`, seed and the handler after a REMOVE) puts rows exactly
-//! there, back from a removed message too, with the template's participant attributes.
+//! Two modes: a new or edited message (`Forward`, the stream handler) only ever moves rows
+//! forward, or rewrites them in place when the message they show was edited; the newest
+//! existing message (`Exact`, seed, import and the handler after a REMOVE) puts rows exactly
+//! there, back from a removed message too, with the template's participant attributes. Either
+//! way a row carries the message's text, or as much of it as fits the item limit (`carrying`).
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Duration;
 
 use crate::model::item::{get_s, Item};
 use crate::model::{compare_sk, is_newer, parse_timestamp, wall_clock, GRP_PREFIX};
+pub use crate::rows::preview::{carrying, whole_row_size, Target, TRUNCATED};
 
 /// A sort key's instant is within this many hours of its wall-clock reading (offsets run from
 /// -12:00 to +14:00; a day more covers a date written with a space instead of `T`).
 const WALL_CLOCK_SLACK_HOURS: i64 = 48;
 
-/// The message a conversation's rows should carry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
-    pub sk: String,
-    pub message: String,
-}
-
 /// How a plan treats rows newer than the target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// A new message: rows only ever move forward; a row as new or newer stays.
+    /// A new or edited message: rows only ever move forward, or are rewritten in place when
+    /// they are at the target's sk with another text (an edit of the message they show).
     Forward,
     /// The newest existing message: rows end exactly there (back from a removed message too),
     /// with the template's participant attributes when one is given.
@@ -67,14 +64,6 @@ pub fn owner_of(row: &Item) -> Option<&str> {
     get_s(row, "pk").and_then(|pk| pk.strip_prefix(GRP_PREFIX))
 }
 
-/// Attributes that describe the conversation in a row (besides sk and message).
-const ROW_ATTRS: [&str; 4] = [
-    "message_group_uuid",
-    "user_uuid",
-    "user_display_name",
-    "user_handle",
-];
-
 /// Decide what one owner's rows of a conversation need to carry `target`. `rows` are the
 /// owner's rows of this conversation (any number); `template` is the row as it should look
 /// (seed), else the newest row is kept with the new sk and message.
@@ -93,11 +82,14 @@ pub fn plan_owner(
     };
     if let Some(best) = best {
         let stays = match mode {
-            Mode::Forward => !is_newer(&target.sk, sk(best)),
+            Mode::Forward => match compare_sk(&target.sk, sk(best)) {
+                Ordering::Less => true,
+                // The same message: it stays unless its text changed (an edit).
+                Ordering::Equal => carrying(best, target) == *best,
+                Ordering::Greater => false,
+            },
             Mode::Exact => {
-                sk(best) == target.sk
-                    && get_s(best, "message") == Some(target.message.as_str())
-                    && template.is_none_or(|t| ROW_ATTRS.iter().all(|a| t.get(*a) == best.get(*a)))
+                sk(best) == target.sk && carrying(template.unwrap_or(best), target) == *best
             }
         };
         if stays {
@@ -110,9 +102,7 @@ pub fn plan_owner(
             deletes: Vec::new(),
         };
     };
-    let mut row = base.clone();
-    row.insert("sk".into(), AttributeValue::S(target.sk.clone()));
-    row.insert("message".into(), AttributeValue::S(target.message.clone()));
+    let row = carrying(base, target);
     let from = best.filter(|b| sk(b) != target.sk).cloned();
     let back = from.as_ref().is_some_and(|f| is_newer(sk(f), &target.sk));
     OwnerPlan::Move {
@@ -175,6 +165,15 @@ pub fn exact(
         .collect()
 }
 
+/// A conversation that had nothing before this writer's messages: each template row is put
+/// carrying `target` (the newest of those messages), with no row to move or delete.
+pub fn start(template: &[Item], target: &Target) -> Vec<OwnerPlan> {
+    template
+        .iter()
+        .map(|t| plan_owner(&[], target, Some(t), Mode::Exact))
+        .collect()
+}
+
 /// The newest of `best` and the messages of `items`, by instant with the string as tie-break.
 pub fn newest(best: Option<Target>, items: &[Item]) -> Option<Target> {
     items.iter().fold(best, |best, item| {
@@ -206,6 +205,7 @@ pub fn read_past(best: Option<&Target>, next: &str) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
 
     /// A GRP# row of `owner` in conversation `g`, at `at` showing `message`.
     pub(crate) fn row(owner: &str, at: &str, message: &str) -> Item {
@@ -284,11 +284,21 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn forward_at_an_equal_sk_keeps_the_row_whatever_its_text() {
-        // The same key is the same message: a replay of it (or a MODIFY) never rewrites the row
-        // forward, so a row already current stays as it is.
-        let here = [row("a", T2, "edited")];
+    fn forward_at_an_equal_sk_rewrites_an_edited_message_in_place() {
+        // The same key is the same message: a replay of it leaves a current row alone...
+        let here = [row("a", T2, "two")];
         assert!(plan_owner(&here, &target(T2, "two"), None, Mode::Forward).is_noop());
+        // ...and an edit of it (a MODIFY with another text) rewrites the row where it is.
+        let (from, put, deletes, back) = moved(plan_owner(
+            &here,
+            &target(T2, "edited"),
+            None,
+            Mode::Forward,
+        ));
+        assert_eq!(from, None, "same key: a Put over it, no Delete");
+        assert!(deletes.is_empty() && !back);
+        assert_eq!(get_s(&put, "message"), Some("edited"));
+        assert_eq!(get_s(&put, "sk"), Some(T2));
         // Two spellings of one instant: the string breaks the tie, so `Z` (sorting after
         // `+00:00`) is newer and the row moves; the other way round it stays.
         let z = "2026-01-01T00:00:02.000000Z";
@@ -296,6 +306,29 @@ pub(crate) mod tests {
         assert!(!back);
         let at_z = [row("a", z, "z")];
         assert!(plan_owner(&at_z, &target(T2, "two"), None, Mode::Forward).is_noop());
+    }
+
+    #[test]
+    fn a_fresh_conversation_starts_with_the_templates_rows() {
+        let template = [row("a", T1, "t"), row("b", T1, "t")];
+        let plans = start(&template, &target(T3, "three"));
+        assert_eq!(plans.len(), 2);
+        for (plan, owner) in plans.into_iter().zip(["GRP#a", "GRP#b"]) {
+            let (from, put, deletes, back) = moved(plan);
+            assert_eq!((from, deletes, back), (None, vec![], false));
+            assert_eq!(get_s(&put, "pk"), Some(owner));
+            assert_eq!(get_s(&put, "sk"), Some(T3));
+            assert_eq!(get_s(&put, "message"), Some("three"));
+        }
+    }
+
+    #[test]
+    fn a_preview_already_carried_is_current() {
+        let base = row("a", T1, "one");
+        let over = "x".repeat(crate::model::item::MAX_ITEM_BYTES);
+        let preview = carrying(&base, &target(T2, &over));
+        assert_eq!(preview.get(TRUNCATED), Some(&AttributeValue::Bool(true)));
+        assert!(plan_owner(&[preview], &target(T2, &over), None, Mode::Forward).is_noop());
     }
 
     #[test]

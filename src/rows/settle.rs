@@ -11,7 +11,7 @@
 //! ClientRequestToken (uuid v4), reused only for its own retries, so a lost response is answered
 //! by DynamoDB's idempotency and a later identical move is not.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -28,7 +28,7 @@ use crate::rows::error::{
     transaction_error, SettleError, MAX_MESSAGE_PAGES, MAX_OWNER_PAGES, MAX_ROW_PAGES,
 };
 use crate::rows::plan::{self, owner_of, OwnerPlan, Target};
-use crate::rows::transaction::{actions, read_cancellation, Cancelled, Role};
+use crate::rows::transaction::{actions, read_cancellation, Cancelled, Reason, Role};
 
 /// Calls repeated and reads done again, counted for the report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -60,13 +60,15 @@ pub struct Ran {
 }
 
 /// What sending one conversation's plans came to, short of an error.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Sent {
     Applied(Ran),
     /// A row is no longer as read: read again and decide again.
     Changed,
     /// The target message no longer exists.
     TargetGone,
+    /// The target message exists with another text (edited since it was read): its text now.
+    TargetEdited(String),
 }
 
 /// What settling a conversation did.
@@ -94,7 +96,7 @@ impl<'a> Settler<'a> {
     /// Hand each page of `pages` to `each` with where the next one starts, until `each` says
     /// stop (`false`) or the pages end; the retries go to `tally`. `Ok(false)` when the read
     /// stopped at its `max_pages` with more to come.
-    async fn read_all<R: PagedRead>(
+    pub(super) async fn read_all<R: PagedRead>(
         pages: &mut Pages<R>,
         tally: &mut Tally,
         mut each: impl FnMut(&R::Page, Option<&R::Cursor>) -> bool,
@@ -113,7 +115,7 @@ impl<'a> Settler<'a> {
     }
 
     /// A Query on the table, to be read through `Pages`.
-    fn query(&self) -> QueryFluentBuilder {
+    pub(super) fn query(&self) -> QueryFluentBuilder {
         self.db.dynamodb.query().table_name(&self.db.table)
     }
 
@@ -251,8 +253,8 @@ impl<'a> Settler<'a> {
                 }
                 Err(e) => e,
             };
-            let retry = match cancellation_codes(&err) {
-                Some(codes) => match read_cancellation(&codes, &roles, plans) {
+            let retry = match cancellation_reasons(&err) {
+                Some(reasons) => match read_cancellation(&reasons, &roles, plans) {
                     Cancelled::Clash { pk } => {
                         break Err(SettleError::Clash {
                             pk,
@@ -260,6 +262,7 @@ impl<'a> Settler<'a> {
                         })
                     }
                     Cancelled::TargetGone => break Ok(Sent::TargetGone),
+                    Cancelled::TargetEdited(now) => break Ok(Sent::TargetEdited(now)),
                     Cancelled::Changed => break Ok(Sent::Changed),
                     Cancelled::Retry => true,
                     Cancelled::Other => false,
@@ -275,7 +278,10 @@ impl<'a> Settler<'a> {
         };
         tally.retries += tries.retries;
         self.db.count_retries(tries.retries);
-        if matches!(result, Ok(Sent::Changed | Sent::TargetGone)) {
+        if matches!(
+            result,
+            Ok(Sent::Changed | Sent::TargetGone | Sent::TargetEdited(_))
+        ) {
             tally.guard_failures += 1;
         }
         result
@@ -291,12 +297,26 @@ impl<'a> Settler<'a> {
         template: &[Item],
         tally: &mut Tally,
     ) -> Result<Settled, SettleError> {
+        self.settle_known(group, template, &BTreeSet::new(), tally)
+            .await
+    }
+
+    /// `settle`, with owners known to have rows of the conversation besides those the group
+    /// index shows (import knows the rows it just wrote; the index may not show them yet).
+    pub async fn settle_known(
+        &self,
+        group: &str,
+        template: &[Item],
+        known: &BTreeSet<String>,
+        tally: &mut Tally,
+    ) -> Result<Settled, SettleError> {
         let mut settled = Settled::default();
         let mut rereads = self.db.backoff.tries(&self.db.cancel);
         loop {
             let target = self.newest_message(group, tally).await?;
             let indexed = self.group_rows(group, tally).await?;
-            let owners = plan::owners(&indexed, template);
+            let mut owners = plan::owners(&indexed, template);
+            owners.extend(known.iter().cloned());
             let reads = futures::future::join_all(owners.into_iter().map(|o| async move {
                 let mut t = Tally::default();
                 let read = self.owner_rows(group, &o, &mut t).await;
@@ -319,7 +339,7 @@ impl<'a> Settler<'a> {
                     settled.rows_deleted += ran.deleted;
                     ran.more
                 }
-                Sent::Changed | Sent::TargetGone => true,
+                Sent::Changed | Sent::TargetGone | Sent::TargetEdited(_) => true,
             };
             if !again {
                 return Ok(settled);
@@ -350,13 +370,16 @@ impl<'a> Settler<'a> {
     }
 }
 
-/// The per-item codes of a cancelled transaction, in TransactItems order.
-fn cancellation_codes<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
+/// The per-item reasons of a cancelled transaction, in TransactItems order.
+fn cancellation_reasons<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<Reason>> {
     match err.as_service_error()? {
         TransactWriteItemsError::TransactionCanceledException(e) => Some(
             e.cancellation_reasons()
                 .iter()
-                .map(|r| r.code().unwrap_or("None").to_string())
+                .map(|r| Reason {
+                    code: r.code().unwrap_or("None").to_string(),
+                    item: r.item().cloned(),
+                })
                 .collect(),
         ),
         _ => None,

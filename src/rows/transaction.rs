@@ -1,8 +1,10 @@
 //! A conversation's plan as one guarded TransactWriteItems, and what a cancelled one means.
 //! Pure: builds the request's items and reads the per-item cancellation codes; `settle.rs`
 //! sends it. The guards make a decision taken on a stale read impossible to apply:
-//! - ConditionCheck `attribute_exists(pk)` on the message the rows move to (MSG#g, sk): a replay
-//!   can never revive a deleted message, and the check is in the same transaction as the move;
+//! - ConditionCheck `attribute_exists(pk) AND #m = :m` on the message the rows move to (MSG#g,
+//!   sk) with the text they will carry: a replay can never revive a deleted message nor bring
+//!   back the text of an edited one, and the check is in the same transaction as the move (a
+//!   failed check returns the message as it is, telling a gone message from an edited one);
 //! - moving back (a row shows a newer message than the newest existing one): ConditionCheck
 //!   `attribute_not_exists(pk)` on the message the row shows, so a row is only moved back from
 //!   a message that is really gone;
@@ -14,7 +16,10 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::error::BuildError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
+};
 
 use crate::aws::calls::Call;
 use crate::aws::retry::is_throttling_code;
@@ -77,19 +82,29 @@ pub fn actions(
             .build()
             .map(|d| TransactWriteItem::builder().delete(d).build())
     };
-    let message_check = |at: &str, condition: &str| {
+    let message_check = |at: &str| {
         ConditionCheck::builder()
             .table_name(table)
             .key("pk", AttributeValue::S(msg_pk(group)))
             .key("sk", AttributeValue::S(at.to_string()))
-            .condition_expression(condition)
-            .build()
-            .map(|c| TransactWriteItem::builder().condition_check(c).build())
     };
     let mut out = Vec::new();
     if plans.iter().any(|p| matches!(p, OwnerPlan::Move { .. })) {
+        // A message without a text attribute (another client's item) reads as "": it still
+        // counts as unchanged while it has none.
+        let condition = if target.message.is_empty() {
+            "attribute_exists(pk) AND (attribute_not_exists(#m) OR #m = :m)"
+        } else {
+            "attribute_exists(pk) AND #m = :m"
+        };
+        let check = message_check(&target.sk)
+            .condition_expression(condition)
+            .expression_attribute_names("#m", "message")
+            .expression_attribute_values(":m", AttributeValue::S(target.message.clone()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()?;
         out.push((
-            message_check(&target.sk, "attribute_exists(pk)")?,
+            TransactWriteItem::builder().condition_check(check).build(),
             Role::Target,
         ));
     }
@@ -102,8 +117,11 @@ pub fn actions(
         } = plan
         {
             if gone_checked.insert(sk(from)) {
+                let check = message_check(sk(from))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()?;
                 out.push((
-                    message_check(sk(from), "attribute_not_exists(pk)")?,
+                    TransactWriteItem::builder().condition_check(check).build(),
                     Role::Gone,
                 ));
             }
@@ -146,6 +164,8 @@ pub enum Cancelled {
     Clash { pk: String },
     /// The target message no longer exists.
     TargetGone,
+    /// The target message exists with another text (edited since it was read): its text now.
+    TargetEdited(String),
     /// A row, or a message moved back from, is no longer as read: read again, decide again.
     Changed,
     /// A conflict with another transaction, or throttling: send it again.
@@ -154,39 +174,56 @@ pub enum Cancelled {
     Other,
 }
 
-/// Read the per-item `codes` of a cancelled transaction (in TransactItems order, as `roles`
+/// One item's reason in a cancelled transaction: its code, and the item as it is when its
+/// check asked for it (the target message's check does).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reason {
+    pub code: String,
+    pub item: Option<Item>,
+}
+
+/// Read the per-item `reasons` of a cancelled transaction (in TransactItems order, as `roles`
 /// of `actions`): a refused Put first, then the guards, then whether it is worth retrying.
-pub fn read_cancellation(codes: &[String], roles: &[Role], plans: &[OwnerPlan]) -> Cancelled {
-    let failed = |role: Role| {
-        codes
+pub fn read_cancellation(reasons: &[Reason], roles: &[Role], plans: &[OwnerPlan]) -> Cancelled {
+    let failed_at = |role: Role| {
+        reasons
             .iter()
             .zip(roles)
-            .any(|(c, r)| *r == role && c == "ConditionalCheckFailed")
+            .find(|(c, r)| **r == role && c.code == "ConditionalCheckFailed")
+            .map(|(c, _)| c)
     };
-    if failed(Role::Put) {
+    if failed_at(Role::Put).is_some() {
         // The Puts are in plan order, one per moving plan.
         let puts = plans.iter().filter_map(|p| match p {
             OwnerPlan::Move { row, .. } => get_s(row, "pk"),
             OwnerPlan::Stay { .. } => None,
         });
-        let pk = codes
+        let pk = reasons
             .iter()
             .zip(roles)
             .filter(|(_, r)| **r == Role::Put)
             .zip(puts)
-            .find(|((c, _), _)| *c == "ConditionalCheckFailed")
+            .find(|((c, _), _)| c.code == "ConditionalCheckFailed")
             .map_or("", |(_, pk)| pk);
         return Cancelled::Clash { pk: pk.to_string() };
     }
-    if failed(Role::Target) {
-        return Cancelled::TargetGone;
+    if let Some(target) = failed_at(Role::Target) {
+        return match &target.item {
+            Some(now) => Cancelled::TargetEdited(get_s(now, "message").unwrap_or("").to_string()),
+            None => Cancelled::TargetGone,
+        };
     }
-    if failed(Role::Gone) || failed(Role::From) || failed(Role::Duplicate) {
+    if [Role::Gone, Role::From, Role::Duplicate]
+        .into_iter()
+        .any(|r| failed_at(r).is_some())
+    {
         return Cancelled::Changed;
     }
-    let retry = codes
-        .iter()
-        .any(|c| c == "TransactionConflict" || is_throttling_code(c) || c == "ThrottlingError");
+    let retry = reasons.iter().any(|c| {
+        c.code == "TransactionConflict"
+            || is_throttling_code(&c.code)
+            || c.code == "ThrottlingError"
+    });
     if retry {
         Cancelled::Retry
     } else {
@@ -200,8 +237,13 @@ mod tests {
     use crate::rows::plan::tests::{row, target, T1, T2, T3};
     use crate::rows::plan::{plan_owner, Mode};
 
-    fn codes(c: &[&str]) -> Vec<String> {
-        c.iter().map(|c| c.to_string()).collect()
+    fn codes(c: &[&str]) -> Vec<Reason> {
+        c.iter()
+            .map(|c| Reason {
+                code: c.to_string(),
+                item: None,
+            })
+            .collect()
     }
 
     #[test]
@@ -232,7 +274,15 @@ mod tests {
         );
         assert!(!more);
         let check = items[0].0.condition_check().unwrap();
-        assert_eq!(check.condition_expression(), "attribute_exists(pk)");
+        assert_eq!(
+            check.condition_expression(),
+            "attribute_exists(pk) AND #m = :m"
+        );
+        assert_eq!(
+            check.expression_attribute_values().unwrap().get(":m"),
+            Some(&AttributeValue::S("two".into())),
+            "the text the rows will carry"
+        );
         assert_eq!(check.key().get("sk"), Some(&AttributeValue::S(T2.into())));
         assert_eq!(
             check.key().get("pk"),
@@ -319,6 +369,13 @@ mod tests {
             Cancelled::TargetGone
         );
         assert_eq!(read(&[none, none, none, failed, none]), Cancelled::Changed);
+        // The target's check fails with the message as it is now: edited, not gone.
+        let mut edited = codes(&[failed, none, none, none, none]);
+        edited[0].item = Some(row("m", T2, "edited since"));
+        assert_eq!(
+            read_cancellation(&edited, &roles, &plans),
+            Cancelled::TargetEdited("edited since".into())
+        );
         assert_eq!(
             read(&[none, "TransactionConflict", none, none, none]),
             Cancelled::Retry

@@ -5,10 +5,12 @@
 //! Of a lane's INSERT/MODIFY records only the newest message (by instant, the string as
 //! tie-break; the last record of equal keys) is applied; the others are `superseded by <sk>`,
 //! or `message no longer exists` once the transaction found their message gone (then the next
-//! newest is tried). A REMOVE of the message a row shows settles the rows on the newest message
-//! that remains; a REMOVE of any other message changes nothing.
+//! newest is tried). A message found edited since its record is applied with its text as it
+//! is now (the record's own text would be stale). A MODIFY of the message the rows show
+//! rewrites them in place. A REMOVE of the message a row shows settles the rows on the newest
+//! message that remains; a REMOVE of any other message changes nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::compare_sk;
 use crate::model::is_newer;
@@ -27,6 +29,14 @@ pub fn looks_short(rows: &[Item]) -> bool {
     rows.len() < PARTICIPANTS
 }
 
+/// What the transactions found of a lane's messages so far: gone (by sk), or edited since
+/// their record (sk -> the text now).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Found {
+    pub gone: BTreeSet<String>,
+    pub edited: BTreeMap<String, String>,
+}
+
 /// What to do next with a lane, given its rows as read.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
@@ -35,11 +45,14 @@ pub enum Step {
     /// A REMOVE took a message a row shows: settle the rows on the newest message that remains.
     /// `trigger` is the last such REMOVE of the lane.
     Settle { trigger: usize },
-    /// Move the rows forward to the message of record `record`, as `plans` say.
+    /// Move the rows forward to the message of record `record`, as `plans` say. `current`:
+    /// every row already shows this message (so a plan with nothing to do means "already
+    /// current", not "older").
     Apply {
         record: usize,
         target: Target,
         plans: Vec<OwnerPlan>,
+        current: bool,
     },
 }
 
@@ -69,9 +82,9 @@ impl Lane {
         self.each(|_, _| Outcome::Failed(reason.to_string()))
     }
 
-    /// The next step, given the conversation's `rows` (group index) and the messages of the
-    /// lane found gone so far (`gone`, by sk).
-    pub fn step(&self, rows: &[Item], gone: &BTreeSet<String>) -> Step {
+    /// The next step, given the conversation's `rows` (group index) and what the transactions
+    /// found of the lane's messages so far.
+    pub fn step(&self, rows: &[Item], found: &Found) -> Step {
         if rows.is_empty() {
             return Step::Done(self.each(|_, w| match w {
                 Work::Apply(_) => Outcome::Skipped(Skip::NoGroupRows(self.group.clone())),
@@ -86,33 +99,38 @@ impl Lane {
             return Step::Settle { trigger: *trigger };
         }
         let candidates = self.candidates();
-        let Some((record, up)) = candidates.iter().find(|(_, c)| !gone.contains(&c.sk)) else {
+        let Some((record, up)) = candidates.iter().find(|(_, c)| !found.gone.contains(&c.sk))
+        else {
             // Every message of the batch is gone (or there was none): nothing to apply.
             return Step::Done(self.each(|_, w| match w {
                 Work::Apply(_) => Outcome::Skipped(Skip::MessageGone),
                 _ => Outcome::Skipped(Skip::Remove),
             }));
         };
+        let message = found.edited.get(&up.sk).unwrap_or(&up.message);
         let target = Target {
             sk: up.sk.clone(),
-            message: up.message.clone(),
+            message: message.clone(),
         };
         // Every row of the conversation in one plan: they move together.
         let plans = plan::forward(rows, &target);
+        let current = rows.iter().all(|r| plan::sk(r) == target.sk);
         Step::Apply {
             record: *record,
             target,
             plans,
+            current,
         }
     }
 
     /// Outcomes once record `applied`'s message was applied, `updated` rows put in all (none:
-    /// the rows already carried it or a newer one).
+    /// the rows already carried it, `current`, or a newer one).
     pub fn after_apply(
         &self,
         applied: usize,
-        gone: &BTreeSet<String>,
+        found: &Found,
         updated: usize,
+        current: bool,
     ) -> Vec<(usize, Outcome)> {
         let winner = self.records.iter().find_map(|(i, w)| match w {
             Work::Apply(up) if *i == applied => Some(up.sk.clone()),
@@ -120,14 +138,12 @@ impl Lane {
         });
         let winner = winner.unwrap_or_default();
         self.each(|i, w| match w {
-            Work::Apply(_) if i == applied => {
-                if updated > 0 {
-                    Outcome::Updated(updated)
-                } else {
-                    Outcome::Skipped(Skip::OlderThanCurrent)
-                }
-            }
-            Work::Apply(c) if gone.contains(&c.sk) => Outcome::Skipped(Skip::MessageGone),
+            Work::Apply(_) if i == applied => match (updated, current) {
+                (0, true) => Outcome::Skipped(Skip::AlreadyCurrent),
+                (0, false) => Outcome::Skipped(Skip::OlderThanCurrent),
+                (n, _) => Outcome::Updated(n),
+            },
+            Work::Apply(c) if found.gone.contains(&c.sk) => Outcome::Skipped(Skip::MessageGone),
             Work::Apply(_) => Outcome::Skipped(Skip::Superseded(winner.clone())),
             _ => Outcome::Skipped(Skip::Remove),
         })
@@ -160,7 +176,8 @@ impl Lane {
             .map_or(trigger, |(i, _)| *i);
         self.each(|i, w| match w {
             _ if i == carrier && carrier == trigger => moved(Skip::Remove),
-            _ if i == carrier => moved(Skip::OlderThanCurrent),
+            // The rows were already on the message this record brings.
+            _ if i == carrier => moved(Skip::AlreadyCurrent),
             Work::Apply(c) if is_newer(&c.sk, &target.sk) => Outcome::Skipped(Skip::MessageGone),
             Work::Apply(_) => Outcome::Skipped(Skip::Superseded(target.sk.clone())),
             _ => Outcome::Skipped(Skip::Remove),
@@ -231,8 +248,11 @@ mod tests {
         vec![row("a", sk), row("b", sk)]
     }
 
-    fn gone(sks: &[&str]) -> BTreeSet<String> {
-        sks.iter().map(|s| s.to_string()).collect()
+    fn gone(sks: &[&str]) -> Found {
+        Found {
+            gone: sks.iter().map(|s| s.to_string()).collect(),
+            ..Found::default()
+        }
     }
 
     fn skipped(skip: Skip) -> Outcome {
@@ -268,7 +288,7 @@ mod tests {
         };
         assert_eq!(plans.len(), 2, "both participants' rows in one plan");
         assert_eq!(
-            l.after_apply(1, &gone(&[]), 2),
+            l.after_apply(1, &gone(&[]), 2, false),
             [
                 (0, skipped(Skip::Superseded(T3.into()))),
                 (1, Outcome::Updated(2)),
@@ -278,8 +298,13 @@ mod tests {
         );
         // The rows already carried it (or newer): nothing was put.
         assert_eq!(
-            l.after_apply(1, &gone(&[]), 0)[1],
+            l.after_apply(1, &gone(&[]), 0, false)[1],
             (1, skipped(Skip::OlderThanCurrent))
+        );
+        // They already carried exactly it: said so, not "older".
+        assert_eq!(
+            l.after_apply(1, &gone(&[]), 0, true)[1],
+            (1, skipped(Skip::AlreadyCurrent))
         );
     }
 
@@ -297,12 +322,42 @@ mod tests {
     }
 
     #[test]
+    fn an_edit_of_the_shown_message_rewrites_the_rows_with_its_text_now() {
+        // A MODIFY of the message both rows show: same sk, new text, rewritten in place.
+        let l = lane(vec![up(T2, "edited")]);
+        let step = l.step(&both_at(T2), &gone(&[]));
+        let Step::Apply { plans, current, .. } = &step else {
+            panic!("expected a move, got {step:?}")
+        };
+        assert!(*current);
+        assert!(plans
+            .iter()
+            .all(|p| matches!(p, OwnerPlan::Move { from: None, .. })));
+        // The same text again: nothing to write, and the record says the rows already show it.
+        let l = lane(vec![up(T2, "shown")]);
+        let Step::Apply { plans, .. } = l.step(&both_at(T2), &gone(&[])) else {
+            unreachable!()
+        };
+        assert!(plans.iter().all(OwnerPlan::is_noop));
+        // A record whose message was edited since: applied with the text it has now.
+        let l = lane(vec![up(T3, "before the edit")]);
+        let found = Found {
+            edited: [(T3.to_string(), "after the edit".to_string())].into(),
+            ..Found::default()
+        };
+        assert_eq!(
+            applies(&l.step(&both_at(T1), &found)),
+            (0, T3, "after the edit")
+        );
+    }
+
+    #[test]
     fn a_message_found_gone_falls_back_to_the_next_newest() {
         let l = lane(vec![up(T1, "one"), up(T3, "three"), up(T2, "two")]);
         let found = gone(&[T3]);
         assert_eq!(applies(&l.step(&both_at(T1), &found)), (2, T2, "two"));
         assert_eq!(
-            l.after_apply(2, &found, 2),
+            l.after_apply(2, &found, 2, false),
             [
                 (0, skipped(Skip::Superseded(T2.into()))),
                 (1, skipped(Skip::MessageGone)),
@@ -361,10 +416,10 @@ mod tests {
                 (3, skipped(Skip::Remove)),
             ]
         );
-        // Already there: the carrier is older than current.
+        // Already there: the carrier's message is what the rows show.
         assert_eq!(
             l.after_settle(3, &settled(Some((T2, "two")), 0))[1],
-            (1, skipped(Skip::OlderThanCurrent))
+            (1, skipped(Skip::AlreadyCurrent))
         );
         // The batch has no record of the message settled on: the REMOVE carries it.
         let l = lane(vec![rm(T3), up(T3, "three")]);
@@ -399,7 +454,7 @@ mod tests {
             rechecks: 1,
             guard_failures: 1,
         };
-        let results = l.results(l.after_apply(1, &gone(&[]), 2), tally);
+        let results = l.results(l.after_apply(1, &gone(&[]), 2, false), tally);
         let counts: Vec<(usize, u32, u32, bool)> = results
             .iter()
             .map(|(i, r)| (*i, r.retries, r.rechecks, r.is_message))

@@ -11,8 +11,6 @@
 //! conversation's failure makes every record of it in the batch Failed, so a checkpoint or
 //! Lambda retries them all (every step is idempotent, so the retry changes nothing done).
 
-use std::collections::BTreeSet;
-
 use futures::StreamExt;
 
 use crate::aws::db::Db;
@@ -23,7 +21,7 @@ use crate::rows::settle::{Sent, Settler, Tally};
 // record before any write (simulate-stream checks a whole event file first).
 pub use crate::stream::classify::classify_for;
 use crate::stream::classify::{lanes, Lane};
-use crate::stream::coalesce::{looks_short, Step};
+use crate::stream::coalesce::{looks_short, Found, Step};
 pub use crate::stream::outcome::Outcome;
 use crate::stream::outcome::RecordResult;
 use crate::stream::record::StreamRecord;
@@ -123,7 +121,7 @@ impl<'a> Handler<'a> {
         tally: &mut Tally,
     ) -> Result<Vec<(usize, Outcome)>, ConversationFailed> {
         let (settler, group) = (Settler::new(self.db), lane.group.as_str());
-        let mut gone: BTreeSet<String> = BTreeSet::new();
+        let mut found = Found::default();
         let mut updated = 0;
         let failed = |source: SettleError, updated: usize| ConversationFailed { source, updated };
         // A short read gets a couple of quick looks, not the run's whole budget: it is usually
@@ -145,7 +143,7 @@ impl<'a> Handler<'a> {
                     Err(e) => return Err(failed(e, updated)),
                 }
             }
-            match lane.step(&rows, &gone) {
+            match lane.step(&rows, &found) {
                 Step::Done(outcomes) => return Ok(outcomes),
                 Step::Settle { trigger } => {
                     let settled = settler.settle(group, &[], tally).await;
@@ -156,18 +154,22 @@ impl<'a> Handler<'a> {
                     record,
                     target,
                     plans,
+                    current,
                 } => {
                     let sent = settler.run(group, &target, &plans, tally).await;
                     match sent.map_err(|e| failed(e, updated))? {
                         Sent::Applied(ran) => {
                             updated += ran.put as usize;
                             if !ran.more {
-                                return Ok(lane.after_apply(record, &gone, updated));
+                                return Ok(lane.after_apply(record, &found, updated, current));
                             }
                         }
                         Sent::Changed => {}
                         Sent::TargetGone => {
-                            gone.insert(target.sk);
+                            found.gone.insert(target.sk);
+                        }
+                        Sent::TargetEdited(now) => {
+                            found.edited.insert(target.sk, now);
                         }
                     }
                 }

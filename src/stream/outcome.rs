@@ -3,8 +3,10 @@
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Skip {
-    /// The rows already carry this message or a newer one.
+    /// The rows already carry a newer message.
     OlderThanCurrent,
+    /// The rows already carry exactly this message (a replay, or an event seen before).
+    AlreadyCurrent,
     /// A REMOVE of a message no GRP# row shows: nothing to move.
     Remove,
     NotAMessage(String),
@@ -58,6 +60,7 @@ impl Skip {
     pub fn kind(&self) -> &'static str {
         match self {
             Skip::OlderThanCurrent => "older than current",
+            Skip::AlreadyCurrent => "already current",
             Skip::Remove => "remove",
             Skip::NotAMessage(_) => "not a message",
             Skip::NoNewImage => "no new image",
@@ -74,6 +77,7 @@ impl Skip {
     pub fn reason(&self) -> String {
         match self {
             Skip::OlderThanCurrent => "older than current".to_string(),
+            Skip::AlreadyCurrent => "the rows already show this message".to_string(),
             Skip::Remove => "REMOVE of a message no row shows".to_string(),
             Skip::NotAMessage(pk) => format!("not a message ({pk})"),
             Skip::NoNewImage => "no NewImage".to_string(),

@@ -137,7 +137,8 @@ impl Report {
         format!(
             "{}  {:<6}  {} {}  {outcome}{retries}",
             self.style.dim(&terminal_safe(&rec.sequence_number)),
-            rec.event_name.as_str(),
+            // Event names come from the event file or stream as they are: never raw.
+            terminal_safe(rec.event_name.as_str()),
             terminal_safe(rec.pk()),
             terminal_safe(rec.sk())
         )

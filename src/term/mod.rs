@@ -5,6 +5,7 @@
 //! May import: `errors` only.
 
 pub mod fit;
+pub mod help;
 pub mod output;
 pub mod safe;
 pub mod yaml;

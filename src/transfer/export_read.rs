@@ -90,33 +90,37 @@ pub fn open(path: &Path) -> Result<Source, Failure> {
     }
 }
 
-/// Read a manifest and check it against its `.md5` (or `.checksum`) file.
+/// Read a manifest and check it against every checksum file next to it (`.md5`,
+/// `.checksum`): at least one must be there, and each one there must match.
 fn read_checked(path: &Path) -> Result<Vec<u8>, Failure> {
     let bytes =
         std::fs::read(path).map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
     let stem = path.with_extension("");
-    let checksum = CHECKSUM_EXTENSIONS
+    let checksums: Vec<PathBuf> = CHECKSUM_EXTENSIONS
         .iter()
         .map(|ext| stem.with_extension(ext))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            invalid(format!(
-                "{}: no checksum file next to it ({}.md5 or .checksum); was the export copied whole?",
-                path.display(),
-                stem.display()
-            ))
-        })?;
-    let text = std::fs::read_to_string(&checksum)
-        .map_err(|e| invalid(format!("cannot read {}: {e}", checksum.display())))?;
-    let md5: [u8; 16] = md5::Md5::digest(&bytes).into();
-    if !checksum_matches(&text, &md5) {
+        .filter(|p| p.is_file())
+        .collect();
+    if checksums.is_empty() {
         return Err(invalid(format!(
-            "{}: MD5 is {}, but {} says {}: the file is damaged or was edited",
+            "{}: no checksum file next to it ({}.md5 or .checksum); was the export copied whole?",
             path.display(),
-            md5_to_base64(&md5),
-            checksum.display(),
-            text.trim()
+            stem.display()
         )));
+    }
+    let md5: [u8; 16] = md5::Md5::digest(&bytes).into();
+    for checksum in checksums {
+        let text = std::fs::read_to_string(&checksum)
+            .map_err(|e| invalid(format!("cannot read {}: {e}", checksum.display())))?;
+        if !checksum_matches(&text, &md5) {
+            return Err(invalid(format!(
+                "{}: MD5 is {}, but {} says {}: the file is damaged or was edited",
+                path.display(),
+                md5_to_base64(&md5),
+                checksum.display(),
+                text.trim()
+            )));
+        }
     }
     Ok(bytes)
 }

@@ -8,8 +8,9 @@ use std::collections::HashSet;
 
 use aws_sdk_dynamodb::types::{AttributeValue, TableDescription};
 
-use crate::model::item::{item_size, type_tag, Item};
-use crate::transfer::number::{check_number, BadNumber};
+use crate::model::item::{item_size, type_tag, Item, MAX_ITEM_BYTES};
+use crate::model::number::{check_number, BadNumber};
+use crate::model::GROUP_INDEX;
 
 /// Why DynamoDB would refuse an item (or a table's keys cannot be checked against): one
 /// sentence naming the attribute, for `file:line: …`.
@@ -35,11 +36,11 @@ impl From<BadNumber> for Rejected {
     }
 }
 
-/// DynamoDB's item size limit.
-pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
 pub const MAX_SORT_KEY_BYTES: usize = 1024;
-/// Levels of nested lists and maps DynamoDB accepts.
+/// Levels of nesting DynamoDB accepts ("up to 32 levels deep"), counting the item itself as
+/// the first: an attribute may hold 31 lists or maps one inside the other, not 32 (DynamoDB
+/// Local 3.3.0 answers "Nesting Levels have exceeded supported limits" at 32).
 pub const MAX_DEPTH: usize = 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +124,21 @@ impl ItemRules {
             }
         }
         Ok(ItemRules { keys })
+    }
+
+    /// The table is the messages table (string `pk` and `sk`, and the group index on
+    /// `message_group_uuid`): import then settles the GRP# rows of what it wrote.
+    pub fn is_message_table(&self) -> bool {
+        let has = |name: &str, role: KeyRole| {
+            self.keys
+                .iter()
+                .any(|k| k.name == name && k.role == role && k.scalar == "S")
+        };
+        has("pk", KeyRole::Partition)
+            && has("sk", KeyRole::Sort)
+            && self.keys.iter().any(|k| {
+                k.name == "message_group_uuid" && k.indexes.iter().any(|i| i == GROUP_INDEX)
+            })
     }
 
     /// Table key attribute names, partition key first.
@@ -251,6 +267,9 @@ fn check_value(value: &AttributeValue, depth: usize) -> Result<(), (String, Stri
         AttributeValue::M(map) => {
             deeper(depth).map_err(here)?;
             for (k, v) in map {
+                if k.is_empty() {
+                    return Err(here("a map key (attribute name) is empty".into()));
+                }
                 check_value(v, depth + 1).map_err(|(p, m)| (format!(".{k}{p}"), m))?;
             }
             Ok(())
@@ -259,9 +278,13 @@ fn check_value(value: &AttributeValue, depth: usize) -> Result<(), (String, Stri
     }
 }
 
+/// A list or map at `depth` (1: the attribute's own value) is one level below the item.
 fn deeper(depth: usize) -> Result<(), Rejected> {
-    if depth > MAX_DEPTH {
-        Err(format!("nested deeper than DynamoDB's {MAX_DEPTH} levels").into())
+    if depth + 1 > MAX_DEPTH {
+        Err(
+            format!("nested deeper than DynamoDB's {MAX_DEPTH} levels (the item is the first)")
+                .into(),
+        )
     } else {
         Ok(())
     }
@@ -383,15 +406,26 @@ mod tests {
             )),
             Err("v.x[0]: 'NaN' is not a number".into())
         );
+        // As DynamoDB Local 3.3.0 counts it: 31 lists (or maps) one inside the other are
+        // accepted, 32 are not.
         let mut deep = s("leaf");
-        for _ in 0..MAX_DEPTH {
+        for _ in 0..31 {
             deep = AttributeValue::L(vec![deep]);
         }
         assert_eq!(with(deep.clone()), Ok(()));
-        assert!(with(AttributeValue::L(vec![deep]))
+        let too_deep = AttributeValue::M([("k".to_string(), deep)].into());
+        assert!(with(too_deep)
             .unwrap_err()
             .0
-            .contains("nested deeper"));
+            .contains("nested deeper than DynamoDB's 32 levels"));
+        assert_eq!(
+            with(AttributeValue::M([(String::new(), s("x"))].into())),
+            Err("v: a map key (attribute name) is empty".into())
+        );
+        assert_eq!(
+            with(AttributeValue::N("1e400".into())),
+            Err("v: '1e400' is out of DynamoDB's number range (1E-130 to 9.9999999999999999999999999999999999999E+125)".into())
+        );
         let big = "x".repeat(MAX_ITEM_BYTES);
         assert!(with(s(&big))
             .unwrap_err()

@@ -192,7 +192,7 @@ async fn write_batch(
             Err(e) if is_retryable(&e) => {
                 let attempts = tries.attempts();
                 let e = db.table_error("BatchWriteItem", e);
-                anyhow!("BatchWriteItem failed after {attempts} attempts: {e:#}")
+                e.context(format!("BatchWriteItem failed after {attempts} attempts"))
             }
             Err(e) => {
                 // Not worth retrying (a validation error, a missing table): stop now.

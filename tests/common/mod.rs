@@ -376,9 +376,17 @@ impl TestEnv {
     }
 }
 
+/// The ddb binary the tests run: this build's, or the one `DDB_TEST_BINARY` names (to show
+/// that a test fails on an older build: point it at that build's binary).
+pub fn ddb_binary() -> PathBuf {
+    std::env::var_os("DDB_TEST_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ddb")))
+}
+
 /// The binary with a scrubbed environment: no AWS settings, no colour, no table override.
 pub fn bare_ddb() -> Command {
-    bare(Path::new(env!("CARGO_BIN_EXE_ddb")))
+    bare(&ddb_binary())
 }
 
 /// `binary` (another build of ddb) with the scrubbed environment of `bare_ddb`.
