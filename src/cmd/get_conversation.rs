@@ -14,6 +14,7 @@ use crate::read::explain::Explain;
 use crate::read::partition::{self, SkRange};
 use crate::read::render::{self, Row};
 use crate::term::output::{self, Style};
+use crate::term::plural;
 use crate::term::safe::{self, terminal_safe, terminal_safe_lines};
 
 #[derive(Debug, clap::Args)]
@@ -175,8 +176,8 @@ async fn all(ctx: &Ctx, args: &Args, range: &SkRange) -> Result<()> {
     }
     if args.capacity {
         output::note(format!(
-            "consumed capacity: {capacity} RCU over {} page(s)",
-            pages.pages()
+            "consumed capacity: {capacity} RCU over {}",
+            plural(pages.pages() as u64, "page")
         ));
     }
     if ctx.style.is_json() {

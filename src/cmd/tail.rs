@@ -129,8 +129,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<()> {
     out.finish()?;
     if ctx.db.cancelled() {
         return Err(Failure::Interrupted(format!(
-            "interrupted after {} record(s) shown",
-            out.shown
+            "interrupted after {} shown",
+            crate::term::plural(out.shown as u64, "record")
         ))
         .into());
     }
