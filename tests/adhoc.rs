@@ -1152,22 +1152,25 @@ fn scan_as_a_table_shows_the_tables_own_keys() {
     let env = TestEnv::new("adhoc-scan-keys");
     numeric_binary_table(&env);
     let out = run(env.ddb().args(["scan", "--color", "never"])).ok();
+    // A column per attribute, the table's own keys first (no pk, sk).
+    let cells = |line: &str| -> Vec<String> {
+        line.split('|')
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect()
+    };
     let header = out
         .lines()
-        .find(|l| l.contains("attributes"))
-        .expect("a header");
-    assert!(
-        header.contains("id") && header.contains("bin") && !header.contains("pk"),
-        "{out}"
-    );
-    // Each item's line: its id in the key column, only its other attributes as JSON.
+        .next()
+        .unwrap_or_else(|| panic!("a header in {out}"));
+    assert_eq!(cells(header), ["id", "bin", "note"], "{out}");
+    // Each item's row: its id in the key column.
     for (id, note) in [("-1.5", "negative"), ("8", "other"), ("7", "e")] {
-        let needle = format!(r#"{{"note":"{note}"}}"#);
         let row = out
             .lines()
-            .find(|l| l.contains(&needle))
-            .unwrap_or_else(|| panic!("{needle} in {out}"));
-        assert!(row.contains(&format!(" {id} ")), "{row}");
-        assert!(!row.contains(r#""id""#), "{row}");
+            .map(cells)
+            .find(|c| c.get(2).map(String::as_str) == Some(note))
+            .unwrap_or_else(|| panic!("{note} in {out}"));
+        assert_eq!(row[0], id, "{out}");
     }
 }

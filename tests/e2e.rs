@@ -104,7 +104,7 @@ fn a_new_message_reaches_both_conversation_lists_through_the_stream() {
 }
 
 #[test]
-fn reseeding_after_the_stream_ran_leaves_one_fixture_worth_of_items() {
+fn reseeding_after_the_stream_ran_replaces_the_seeds_items_and_keeps_the_apps() {
     let env = TestEnv::with_table("e2e-reseed");
     let first = run(env
         .ddb()
@@ -118,8 +118,14 @@ fn reseeding_after_the_stream_ran_leaves_one_fixture_worth_of_items() {
         .args(["simulate-stream", "--from", "trim-horizon"]))
     .ok();
     run(env.ddb().args(["seed", "--now", "2026-02-01T12:00:00Z"])).ok();
-    assert_eq!(env.count(), written, "reseed must replace, not add");
-    assert_eq!(env.index_rows(MAIN_GROUP).len(), 2);
+    // The seed's own items are replaced; the message put-message wrote (not the seed's) stays,
+    // and being the newest, both rows carry it.
+    assert_eq!(env.count(), written + 1, "reseed must replace, not add");
+    let rows = env.index_rows(MAIN_GROUP);
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(common::s(row, "message"), "extra", "{row:?}");
+    }
 }
 
 #[test]

@@ -493,7 +493,7 @@ fn table_output_is_quiet_by_default_and_whole_under_verbose() {
     // Every record, the summary and its detail: the skips by reason.
     assert_eq!(verbose.lines().count(), 6, "{verbose}");
     assert!(
-        verbose.contains("skipped: 1 not a message, 1 older than current, 1 remove, 1 superseded"),
+        verbose.contains("skipped: 1 already current, 1 not a message, 1 remove, 1 superseded"),
         "{verbose}"
     );
     let json = run(env

@@ -22,14 +22,15 @@ pub fn stream_arn(table: &str, label: &str) -> String {
     format!("arn:aws:dynamodb:us-east-1:000000000000:table/{table}/stream/{label}")
 }
 
-/// An item in DynamoDB JSON (`{"S": …}` or `{"N": …}` per attribute).
+/// An item in DynamoDB JSON (`{"S": …}`, `{"N": …}` or `{"BOOL": …}` per attribute).
 pub fn typed(item: &Item) -> Value {
     Value::Object(
         item.iter()
             .map(|(k, v)| match v {
                 AttributeValue::S(s) => (k.clone(), json!({ "S": s })),
                 AttributeValue::N(n) => (k.clone(), json!({ "N": n })),
-                other => panic!("test items are strings and numbers only: {other:?}"),
+                AttributeValue::Bool(b) => (k.clone(), json!({ "BOOL": b })),
+                other => panic!("test items are strings, numbers and booleans only: {other:?}"),
             })
             .collect(),
     )
