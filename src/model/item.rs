@@ -325,7 +325,10 @@ mod tests {
     #[test]
     fn typed_text_is_written_without_a_value() {
         let item = Item::from([
-            ("z".into(), AttributeValue::Ns(vec!["1".into(), "2.5".into()])),
+            (
+                "z".into(),
+                AttributeValue::Ns(vec!["1".into(), "2.5".into()]),
+            ),
             ("sk".into(), AttributeValue::S("2026-01-01T00:00:00".into())),
             ("pk".into(), AttributeValue::S("MSG#\"q\"\n".into())),
             ("b".into(), AttributeValue::B(Blob::new(b"hi".to_vec()))),
