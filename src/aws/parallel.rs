@@ -1,9 +1,9 @@
 //! Parallel Scan for every command that reads a whole table (`scan`, `export`, `diff`): the one
 //! rule for how many segments, and the pages of all segments through `Pages::merged`.
 //!
-//! DynamoDB Local answers one page at a time per connection and keeps scaling with segments
-//! well past the machine's cores (the engine's parallel ceiling, `just bench`, part 25), so a
-//! local endpoint gets `LOCAL_SEGMENTS`. On AWS more segments cost no extra capacity, but each
+//! DynamoDB Local does less work per item the more segments split the table (the engine's
+//! parallel ceiling, `just bench`, part 25), so a local endpoint gets `LOCAL_SEGMENTS`, with
+//! the pages in hand bounded by `pages::IN_FLIGHT` whatever the segments. On AWS more segments cost no extra capacity, but each
 //! is one request in flight: one per 128 MiB of the table, up to 16.
 
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
