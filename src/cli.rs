@@ -193,7 +193,7 @@ pub enum Command {
     /// Items are plain JSON values unless --raw (DynamoDB-typed JSON).
     ///
     /// Segments: without --segments, a scan is parallel where that pays. On a local endpoint
-    /// (DynamoDB Local) it uses 32 segments. On a remote table it first asks DescribeTable for
+    /// (DynamoDB Local) it uses 64 segments. On a remote table it first asks DescribeTable for
     /// the table's size and uses one segment per 128 MiB, up to 16 (1 under 256 MiB, or when
     /// DescribeTable is not allowed). With --limit it is sequential. --segments 1 forces a
     /// sequential scan; segments' pages interleave, so the order differs from a sequential one.

@@ -1026,9 +1026,9 @@ fn explained_access_patterns_and_scan_reproduce_the_results() {
         .ok(),
     );
     assert_eq!(got, sent);
-    // Without --segments on a local endpoint: 32 segments, said in the notes.
+    // Without --segments on a local endpoint: 64 segments (docs/commands.md), said in the notes.
     let e = explain(&env, &["scan"]);
-    assert_eq!(e["request"]["TotalSegments"], 32);
+    assert_eq!(e["request"]["TotalSegments"], 64);
     assert!(
         e["notes"][0].as_str().unwrap().contains("local endpoint"),
         "{e}"

@@ -306,8 +306,8 @@ fn exported_manifests_match_the_files() {
         .filter(|l| !l.is_empty())
         .map(|l| serde_json::from_slice(l).unwrap())
         .collect();
-    // One data file per segment: 32 by default on a local endpoint (docs/commands.md, scan).
-    assert_eq!(entries.len(), 32, "one data file per segment");
+    // One data file per segment: 64 by default on a local endpoint (docs/commands.md, scan).
+    assert_eq!(entries.len(), 64, "one data file per segment");
     for entry in entries {
         let key = entry["dataFileS3Key"].as_str().unwrap();
         let rel = key.strip_prefix(&format!("AWSDynamoDB/{id}/")).unwrap();

@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 
 use anyhow::Result;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -31,7 +32,7 @@ use aws_sdk_dynamodb::operation::scan::{ScanError, ScanOutput};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::aws::calls::{Call, Resource};
@@ -39,6 +40,14 @@ use crate::aws::classify::{stop_error, Origin, Subject};
 use crate::aws::db::Db;
 use crate::aws::retry::{sdk_retries_off, Stop};
 use crate::errors::Failure;
+
+/// Pages of a `Pages::merged` fetched at once (requests in flight, or pages waiting for the
+/// channel). DynamoDB Local's cost per item falls with the segments (fewer items per segment),
+/// not with requests in flight: 64 segments with 16 in flight read as fast as 64 in flight
+/// (docs/benchmarks.md), and each page (up to 1 MB) in hand is memory.
+pub const IN_FLIGHT: usize = 16;
+/// Pages waiting in `Pages::merged`'s channel for the consumer.
+const WAITING: usize = 4;
 
 /// Where a Query or Scan page starts (DynamoDB's LastEvaluatedKey of the previous page).
 pub type Key = HashMap<String, AttributeValue>;
@@ -316,21 +325,25 @@ where
     /// Read several page sequences at once (a parallel Scan's segments), each in its own task,
     /// their pages handed on as they arrive: see `Merged`.
     pub fn merged(all: Vec<Pages<R>>) -> Merged<R::Page> {
-        // One waiting page per read at most (plus the one each is fetching): the reads keep
-        // DynamoDB busy while the consumer works, and memory is bounded by the reads, not by
-        // the table.
-        let (tx, rx) = mpsc::channel(all.len().max(1));
+        // At most IN_FLIGHT pages fetched or waiting to be handed on at once (a read holds its
+        // permit from its request until its page is in the channel), and WAITING in the
+        // channel: memory is bounded by those pages, not by the reads nor the table.
+        let (tx, rx) = mpsc::channel(WAITING);
+        let permits = Arc::new(Semaphore::new(IN_FLIGHT));
         let mut tasks = JoinSet::new();
         for pages in all {
-            tasks.spawn(pages.pump(tx.clone()));
+            tasks.spawn(pages.pump(tx.clone(), permits.clone()));
         }
         Merged { rx, _tasks: tasks }
     }
 
     /// Send every page (or the error that ended the read) to `tx` until the read is done or
-    /// nobody listens any more.
-    async fn pump(mut self, tx: mpsc::Sender<Result<R::Page>>) {
+    /// nobody listens any more; each page fetched and handed on under one of `permits`.
+    async fn pump(mut self, tx: mpsc::Sender<Result<R::Page>>, permits: Arc<Semaphore>) {
         loop {
+            let Ok(_permit) = permits.acquire().await else {
+                return;
+            };
             let next = self.next().await;
             let last = !matches!(next, Ok(Some(_)));
             let Some(sent) = next.transpose() else {

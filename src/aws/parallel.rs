@@ -1,9 +1,9 @@
 //! Parallel Scan for every command that reads a whole table (`scan`, `export`, `diff`): the one
 //! rule for how many segments, and the pages of all segments through `Pages::merged`.
 //!
-//! DynamoDB Local answers one page at a time per connection and keeps scaling with segments
-//! well past the machine's cores (the engine's parallel ceiling, `just bench`, part 25), so a
-//! local endpoint gets `LOCAL_SEGMENTS`. On AWS more segments cost no extra capacity, but each
+//! DynamoDB Local does less work per item the more segments split the table (the engine's
+//! parallel ceiling, `just bench`, part 25), so a local endpoint gets `LOCAL_SEGMENTS`, with
+//! the pages in hand bounded by `pages::IN_FLIGHT` whatever the segments. On AWS more segments cost no extra capacity, but each
 //! is one request in flight: one per 128 MiB of the table, up to 16.
 
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
@@ -12,12 +12,11 @@ use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use crate::aws::db::Db;
 use crate::aws::pages::{Merged, Pages};
 
-/// Segments on a local endpoint. In `just bench` (part 25, 100,000 items, 2 cores) the raw
-/// HTTP ceiling rose from 73k items/s at 16 segments to 75k at 32 and 90k at 64, ddb's scan
-/// from 65k to 77k and 84k; but each segment holds a page (up to 1 MB) in flight, so peak
-/// memory is bounded by the segments, not the table: 32 keeps scan near 50 MB and diff (two
-/// sides, half each) under 100 MB (docs/benchmarks.md).
-pub const LOCAL_SEGMENTS: u32 = 32;
+/// Segments on a local endpoint. DynamoDB Local's CPU per item falls as the segments grow
+/// (each holds fewer items): reading 100,000 items cost it 3.4 CPU-seconds with 8 segments, 2.2
+/// with 16, 1.85 with 32 and 1.7 with 64 (docs/benchmarks.md), and the raw ceiling peaks at 64.
+/// Memory is bounded by the pages in hand (`pages::IN_FLIGHT`), not by the segments.
+pub const LOCAL_SEGMENTS: u32 = 64;
 /// On a remote table, one segment per this many bytes of DescribeTable's TableSizeBytes...
 pub const REMOTE_BYTES_PER_SEGMENT: i64 = 128 << 20;
 /// ...up to this many (each segment is one request in flight).
@@ -47,12 +46,6 @@ pub fn choose_segments(
     }
 }
 
-/// Segments per table side of a diff: both sides are read at once, so two tables share the
-/// run's parallelism (half each), and an export side takes none.
-pub fn per_side(segments: u32, table_sides: u32) -> u32 {
-    (segments / table_sides.max(1)).max(1)
-}
-
 /// Why a run uses the segments it does, for `--explain` and `-v`.
 pub fn why(explicit: Option<u32>, limited: bool, local: bool) -> String {
     match (explicit, limited, local) {
@@ -69,7 +62,7 @@ pub fn why(explicit: Option<u32>, limited: bool, local: bool) -> String {
 }
 
 /// Every page of every segment of `scan` (a request without Segment/TotalSegments), as they
-/// arrive. Memory is bounded by the segments' pages in flight, not by the table.
+/// arrive. Memory is bounded by the pages in hand (`pages::IN_FLIGHT`), not by the table.
 pub fn scan_pages(db: &Db, scan: &ScanFluentBuilder, segments: u32) -> Merged<ScanOutput> {
     let reads = (0..segments)
         .map(|s| {
@@ -103,7 +96,5 @@ mod tests {
             choose_segments(None, false, false, Some(1 << 40)),
             REMOTE_MAX_SEGMENTS
         );
-        assert_eq!(per_side(LOCAL_SEGMENTS, 2), LOCAL_SEGMENTS / 2);
-        assert_eq!((per_side(1, 2), per_side(7, 1), per_side(8, 0)), (1, 7, 8));
     }
 }

@@ -56,7 +56,7 @@ pub struct Args {
     )]
     pub key: Vec<String>,
 
-    /// Parallel scan segments per table side (1-64) [default: as scan, halved for two tables]
+    /// Parallel scan segments per table side (1-64) [default: as scan]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64), hide_short_help = true)]
     pub segments: Option<u32>,
 
@@ -136,7 +136,6 @@ fn named(text: &str) -> Result<Named> {
 async fn open(
     named: Named,
     target: TargetOptions,
-    table_sides: u32,
     (args, global, run): (&Args, &Global, &Run),
 ) -> Result<(Side, Option<KeyNames>)> {
     match named {
@@ -159,11 +158,9 @@ async fn open(
                 db.target.local,
                 desc.table_size_bytes(),
             );
-            // Both sides are read at once: without --segments, two tables share the segments.
-            let segments = match args.segments {
-                Some(n) => n,
-                None => parallel::per_side(chosen, table_sides),
-            };
+            // Each side reads as a scan of its table would: DynamoDB Local's cost per item
+            // falls with the segments, and the pages in hand are bounded per side.
+            let segments = chosen;
             if global.verbose > 0 {
                 output::note(format!(
                     "ddb: table '{name}': {segments} segments ({})",
@@ -195,13 +192,9 @@ pub async fn run(args: Args, global: &Global, run: &Run) -> Result<()> {
         &t.right_profile,
     );
     let (left, right) = (named(&args.left)?, named(&args.right)?);
-    let tables = [&left, &right]
-        .iter()
-        .filter(|n| matches!(n, Named::Table(_)))
-        .count() as u32;
     let context = (&args, global, run);
-    let (left, left_keys) = open(left, left_target, tables, context).await?;
-    let (right, right_keys) = open(right, right_target, tables, context).await?;
+    let (left, left_keys) = open(left, left_target, context).await?;
+    let (right, right_keys) = open(right, right_target, context).await?;
     let keys = match (left_keys, right_keys) {
         (Some(l), Some(r)) if l != r => {
             return Err(Failure::Mismatch(format!(

@@ -4,17 +4,19 @@
 //! removes its folder, so a folder with a `manifest-summary.json` is a complete export.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::Ctx;
 use crate::aws::db::Db;
-use crate::aws::pages::Pages;
+use crate::aws::pages::{Pages, IN_FLIGHT};
 use crate::aws::parallel;
 use crate::aws::table;
 use crate::errors::Failure;
@@ -125,8 +127,11 @@ async fn scan_to_files(
     bar: &ProgressBar,
 ) -> Result<Vec<WrittenFile>> {
     let mut tasks = JoinSet::new();
+    // As `Pages::merged`: at most IN_FLIGHT pages fetched or being written at once.
+    let permits = Arc::new(Semaphore::new(IN_FLIGHT));
     for segment in 0..segments {
         let job = Segment {
+            permits: permits.clone(),
             db: ctx.db.clone(),
             segment: (segment as i32, segments as i32),
             writer: DataFileWriter::create(export_dir, key_prefix)
@@ -149,6 +154,7 @@ struct Segment {
     segment: (i32, i32),
     writer: DataFileWriter,
     bar: ProgressBar,
+    permits: Arc<Semaphore>,
 }
 
 impl Segment {
@@ -164,6 +170,7 @@ impl Segment {
         let mut pages = Pages::new(&self.db, scan);
         // Ctrl-C: finish the page in hand, read no more (the caller removes the folder).
         while !self.db.cancelled() {
+            let _permit = self.permits.acquire().await?;
             let Some(page) = pages.next().await? else {
                 break;
             };

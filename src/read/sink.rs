@@ -9,7 +9,7 @@ use anyhow::Result;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
-use crate::model::item::{item_to_plain, item_to_typed, to_plain, to_typed, Item};
+use crate::model::item::{item_to_plain, item_to_typed, to_plain, to_typed, Item, Typed};
 use crate::term::fit;
 use crate::term::output::{self, OutputFormat, Style};
 use crate::term::safe;
@@ -118,14 +118,18 @@ impl Sink {
                 self.buf.clear();
                 let pretty = format == OutputFormat::Json && self.style.stdout_tty;
                 for item in items {
-                    let value = self.value(item);
                     if format == OutputFormat::Json {
                         self.buf
                             .extend_from_slice(if self.written == 0 { b"[\n" } else { b",\n" });
                     }
                     if pretty {
+                        let value = self.value(item);
                         output::write_indented(&mut self.buf, &value)?;
+                    } else if self.raw {
+                        // Straight from the SDK's values: no `Value` built per item.
+                        serde_json::to_writer(&mut self.buf, &Typed(item))?;
                     } else {
+                        let value = self.value(item);
                         serde_json::to_writer(&mut self.buf, &value)?;
                     }
                     if format == OutputFormat::Ndjson {

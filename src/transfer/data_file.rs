@@ -12,7 +12,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use md5::{Digest, Md5};
 
-use crate::model::item::{item_to_typed, Item};
+use crate::model::item::{Item, Typed};
 use crate::transfer::format::{hex, new_data_file_name, FileEntry, DATA_DIR};
 
 /// A writer that hashes and counts what passes through it.
@@ -125,7 +125,7 @@ impl DataFileWriter {
 /// Append `item` to `out` as a line of a data file, `{"Item": {...}}`, without the newline.
 pub fn item_line(item: &Item, out: &mut Vec<u8>) -> io::Result<()> {
     out.extend_from_slice(b"{\"Item\":");
-    serde_json::to_writer(&mut *out, &item_to_typed(item)).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *out, &Typed(item)).map_err(io::Error::other)?;
     out.push(b'}');
     Ok(())
 }
