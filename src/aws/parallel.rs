@@ -61,10 +61,14 @@ pub fn why(explicit: Option<u32>, limited: bool, local: bool) -> String {
     }
 }
 
-/// Every page of every segment of `scan` (a request without Segment/TotalSegments), as they
-/// arrive. Memory is bounded by the pages in hand (`pages::IN_FLIGHT`), not by the table.
-pub fn scan_pages(db: &Db, scan: &ScanFluentBuilder, segments: u32) -> Merged<ScanOutput> {
-    let reads = (0..segments)
+/// One read per segment of `scan` (a request without Segment/TotalSegments); with one
+/// segment, the request as it is.
+pub fn segment_reads(
+    db: &Db,
+    scan: &ScanFluentBuilder,
+    segments: u32,
+) -> Vec<Pages<ScanFluentBuilder>> {
+    (0..segments)
         .map(|s| {
             let request = if segments > 1 {
                 scan.clone()
@@ -75,8 +79,13 @@ pub fn scan_pages(db: &Db, scan: &ScanFluentBuilder, segments: u32) -> Merged<Sc
             };
             Pages::new(db, request)
         })
-        .collect();
-    Pages::merged(reads)
+        .collect()
+}
+
+/// Every page of every segment of `scan` (a request without Segment/TotalSegments), as they
+/// arrive. Memory is bounded by the pages in hand (`pages::IN_FLIGHT`), not by the table.
+pub fn scan_pages(db: &Db, scan: &ScanFluentBuilder, segments: u32) -> Merged<ScanOutput> {
+    Pages::merged(segment_reads(db, scan, segments))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use chrono::{DateTime, SecondsFormat, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -129,11 +130,12 @@ async fn scan_to_files(
     let mut tasks = JoinSet::new();
     // As `Pages::merged`: at most IN_FLIGHT pages fetched or being written at once.
     let permits = Arc::new(Semaphore::new(IN_FLIGHT));
-    for segment in 0..segments {
+    let scan = ctx.db.dynamodb.scan().table_name(&ctx.db.table);
+    for pages in parallel::segment_reads(&ctx.db, &scan, segments) {
         let job = Segment {
             permits: permits.clone(),
             db: ctx.db.clone(),
-            segment: (segment as i32, segments as i32),
+            pages,
             writer: DataFileWriter::create(export_dir, key_prefix)
                 .with_context(|| format!("creating a data file in {}", export_dir.display()))?,
             bar: bar.clone(),
@@ -151,7 +153,7 @@ async fn scan_to_files(
 
 struct Segment {
     db: Db,
-    segment: (i32, i32),
+    pages: Pages<ScanFluentBuilder>,
     writer: DataFileWriter,
     bar: ProgressBar,
     permits: Arc<Semaphore>,
@@ -159,19 +161,10 @@ struct Segment {
 
 impl Segment {
     async fn run(mut self) -> Result<WrittenFile> {
-        let (segment, total) = self.segment;
-        let scan = self
-            .db
-            .dynamodb
-            .scan()
-            .table_name(&self.db.table)
-            .segment(segment)
-            .total_segments(total);
-        let mut pages = Pages::new(&self.db, scan);
         // Ctrl-C: finish the page in hand, read no more (the caller removes the folder).
         while !self.db.cancelled() {
             let _permit = self.permits.acquire().await?;
-            let Some(page) = pages.next().await? else {
+            let Some(page) = self.pages.next().await? else {
                 break;
             };
             let items = page.items.unwrap_or_default();
