@@ -141,9 +141,11 @@ impl Reader {
     }
 
     fn environment(&self, cmd: &mut Command) {
+        // Every test's environment (no AWS or ddb settings of the caller's, no real AWS files),
+        // and none of the caller's XDG folders: `ddb local` keeps its files under this HOME.
+        common::scrubbed(cmd);
         for (k, _) in std::env::vars_os() {
-            let k = k.to_string_lossy().to_string();
-            if k.starts_with("AWS_") || k.starts_with("DDB_") || k.starts_with("XDG_") {
+            if k.to_string_lossy().starts_with("XDG_") {
                 cmd.env_remove(&k);
             }
         }
@@ -162,11 +164,6 @@ impl Reader {
             .env("DDB_LOCAL_PORT", self.port.to_string())
             .env("GROUP", MAIN_GROUP)
             .env("ANDREW", ANDREW)
-            .env("AWS_CONFIG_FILE", "/nonexistent/ddb-test-config")
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/ddb-test-credentials",
-            )
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
     }
